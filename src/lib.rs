@@ -1,0 +1,1 @@
+//! roster: GitOps user provisioning for Asana.
