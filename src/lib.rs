@@ -1,1 +1,11 @@
 //! roster: GitOps user provisioning for Asana.
+//!
+//! Data flows one way: load config (IO) → validate into a model (pure) → read live state (IO)
+//! → plan (pure) → render (pure) → apply (IO). See ARCHITECTURE.md.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod diagnostics;
+pub mod mapping;
+pub mod scim;

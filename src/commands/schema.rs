@@ -1,0 +1,31 @@
+//! `roster schema`: print or write the JSON Schemas of the config files.
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use super::Outcome;
+use crate::cli::SchemaArgs;
+use crate::config::schema;
+
+pub fn run(args: &SchemaArgs) -> anyhow::Result<Outcome> {
+    match &args.out_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create `{}`", dir.display()))?;
+            for (name, text) in schema::all() {
+                let path = dir.join(name);
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write `{}`", path.display()))?;
+            }
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            for (name, text) in schema::all() {
+                writeln!(out, "// {name}")?;
+                out.write_all(text.as_bytes())?;
+            }
+        }
+    }
+    Ok(Outcome::Success)
+}

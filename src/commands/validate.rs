@@ -1,0 +1,50 @@
+//! `roster validate`: check the config directory and report every problem. No network, ever.
+
+use std::io::Write;
+
+use super::Outcome;
+use crate::cli::{GlobalArgs, ValidateArgs};
+use crate::config;
+use crate::diagnostics::{self, DiagnosticFormat};
+
+pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> {
+    let (config, report) = config::load(&global.config_dir);
+    match args.format {
+        DiagnosticFormat::Text => diagnostics::render(
+            &report,
+            DiagnosticFormat::Text,
+            super::stderr_color(),
+            &mut std::io::stderr().lock(),
+        )?,
+        DiagnosticFormat::Github => diagnostics::render(
+            &report,
+            DiagnosticFormat::Github,
+            false,
+            &mut std::io::stdout().lock(),
+        )?,
+    }
+    let mut err = std::io::stderr().lock();
+    match config {
+        Some(config) => {
+            writeln!(
+                err,
+                "{}: valid: {} users, {} groups, {} user mappings",
+                global.config_dir.display(),
+                config.users.len(),
+                config.groups.len(),
+                config.settings.user_mappings.len()
+            )?;
+            Ok(Outcome::Success)
+        }
+        None => {
+            let n = report.error_count();
+            writeln!(
+                err,
+                "{}: {n} problem{} found",
+                global.config_dir.display(),
+                if n == 1 { "" } else { "s" }
+            )?;
+            Ok(Outcome::Failed)
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! Serde types that mirror the YAML files exactly, with the place of every value.
+//!
+//! These are stage one of config loading: they accept anything that has the
+//! right shape and reject unknown keys and wrong types. They carry no meaning
+//! beyond the file's; [`super::validate`] turns them into the model. The JSON
+//! Schemas under `schema/` are generated from these types, so every field's
+//! doc comment is user documentation.
+
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, SchemaGenerator};
+use serde::{Deserialize, Deserializer};
+
+/// A value with the place in its file where it was written.
+#[derive(Debug, Clone)]
+pub struct Spanned<T> {
+    pub value: T,
+    /// Byte range of the value in its file.
+    pub range: std::ops::Range<usize>,
+    /// 1-based line and column, kept for inputs where byte offsets are unknown.
+    pub line_col: (usize, usize),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = serde_saphyr::Spanned::<T>::deserialize(deserializer)?;
+        let loc = s.referenced;
+        let span = loc.span();
+        let start = span.byte_offset().unwrap_or(0) as usize;
+        let len = span.byte_len().unwrap_or(0) as usize;
+        Ok(Spanned {
+            value: s.value,
+            range: start..start + len,
+            line_col: (loc.line() as usize, loc.column() as usize),
+        })
+    }
+}
+
+/// The schema of a spanned value is the schema of the value: spans are ours, not the user's.
+impl<T: JsonSchema> JsonSchema for Spanned<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// `roster.yaml`: where to provision, how attributes map, and the safety policy.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "roster.yaml")]
+pub struct RawSettings {
+    /// Version of this file's format. Only `1` exists.
+    pub version: Spanned<u32>,
+    /// The Asana organisation to provision.
+    #[serde(default)]
+    pub asana: Option<Spanned<RawAsana>>,
+    /// Attribute mappings from declared users and groups to SCIM attributes. When absent, Asana's
+    /// gallery-app mappings are used.
+    #[serde(default)]
+    pub mappings: Option<RawMappings>,
+    /// Safety policy for deprovisioning and for Asana users nobody declared.
+    #[serde(default)]
+    pub policy: Option<RawPolicy>,
+}
+
+/// Connection to Asana's SCIM API. The token itself never goes in a file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAsana {
+    /// Base URL of the SCIM API. Default `https://app.asana.com/api/1.0/scim`. Plain `http://` is
+    /// accepted only for loopback addresses (the emulator). Overridden by `--asana-url` or
+    /// `ROSTER_ASANA_URL`.
+    #[serde(default)]
+    pub url: Option<Spanned<String>>,
+    /// Name of the environment variable that holds the service-account token. Default `ASANA_TOKEN`.
+    #[serde(default)]
+    pub token_env: Option<Spanned<String>>,
+}
+
+/// Attribute mappings, in Entra's model.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMappings {
+    /// Mappings for users. When given, they replace the default user mappings entirely.
+    #[serde(default)]
+    pub users: Option<Vec<Spanned<RawMapping>>>,
+    /// Mappings for groups (Asana teams). When given, they replace the default group mappings.
+    #[serde(default)]
+    pub groups: Option<Vec<Spanned<RawMapping>>>,
+}
+
+/// One attribute mapping: a target SCIM attribute and exactly one of `source`, `constant` or
+/// `expression`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMapping {
+    /// Target SCIM attribute, e.g. `title`, `emails[type eq "work"].value` or
+    /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`.
+    pub target: Spanned<String>,
+    /// Direct mapping: the source attribute whose value is copied, e.g. `jobTitle`.
+    #[serde(default)]
+    pub source: Option<Spanned<String>>,
+    /// Constant mapping: this literal value.
+    #[serde(default)]
+    pub constant: Option<Spanned<String>>,
+    /// Expression mapping in Entra's expression language, e.g.
+    /// `Join(" ", [givenName], [surname])`.
+    #[serde(default)]
+    pub expression: Option<Spanned<String>>,
+    /// Use this mapping to match declared objects to live ones. Lowest number is tried first.
+    #[serde(default, rename = "match")]
+    pub match_priority: Option<Spanned<u32>>,
+    /// `always` (create and update, the default) or `on_create` (only when the object is created).
+    #[serde(default)]
+    pub apply: Option<Spanned<Apply>>,
+    /// Value used on create when the mapped value is null. Never used on update.
+    #[serde(default)]
+    pub default: Option<Spanned<String>>,
+}
+
+/// When a mapping flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Apply {
+    /// On create and on every update.
+    Always,
+    /// Only when the object is created.
+    OnCreate,
+}
+
+/// Safety policy.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// What to do with Asana users that no declaration matches: `ignore`, `report` (the
+    /// default) or `deprovision`.
+    #[serde(default)]
+    pub unmanaged: Option<Spanned<Unmanaged>>,
+    /// userName patterns (`*` and `?` wildcards, case-insensitive) that are never deprovisioned,
+    /// whatever the files say.
+    #[serde(default)]
+    pub protected: Vec<Spanned<String>>,
+    /// How users are deprovisioned: `deactivate` (PATCH `active=false`, the default) or `delete`
+    /// (DELETE). Both are irreversible in Asana.
+    #[serde(default)]
+    pub deprovision_with: Option<Spanned<DeprovisionWith>>,
+    /// Most deprovisions one apply may make; beyond either cap, apply refuses unless given
+    /// `--allow-deprovisions N`.
+    #[serde(default)]
+    pub max_deprovisions: Option<Spanned<RawMaxDeprovisions>>,
+}
+
+/// What happens to live users no declaration matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Unmanaged {
+    /// Leave them alone and say nothing.
+    Ignore,
+    /// List them in plans and drift reports.
+    Report,
+    /// Deprovision them (gated by `max_deprovisions` and `protected`).
+    Deprovision,
+}
+
+/// How a user is deprovisioned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeprovisionWith {
+    /// PATCH `active: false`.
+    Deactivate,
+    /// DELETE /Users/{id}.
+    Delete,
+}
+
+/// Caps on deprovisions per apply.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMaxDeprovisions {
+    /// Most users one apply may deprovision. Default 25.
+    #[serde(default)]
+    pub count: Option<Spanned<u64>>,
+    /// Most users one apply may deprovision, as a percentage of the live users. Default 10.
+    #[serde(default)]
+    pub percent: Option<Spanned<f64>>,
+}
+
+/// A file under `users/`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "roster users file")]
+pub struct RawUsersFile {
+    /// Users declared in this file.
+    pub users: Vec<Spanned<RawUser>>,
+}
+
+/// A user, in Microsoft Graph's vocabulary, so a user written by hand and a user read from Entra
+/// go through the same mappings.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawUser {
+    /// Sign-in name, an email address. Required and unique (case-insensitive); mapped to the
+    /// SCIM `userName` by default.
+    #[schemars(required, email)]
+    pub user_principal_name: Option<Spanned<String>>,
+    /// Primary email address.
+    #[serde(default)]
+    pub mail: Option<Spanned<String>>,
+    /// Full name as shown in Asana.
+    #[serde(default)]
+    pub display_name: Option<Spanned<String>>,
+    /// First name.
+    #[serde(default)]
+    pub given_name: Option<Spanned<String>>,
+    /// Last name.
+    #[serde(default)]
+    pub surname: Option<Spanned<String>>,
+    /// Job title.
+    #[serde(default)]
+    pub job_title: Option<Spanned<String>>,
+    /// Department.
+    #[serde(default)]
+    pub department: Option<Spanned<String>>,
+    /// Company name (mapped to the enterprise `organization` by default).
+    #[serde(default)]
+    pub company_name: Option<Spanned<String>>,
+    /// Employee identifier (mapped to the enterprise `employeeNumber` by default). Quote numbers.
+    #[serde(default)]
+    pub employee_id: Option<Spanned<String>>,
+    /// Employee type, e.g. `Employee` or `Contractor`.
+    #[serde(default)]
+    pub employee_type: Option<Spanned<String>>,
+    /// Organisation data: division and cost center.
+    #[serde(default)]
+    pub employee_org_data: Option<Spanned<RawEmployeeOrgData>>,
+    /// The manager's userPrincipalName; must be another declared user.
+    #[serde(default)]
+    pub manager: Option<Spanned<String>>,
+    /// City (mapped to `addresses[type eq "work"].locality`).
+    #[serde(default)]
+    pub city: Option<Spanned<String>>,
+    /// State or province (mapped to `addresses[type eq "work"].region`).
+    #[serde(default)]
+    pub state: Option<Spanned<String>>,
+    /// Country or region (mapped to `addresses[type eq "work"].country`).
+    #[serde(default)]
+    pub country: Option<Spanned<String>>,
+    /// Office location.
+    #[serde(default)]
+    pub office_location: Option<Spanned<String>>,
+    /// Business telephone number (mapped to `phoneNumbers[type eq "work"].value`).
+    #[serde(default)]
+    pub telephone_number: Option<Spanned<String>>,
+    /// Mobile telephone number.
+    #[serde(default)]
+    pub mobile_phone: Option<Spanned<String>>,
+    /// Preferred language, e.g. `en-US`.
+    #[serde(default)]
+    pub preferred_language: Option<Spanned<String>>,
+    /// Whether the user should have an Asana account. Default `true`; `false` deprovisions the
+    /// user (irreversible in Asana).
+    #[serde(default)]
+    pub account_enabled: Option<Spanned<bool>>,
+    /// Names of the app roles assigned to the user (Entra's `appRoleAssignments`), for
+    /// `SingleAppRoleAssignment`.
+    #[serde(default)]
+    pub app_role_assignments: Option<Spanned<Vec<String>>>,
+}
+
+/// Graph's `employeeOrgData`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawEmployeeOrgData {
+    /// Division.
+    #[serde(default)]
+    pub division: Option<Spanned<String>>,
+    /// Cost center.
+    #[serde(default)]
+    pub cost_center: Option<Spanned<String>>,
+}
+
+/// A file under `groups/`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "roster groups file")]
+pub struct RawGroupsFile {
+    /// Groups (Asana teams) declared in this file.
+    pub groups: Vec<Spanned<RawGroup>>,
+}
+
+/// A group: an Asana team. Asana cannot delete teams through SCIM, so roster never does;
+/// membership is reconciled.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawGroup {
+    /// Team name; unique (case-insensitive).
+    pub display_name: Spanned<String>,
+    /// Members, by userPrincipalName; each must be a declared user.
+    #[serde(default)]
+    pub members: Vec<Spanned<String>>,
+}

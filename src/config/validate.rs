@@ -1,0 +1,758 @@
+//! Stage two: every semantic check, and the validated model.
+//!
+//! Checks never stop at the first problem: each one pushes a diagnostic with the place and a
+//! hint, and the model is returned only when there were no errors. Pure: no IO.
+
+use std::collections::HashMap;
+
+use super::load::RawConfig;
+use super::model::{
+    self, AsanaSettings, Config, Group, MaxDeprovisions, Policy, ProtectedPattern, User, UserAttr,
+};
+use super::raw::{self, RawMapping, Spanned};
+use crate::diagnostics::{Diagnostic, FileId, Report, Span, did_you_mean};
+use crate::mapping::{self, Mapping, MappingSource, expr, targets};
+
+/// Validates the parsed files; returns the model when there were no errors.
+pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> Option<Config> {
+    let mut v = Validator { report };
+    let settings = raw.settings.map(|(file, s)| v.settings(file, s));
+    let (users, user_index, manager_spans) = v.users(&raw.users);
+    if !raw.incomplete {
+        v.managers(&users, &user_index, &manager_spans);
+    }
+    let groups = v.groups(&raw.groups, &user_index, raw.incomplete);
+    let settings = settings?;
+    if v.report.has_errors() {
+        return None;
+    }
+    Some(Config {
+        dir: dir.to_path_buf(),
+        settings,
+        users,
+        groups,
+        user_index,
+    })
+}
+
+struct Validator<'r> {
+    report: &'r mut Report,
+}
+
+fn span<T>(file: FileId, s: &Spanned<T>) -> Span {
+    Span::new(file, s.range.clone())
+}
+
+impl Validator<'_> {
+    fn error(&mut self, message: impl Into<String>, at: Span, hint: impl Into<String>) {
+        self.report
+            .push(Diagnostic::error(message, Some(at)).with_hint(hint));
+    }
+
+    fn settings(&mut self, file: FileId, s: raw::RawSettings) -> model::Settings {
+        if s.version.value != 1 {
+            self.error(
+                format!("unsupported version {}", s.version.value),
+                span(file, &s.version),
+                "this roster reads `version: 1`",
+            );
+        }
+        let asana = s.asana.map(|a| a.value);
+        let url = asana.as_ref().and_then(|a| a.url.as_ref());
+        if let Some(url) = url
+            && let Err(e) = check_url(&url.value)
+        {
+            self.error(
+                e,
+                span(file, url),
+                "use https://…, or http:// only for 127.0.0.1/localhost",
+            );
+        }
+        let token_env = asana.as_ref().and_then(|a| a.token_env.as_ref());
+        if let Some(t) = token_env
+            && !is_env_name(&t.value)
+        {
+            self.error(
+                format!("`{}` is not an environment variable name", t.value),
+                span(file, t),
+                "name the variable that holds the token (e.g. ASANA_TOKEN), never the token itself",
+            );
+        }
+        let mappings = s.mappings.unwrap_or(raw::RawMappings {
+            users: None,
+            groups: None,
+        });
+        let user_mappings = match mappings.users {
+            Some(list) => self.mappings(file, &list, Kind::User),
+            None => targets::default_user_mappings(),
+        };
+        let group_mappings = match mappings.groups {
+            Some(list) => self.mappings(file, &list, Kind::Group),
+            None => targets::default_group_mappings(),
+        };
+        model::Settings {
+            asana: AsanaSettings {
+                url: url.map_or(model::DEFAULT_ASANA_URL.into(), |u| u.value.clone()),
+                token_env: token_env.map_or(model::DEFAULT_TOKEN_ENV.into(), |t| t.value.clone()),
+            },
+            user_mappings,
+            group_mappings,
+            policy: s.policy.map(|p| self.policy(file, p)).unwrap_or_default(),
+        }
+    }
+
+    fn policy(&mut self, file: FileId, p: raw::RawPolicy) -> Policy {
+        let mut policy = Policy::default();
+        if let Some(u) = p.unmanaged {
+            policy.unmanaged = u.value;
+        }
+        if let Some(d) = p.deprovision_with {
+            policy.deprovision_with = d.value;
+        }
+        for pat in &p.protected {
+            match ProtectedPattern::new(&pat.value) {
+                Ok(pattern) => policy.protected.push(pattern),
+                Err(e) => self.error(
+                    format!("invalid protected pattern: {e}"),
+                    span(file, pat),
+                    "write a userName or a pattern such as `svc-*@example.com`",
+                ),
+            }
+        }
+        if let Some(max) = p.max_deprovisions {
+            let defaults = MaxDeprovisions::default();
+            let count = max.value.count.as_ref().map_or(defaults.count, |c| c.value);
+            let percent = match &max.value.percent {
+                Some(pc) if !(0.0..=100.0).contains(&pc.value) || pc.value.is_nan() => {
+                    self.error(
+                        format!("percent must be between 0 and 100, not {}", pc.value),
+                        span(file, pc),
+                        "e.g. `percent: 10` lets one apply deprovision at most 10% of live users",
+                    );
+                    defaults.percent
+                }
+                Some(pc) => pc.value,
+                None => defaults.percent,
+            };
+            policy.max_deprovisions = MaxDeprovisions { count, percent };
+        }
+        policy
+    }
+
+    fn mappings(&mut self, file: FileId, list: &[Spanned<RawMapping>], kind: Kind) -> Vec<Mapping> {
+        let mut out: Vec<Mapping> = Vec::new();
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for m in list {
+            if let Some(mapping) = self.mapping(file, &m.value, kind) {
+                let at = span(file, &m.value.target);
+                if let Some(first) = seen.get(mapping.target.path) {
+                    self.report.push(
+                        Diagnostic::error(
+                            format!("two mappings for target `{}`", mapping.target.path),
+                            Some(at),
+                        )
+                        .with_note(first.clone(), "first mapping")
+                        .with_hint("keep one mapping per target attribute"),
+                    );
+                    continue;
+                }
+                seen.insert(mapping.target.path, at);
+                out.push(mapping);
+            }
+        }
+        let required = kind.match_target();
+        if !list.is_empty() && !out.iter().any(|m| m.match_priority.is_some()) {
+            let at = span(file, &list[0]);
+            self.error(
+                format!("no {} mapping is used for matching", kind.name()),
+                Span::new(at.file, at.range.start..at.range.start),
+                format!("add `match: 1` to the mapping whose target is `{required}`"),
+            );
+        }
+        if !list.is_empty()
+            && !out.iter().any(|m| m.target.path == required)
+            && !self.report.has_errors()
+        {
+            let at = span(file, &list[0]);
+            self.error(
+                format!("no mapping for `{required}`, which Asana requires"),
+                Span::new(at.file, at.range.start..at.range.start),
+                format!("map `{required}`, e.g. from `{}`", kind.match_source()),
+            );
+        }
+        out.sort_by_key(|m| (m.match_priority.is_none(), m.match_priority));
+        out
+    }
+
+    fn mapping(&mut self, file: FileId, m: &RawMapping, kind: Kind) -> Option<Mapping> {
+        let target_at = span(file, &m.target);
+        let target = match kind.target(&m.target.value) {
+            Some(t) => t,
+            None => {
+                let names = kind.targets().iter().map(|t| t.path);
+                let hint = match did_you_mean(&m.target.value, names) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
+                        "Asana accepts: {}",
+                        kind.targets()
+                            .iter()
+                            .map(|t| t.path)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                self.error(
+                    format!("unknown target attribute `{}`", m.target.value),
+                    target_at,
+                    hint,
+                );
+                return None;
+            }
+        };
+        let given: Vec<(&str, &Spanned<String>)> = [
+            ("source", &m.source),
+            ("constant", &m.constant),
+            ("expression", &m.expression),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+        .collect();
+        let source = match given.as_slice() {
+            [] => {
+                self.error(
+                    format!(
+                        "mapping for `{}` has no source, constant or expression",
+                        target.path
+                    ),
+                    target_at,
+                    "give exactly one of `source`, `constant` or `expression`",
+                );
+                return None;
+            }
+            [(_, _), (second, at), ..] => {
+                self.error(
+                    format!(
+                        "mapping for `{}` has more than one of source, constant and expression",
+                        target.path
+                    ),
+                    span(file, at),
+                    format!("remove `{second}`: a mapping has exactly one value"),
+                );
+                return None;
+            }
+            [("source", s)] => {
+                if !kind.sources().any(|n| n == s.value) {
+                    self.unknown_source(&s.value, span(file, s), kind);
+                    return None;
+                }
+                MappingSource::Direct(s.value.clone())
+            }
+            [("constant", c)] => MappingSource::Constant(c.value.clone()),
+            [(_, e)] => self.expression(file, e, kind)?,
+        };
+        let apply = m.apply.as_ref().map_or(model::Apply::Always, |a| a.value);
+        if !target.updatable && apply == model::Apply::Always {
+            self.error(
+                format!("Asana refuses `{}` on update", target.path),
+                target_at.clone(),
+                "add `apply: on_create`, or map `name.formatted` instead",
+            );
+        }
+        if let Some(p) = &m.match_priority {
+            if p.value == 0 {
+                self.error(
+                    "matching precedence starts at 1",
+                    span(file, p),
+                    "use `match: 1` for the first matching attribute",
+                );
+            } else if !target.filterable {
+                self.error(
+                    format!(
+                        "cannot match on `{}`: Asana filters only on `{}`",
+                        target.path,
+                        kind.match_target()
+                    ),
+                    span(file, p),
+                    format!("match on `{}`", kind.match_target()),
+                );
+            }
+        }
+        Some(Mapping {
+            target,
+            source,
+            match_priority: m.match_priority.as_ref().map(|p| p.value),
+            apply,
+            default: m.default.as_ref().map(|d| d.value.clone()),
+            origin: Some(target_at),
+        })
+    }
+
+    fn expression(
+        &mut self,
+        file: FileId,
+        e: &Spanned<String>,
+        kind: Kind,
+    ) -> Option<MappingSource> {
+        let text = self_text(self.report, file).to_owned();
+        let text = text.as_str();
+        let locate = |r: std::ops::Range<usize>| {
+            Span::new(
+                file,
+                scalar_offset(text, e.range.start, r.start)
+                    ..scalar_offset(text, e.range.start, r.end),
+            )
+        };
+        match expr::parse(&e.value) {
+            Err(errors) => {
+                for err in errors {
+                    let at = locate(err.span.clone());
+                    let hint = err.hint.unwrap_or_else(|| {
+                        "see the expression functions in the README".to_string()
+                    });
+                    self.error(format!("expression: {}", err.message), at, hint);
+                }
+                None
+            }
+            Ok(parsed) => {
+                let mut ok = true;
+                for (name, range) in parsed.attributes() {
+                    if !kind.sources().any(|n| n == name) {
+                        let at = locate(range);
+                        self.unknown_source(name, at, kind);
+                        ok = false;
+                    }
+                }
+                ok.then(|| MappingSource::Expression {
+                    expr: Box::new(parsed),
+                    text: e.value.clone(),
+                })
+            }
+        }
+    }
+
+    fn unknown_source(&mut self, name: &str, at: Span, kind: Kind) {
+        let hint = match did_you_mean(name, kind.sources()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!(
+                "source attributes: {}",
+                kind.sources().collect::<Vec<_>>().join(", ")
+            ),
+        };
+        self.error(format!("unknown source attribute `{name}`"), at, hint);
+    }
+
+    /// Users, their index by key, and where each user's `manager` is written.
+    fn users(
+        &mut self,
+        files: &[(FileId, raw::RawUsersFile)],
+    ) -> (Vec<User>, HashMap<String, usize>, Vec<Option<Span>>) {
+        let mut users = Vec::new();
+        let mut manager_spans = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (file, f) in files {
+            for entry in &f.users {
+                let Some(user) = self.user(*file, entry) else {
+                    continue;
+                };
+                let key = user.key();
+                if let Some(&first) = index.get(&key) {
+                    let first: &User = &users[first];
+                    let mut d = Diagnostic::error(
+                        format!("user `{}` is declared twice", user.upn),
+                        user.origin.clone(),
+                    )
+                    .with_hint("userPrincipalName is unique, ignoring case: keep one declaration");
+                    if let Some(origin) = &first.origin {
+                        d = d.with_note(origin.clone(), "first declared here");
+                    }
+                    self.report.push(d);
+                    continue;
+                }
+                index.insert(key, users.len());
+                users.push(user);
+                manager_spans.push(entry.value.manager.as_ref().map(|m| span(*file, m)));
+            }
+        }
+        (users, index, manager_spans)
+    }
+
+    fn user(&mut self, file: FileId, entry: &Spanned<raw::RawUser>) -> Option<User> {
+        let r = &entry.value;
+        let Some(upn) = &r.user_principal_name else {
+            let at = Span::new(file, entry.range.start..entry.range.start);
+            self.error(
+                "user has no `userPrincipalName`",
+                at,
+                "every user needs `userPrincipalName: name@example.com`",
+            );
+            return None;
+        };
+        let upn_at = span(file, upn);
+        let mut valid = true;
+        if !is_email(&upn.value) {
+            self.error(
+                format!("userPrincipalName `{}` is not an email address", upn.value),
+                upn_at.clone(),
+                "Asana's userName must be an email address, such as alice@example.com",
+            );
+            valid = false;
+        }
+        for (key, value) in [("mail", &r.mail), ("manager", &r.manager)] {
+            if let Some(v) = value
+                && !is_email(&v.value)
+            {
+                self.error(
+                    format!("{key} `{}` is not an email address", v.value),
+                    span(file, v),
+                    match key {
+                        "manager" => "name the manager by userPrincipalName",
+                        _ => "write an address such as alice@example.com",
+                    },
+                );
+                valid = false;
+            }
+        }
+        let mut user = User::new(upn.value.clone());
+        user.origin = Some(upn_at);
+        let org = r.employee_org_data.as_ref().map(|o| &o.value);
+        let fields = [
+            (UserAttr::Mail, &r.mail),
+            (UserAttr::DisplayName, &r.display_name),
+            (UserAttr::GivenName, &r.given_name),
+            (UserAttr::Surname, &r.surname),
+            (UserAttr::JobTitle, &r.job_title),
+            (UserAttr::Department, &r.department),
+            (UserAttr::CompanyName, &r.company_name),
+            (UserAttr::EmployeeId, &r.employee_id),
+            (UserAttr::EmployeeType, &r.employee_type),
+            (UserAttr::Division, org.map_or(&None, |o| &o.division)),
+            (UserAttr::CostCenter, org.map_or(&None, |o| &o.cost_center)),
+            (UserAttr::Manager, &r.manager),
+            (UserAttr::City, &r.city),
+            (UserAttr::State, &r.state),
+            (UserAttr::Country, &r.country),
+            (UserAttr::OfficeLocation, &r.office_location),
+            (UserAttr::TelephoneNumber, &r.telephone_number),
+            (UserAttr::MobilePhone, &r.mobile_phone),
+            (UserAttr::PreferredLanguage, &r.preferred_language),
+        ];
+        for (attr, value) in fields {
+            user.set(attr, value.as_ref().map(|v| v.value.clone()));
+        }
+        user.account_enabled = r.account_enabled.as_ref().is_none_or(|a| a.value);
+        if let Some(roles) = &r.app_role_assignments {
+            user.app_role_assignments = roles.value.clone();
+        }
+        valid.then_some(user)
+    }
+
+    /// Every `manager` names a declared user, and no chain of managers loops.
+    fn managers(&mut self, users: &[User], index: &HashMap<String, usize>, spans: &[Option<Span>]) {
+        let manager_at = |i: usize| {
+            spans[i]
+                .clone()
+                .or(users[i].origin.clone())
+                .unwrap_or(Span::new(0, 0..0))
+        };
+        let manager_of: Vec<Option<usize>> = users
+            .iter()
+            .map(|u| {
+                u.manager()
+                    .and_then(|m| index.get(&m.to_lowercase()).copied())
+            })
+            .collect();
+        for (i, u) in users.iter().enumerate() {
+            if let Some(m) = u.manager()
+                && manager_of[i].is_none()
+            {
+                let at = manager_at(i);
+                self.error(
+                    format!("manager `{m}` of `{}` is not a declared user", u.upn),
+                    at,
+                    "declare the manager under users/, or correct the userPrincipalName",
+                );
+            }
+        }
+        // Walk each chain once; state 1 = on the current path, 2 = known acyclic or reported.
+        let mut state = vec![0u8; users.len()];
+        for start in 0..users.len() {
+            let mut path = Vec::new();
+            let mut at = Some(start);
+            while let Some(i) = at {
+                match state[i] {
+                    2 => break,
+                    1 => {
+                        let cycle_start = path.iter().position(|&p| p == i).unwrap_or(0);
+                        let cycle = &path[cycle_start..];
+                        let names: Vec<&str> = cycle
+                            .iter()
+                            .chain(std::iter::once(&i))
+                            .map(|&c| users[c].upn.as_str())
+                            .collect();
+                        let at = manager_at(cycle[0]);
+                        self.error(
+                            format!("manager cycle: {}", names.join(" → ")),
+                            at,
+                            "someone in this chain must have a different manager, or none",
+                        );
+                        break;
+                    }
+                    _ => {
+                        state[i] = 1;
+                        path.push(i);
+                        at = manager_of[i];
+                    }
+                }
+            }
+            for p in path {
+                state[p] = 2;
+            }
+        }
+    }
+
+    fn groups(
+        &mut self,
+        files: &[(FileId, raw::RawGroupsFile)],
+        users: &HashMap<String, usize>,
+        users_incomplete: bool,
+    ) -> Vec<Group> {
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (file, f) in files {
+            for entry in &f.groups {
+                let g = &entry.value;
+                let at = span(*file, &g.display_name);
+                if g.display_name.value.trim().is_empty() {
+                    self.error("group has an empty displayName", at, "name the team");
+                    continue;
+                }
+                let key = g.display_name.value.to_lowercase();
+                if let Some(&first) = index.get(&key) {
+                    let mut d = Diagnostic::error(
+                        format!("group `{}` is declared twice", g.display_name.value),
+                        Some(at),
+                    )
+                    .with_hint("team names are unique, ignoring case: merge the two declarations");
+                    if let Some(o) = &groups[first].origin {
+                        d = d.with_note(o.clone(), "first declared here");
+                    }
+                    self.report.push(d);
+                    continue;
+                }
+                let mut members: Vec<String> = Vec::new();
+                let mut seen = HashMap::new();
+                for m in &g.members {
+                    let key = m.value.to_lowercase();
+                    if !users_incomplete && !users.contains_key(&key) {
+                        self.error(
+                            format!(
+                                "member `{}` of group `{}` is not a declared user",
+                                m.value, g.display_name.value
+                            ),
+                            span(*file, m),
+                            "declare the user under users/, or correct the userPrincipalName",
+                        );
+                    }
+                    if let Some(first) = seen.insert(key, span(*file, m)) {
+                        self.report.push(
+                            Diagnostic::warning(
+                                format!(
+                                    "`{}` is listed twice in group `{}`",
+                                    m.value, g.display_name.value
+                                ),
+                                Some(span(*file, m)),
+                            )
+                            .with_note(first, "first listed here"),
+                        );
+                        continue;
+                    }
+                    members.push(m.value.clone());
+                }
+                index.insert(key, groups.len());
+                groups.push(Group {
+                    display_name: g.display_name.value.clone(),
+                    members,
+                    origin: Some(at),
+                });
+            }
+        }
+        groups
+    }
+}
+
+fn self_text(report: &Report, file: FileId) -> &str {
+    report.sources.text(file)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    User,
+    Group,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Group => "group",
+        }
+    }
+    fn targets(self) -> &'static [mapping::TargetDef] {
+        match self {
+            Kind::User => targets::USER_TARGETS,
+            Kind::Group => targets::GROUP_TARGETS,
+        }
+    }
+    fn target(self, path: &str) -> Option<&'static mapping::TargetDef> {
+        self.targets().iter().find(|t| t.path == path)
+    }
+    fn sources(self) -> Box<dyn Iterator<Item = &'static str>> {
+        match self {
+            Kind::User => Box::new(model::user_source_names()),
+            Kind::Group => Box::new(model::GROUP_SOURCES.into_iter()),
+        }
+    }
+    fn match_target(self) -> &'static str {
+        match self {
+            Kind::User => "userName",
+            Kind::Group => "displayName",
+        }
+    }
+    fn match_source(self) -> &'static str {
+        match self {
+            Kind::User => "userPrincipalName",
+            Kind::Group => "displayName",
+        }
+    }
+}
+
+/// A plausible email address: one `@`, a non-empty local part without spaces, a dotted domain.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let domain_ok = domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    let local_ok = !local.is_empty()
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && !"@<>()[]\\,;:\"".contains(c));
+    local_ok && domain_ok
+}
+
+fn is_env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `https://…`, or `http://` to a loopback host only.
+pub fn check_url(url: &str) -> Result<(), String> {
+    if url.starts_with("https://") && url.len() > "https://".len() {
+        return Ok(());
+    }
+    if let Some(rest) = url.strip_prefix("http://") {
+        let host = rest.split(['/', '?']).next().unwrap_or("");
+        let host = match host.rsplit_once(':') {
+            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => host,
+        };
+        let loopback = host == "localhost"
+            || host == "[::1]"
+            || host
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if loopback {
+            return Ok(());
+        }
+        return Err(format!(
+            "plain http:// is refused for `{host}`: tokens would travel unencrypted"
+        ));
+    }
+    Err(format!("`{url}` is not an http(s) URL"))
+}
+
+/// Maps an index into a decoded YAML scalar to a byte offset in the file, for scalars written
+/// plain, single-quoted or double-quoted on one line. Block scalars point at their start.
+fn scalar_offset(text: &str, node_start: usize, index: usize) -> usize {
+    let raw = &text[node_start.min(text.len())..];
+    let mut chars = raw.char_indices().peekable();
+    let quote = match raw.chars().next() {
+        Some(q @ ('\'' | '"')) => {
+            chars.next();
+            Some(q)
+        }
+        Some('|' | '>') => return node_start,
+        _ => None,
+    };
+    let mut decoded = 0;
+    while let Some((i, c)) = chars.next() {
+        if decoded >= index {
+            return node_start + i;
+        }
+        match (quote, c) {
+            (Some('\''), '\'') if matches!(chars.peek(), Some((_, '\''))) => {
+                chars.next();
+            }
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => return node_start + i,
+            (_, '\n') => return node_start + i,
+            _ => {}
+        }
+        decoded += c.len_utf8();
+    }
+    text.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b.co", "first.last+tag@sub.example.com", "o'neil@x.io"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in [
+            "", "a", "a@b", "@b.co", "a@@b.co", "a b@c.io", "a@b..co", ".a@b.co", "a@-b.co",
+            "a@b.co ",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_refuse_plain_http_except_loopback() {
+        assert!(check_url("https://app.asana.com/api/1.0/scim").is_ok());
+        assert!(check_url("http://127.0.0.1:8080/api/1.0/scim").is_ok());
+        assert!(check_url("http://localhost/api").is_ok());
+        assert!(check_url("http://[::1]:9/x").is_ok());
+        assert!(check_url("http://example.com/scim").is_err());
+        assert!(check_url("http://127.0.0.1.evil.com/").is_err());
+        assert!(check_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn scalar_offsets_follow_quoting() {
+        let text = r#"e: 'It''s [x]'"#;
+        let start = 3;
+        // decoded: It's [x]  → `[` is at index 5, in the file at 3 + 1 + 6.
+        assert_eq!(&text[scalar_offset(text, start, 5)..][..1], "[");
+        let text = r#"e: "a\"b[x]""#;
+        assert_eq!(&text[scalar_offset(text, 3, 3)..][..1], "[");
+        let text = "e: Left([x], 2)";
+        assert_eq!(&text[scalar_offset(text, 3, 5)..][..1], "[");
+    }
+}

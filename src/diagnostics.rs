@@ -1,0 +1,421 @@
+//! Problems found in the user's files, with the place they were found.
+//!
+//! Every check in roster reports through [`Diagnostic`]s collected into a
+//! [`Report`], so one run shows every problem at once. Rendering is pure: it
+//! writes to any `io::Write`, as rustc-style text with a source snippet or as
+//! GitHub workflow annotations. This module never reads files and never
+//! decides exit codes.
+
+use std::fmt::Write as _;
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// Index of a file in [`Sources`].
+pub type FileId = usize;
+
+/// The text of every file a run read, so diagnostics can quote it.
+#[derive(Debug, Default)]
+pub struct Sources {
+    files: Vec<SourceFile>,
+}
+
+#[derive(Debug)]
+struct SourceFile {
+    /// The path as the user should see it (relative to where they ran roster).
+    display: PathBuf,
+    text: String,
+    /// Byte offset where each line starts.
+    line_starts: Vec<usize>,
+}
+
+impl Sources {
+    pub fn add(&mut self, display: PathBuf, text: String) -> FileId {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        self.files.push(SourceFile {
+            display,
+            text,
+            line_starts,
+        });
+        self.files.len() - 1
+    }
+
+    pub fn text(&self, file: FileId) -> &str {
+        &self.files[file].text
+    }
+
+    pub fn display(&self, file: FileId) -> &Path {
+        &self.files[file].display
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, file: FileId, offset: usize) -> (usize, usize) {
+        let f = &self.files[file];
+        let offset = offset.min(f.text.len());
+        let line = f.line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = f.line_starts[line];
+        let col = f
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        (line + 1, col + 1)
+    }
+
+    /// Byte offset of a 1-based line and column (in characters).
+    pub fn offset(&self, file: FileId, line: usize, column: usize) -> usize {
+        let f = &self.files[file];
+        let Some(&start) = f.line_starts.get(line.saturating_sub(1)) else {
+            return f.text.len();
+        };
+        let rest = &f.text[start..];
+        rest.char_indices()
+            .nth(column.saturating_sub(1))
+            .map_or(f.text.len(), |(i, _)| start + i)
+    }
+
+    fn line_text(&self, file: FileId, line: usize) -> &str {
+        let f = &self.files[file];
+        let start = f.line_starts[line - 1];
+        let end = f.line_starts.get(line).map_or(f.text.len(), |&e| e);
+        f.text[start..end].trim_end_matches(['\n', '\r'])
+    }
+}
+
+/// A byte range in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub file: FileId,
+    pub range: Range<usize>,
+}
+
+impl Span {
+    pub fn new(file: FileId, range: Range<usize>) -> Self {
+        Span { file, range }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem: what is wrong, where, and what to do about it.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub message: String,
+    /// Where the problem is; `None` for problems with no place (a missing directory).
+    pub span: Option<Span>,
+    /// One line that tells the user what to do.
+    pub hint: Option<String>,
+    /// Other places worth seeing, such as the first declaration of a duplicate.
+    pub notes: Vec<(Span, String)>,
+}
+
+impl Diagnostic {
+    pub fn error(message: impl Into<String>, span: Option<Span>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            span,
+            hint: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn warning(message: impl Into<String>, span: Option<Span>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(message, span)
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_note(mut self, span: Span, note: impl Into<String>) -> Self {
+        self.notes.push((span, note.into()));
+        self
+    }
+}
+
+/// Every problem a run found, with the files they point into.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub sources: Sources,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.error_count() > 0
+    }
+
+    /// Orders diagnostics by file and position so output is stable and reads top to bottom.
+    pub fn sort(&mut self) {
+        self.diagnostics.sort_by_key(|d| {
+            d.span
+                .as_ref()
+                .map(|s| (0, s.file, s.range.start))
+                .unwrap_or((1, 0, 0))
+        });
+    }
+}
+
+/// How diagnostics are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiagnosticFormat {
+    /// rustc-style messages with a source snippet
+    Text,
+    /// GitHub workflow commands (`::error file=…,line=…,col=…::…`)
+    Github,
+}
+
+/// Renders every diagnostic of `report`.
+pub fn render(
+    report: &Report,
+    format: DiagnosticFormat,
+    color: bool,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    for d in &report.diagnostics {
+        let text = match format {
+            DiagnosticFormat::Text => render_text(&report.sources, d, color),
+            DiagnosticFormat::Github => render_github(&report.sources, d),
+        };
+        out.write_all(text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// `file:line:column` of a span's start.
+pub fn location(sources: &Sources, span: &Span) -> String {
+    let (line, col) = sources.line_col(span.file, span.range.start);
+    format!("{}:{line}:{col}", sources.display(span.file).display())
+}
+
+fn render_text(sources: &Sources, d: &Diagnostic, color: bool) -> String {
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let (label, code) = match d.severity {
+        Severity::Error => ("error", "1;31"),
+        Severity::Warning => ("warning", "1;33"),
+    };
+    let mut s = String::new();
+    let _ = writeln!(s, "{}: {}", paint(code, label), d.message);
+    if let Some(span) = &d.span {
+        snippet(&mut s, sources, span, &paint);
+    }
+    for (span, note) in &d.notes {
+        let _ = writeln!(s, "   = note: {note} ({})", location(sources, span));
+    }
+    if let Some(hint) = &d.hint {
+        let _ = writeln!(s, "   = {}: {hint}", paint("1;36", "hint"));
+    }
+    s.push('\n');
+    s
+}
+
+fn snippet(s: &mut String, sources: &Sources, span: &Span, paint: &dyn Fn(&str, &str) -> String) {
+    let (line, col) = sources.line_col(span.file, span.range.start);
+    let gutter = line.to_string().len();
+    let pad = " ".repeat(gutter);
+    let _ = writeln!(
+        s,
+        "{pad}{} {}",
+        paint("1;34", "-->"),
+        location(sources, span)
+    );
+    let text = sources.line_text(span.file, line);
+    if text.is_empty() && span.range.is_empty() {
+        return;
+    }
+    // Underline to the end of the span or of the line, whichever comes first.
+    let (end_line, end_col) = sources.line_col(span.file, span.range.end);
+    let line_chars = text.chars().count();
+    let width = if end_line == line && end_col > col {
+        end_col - col
+    } else if end_line > line {
+        line_chars.saturating_sub(col - 1).max(1)
+    } else {
+        1
+    };
+    let bar = paint("1;34", "|");
+    let _ = writeln!(s, "{pad} {bar}");
+    let _ = writeln!(
+        s,
+        "{} {bar} {}",
+        paint("1;34", &line.to_string()),
+        text.replace('\t', " ")
+    );
+    let _ = writeln!(
+        s,
+        "{pad} {bar} {}{}",
+        " ".repeat(col - 1),
+        paint("1;31", &"^".repeat(width))
+    );
+}
+
+fn render_github(sources: &Sources, d: &Diagnostic) -> String {
+    let level = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut message = d.message.clone();
+    if let Some(hint) = &d.hint {
+        message.push_str("\nhint: ");
+        message.push_str(hint);
+    }
+    for (span, note) in &d.notes {
+        let _ = write!(message, "\nnote: {note} ({})", location(sources, span));
+    }
+    let mut props = Vec::new();
+    if let Some(span) = &d.span {
+        let (line, col) = sources.line_col(span.file, span.range.start);
+        let (end_line, end_col) = sources.line_col(span.file, span.range.end);
+        let file = sources
+            .display(span.file)
+            .to_string_lossy()
+            .replace('\\', "/");
+        props.push(format!("file={}", escape_property(&file)));
+        props.push(format!("line={line}"));
+        props.push(format!("col={col}"));
+        if end_line == line && end_col > col {
+            props.push(format!("endColumn={end_col}"));
+        }
+    }
+    props.push("title=roster".to_string());
+    format!("::{level} {}::{}\n", props.join(","), escape_data(&message))
+}
+
+/// Escapes a workflow command's message as the GitHub runner expects.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value (also `:` and `,`).
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// The closest candidate to `word` by edit distance, if it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+        .filter(|&(d, c)| d <= (c.len().max(word.len()) / 3).max(1))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(text: &str) -> Sources {
+        let mut s = Sources::default();
+        s.add(PathBuf::from("users/a.yaml"), text.to_string());
+        s
+    }
+
+    #[test]
+    fn line_col_counts_characters_from_one() {
+        let s = sources("ab\nçd: x\n");
+        assert_eq!(s.line_col(0, 0), (1, 1));
+        assert_eq!(s.line_col(0, 3), (2, 1));
+        // `ç` is two bytes but one column.
+        assert_eq!(s.line_col(0, 6), (2, 3));
+        assert_eq!(s.offset(0, 2, 3), 6);
+    }
+
+    #[test]
+    fn text_has_location_snippet_and_hint() {
+        let mut report = Report {
+            sources: sources("users:\n  - manager: zed@example.com\n"),
+            ..Report::default()
+        };
+        report.push(
+            Diagnostic::error("manager is not declared", Some(Span::new(0, 20..35)))
+                .with_hint("declare it"),
+        );
+        let mut out = Vec::new();
+        render(&report, DiagnosticFormat::Text, false, &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "error: manager is not declared\n \
+             --> users/a.yaml:2:14\n  \
+             |\n\
+             2 |   - manager: zed@example.com\n  \
+             |              ^^^^^^^^^^^^^^^\n   \
+             = hint: declare it\n\n"
+        );
+    }
+
+    #[test]
+    fn github_annotations_escape_message_and_properties() {
+        let mut s = Sources::default();
+        s.add(PathBuf::from("users/a,b.yaml"), "x: 1\n".into());
+        let report = Report {
+            sources: s,
+            diagnostics: vec![
+                Diagnostic::error("50% wrong\nreally", Some(Span::new(0, 0..1))).with_hint("fix"),
+            ],
+        };
+        let mut out = Vec::new();
+        render(&report, DiagnosticFormat::Github, false, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "::error file=users/a%2Cb.yaml,line=1,col=1,endColumn=2,title=roster::50%25 wrong%0Areally%0Ahint: fix\n"
+        );
+    }
+
+    #[test]
+    fn did_you_mean_finds_typos_only() {
+        let names = ["jobTitle", "department", "manager"];
+        assert_eq!(did_you_mean("jobtitle", names), Some("jobTitle"));
+        assert_eq!(did_you_mean("departmnt", names), Some("department"));
+        assert_eq!(did_you_mean("zzz", names), None);
+    }
+}

@@ -1,0 +1,223 @@
+//! Attribute mappings: from a declared user or group to the SCIM attributes roster would send.
+//!
+//! The model is Entra's: each mapping has a target SCIM attribute and exactly one of a direct
+//! source attribute, a constant or an expression, an optional matching precedence, `apply`
+//! (always or on create) and a default used only on create. Null values are never sent.
+//! Everything here is pure: no IO, no clock, no environment.
+
+pub mod expr;
+pub mod targets;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value as Json};
+
+use crate::config::model::{Apply, Group, User};
+use crate::diagnostics::Span;
+use crate::scim::AttrPath;
+pub use targets::{TargetDef, TargetKind};
+
+/// A validated mapping.
+#[derive(Debug)]
+pub struct Mapping {
+    pub target: &'static TargetDef,
+    pub source: MappingSource,
+    /// Matching precedence: lowest first; `None` when not used for matching.
+    pub match_priority: Option<u32>,
+    pub apply: Apply,
+    /// Used on create when the value is null.
+    pub default: Option<String>,
+    /// Where the mapping is written; `None` for built-in defaults.
+    pub origin: Option<Span>,
+}
+
+#[derive(Debug)]
+pub enum MappingSource {
+    Direct(String),
+    Constant(String),
+    Expression { expr: Box<expr::Expr>, text: String },
+}
+
+/// Whether the object is being created or updated: `apply: on_create` mappings and defaults
+/// flow only on create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Create,
+    Update,
+}
+
+/// A mapped value, typed by its target.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MappedValue {
+    String(String),
+    Boolean(bool),
+    /// A reference to a user by userPrincipalName (`manager`); resolved to a SCIM id later.
+    UserRef(String),
+    /// References to users by userPrincipalName (group `members`).
+    UserRefs(Vec<String>),
+}
+
+/// The attributes roster would send for one object, keyed by target path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mapped {
+    pub attributes: BTreeMap<&'static str, MappedValue>,
+}
+
+impl Mapped {
+    pub fn get(&self, target: &str) -> Option<&MappedValue> {
+        self.attributes.get(target)
+    }
+
+    /// The SCIM resource JSON. `resolve` turns a userPrincipalName into a SCIM id; a reference
+    /// it cannot resolve is left out rather than sent dangling.
+    pub fn to_scim(&self, schemas: &[&str], resolve: &dyn Fn(&str) -> Option<String>) -> Json {
+        let mut resource = Map::new();
+        resource.insert(
+            "schemas".into(),
+            Json::Array(
+                schemas
+                    .iter()
+                    .map(|s| Json::String(s.to_string()))
+                    .collect(),
+            ),
+        );
+        for (target, value) in &self.attributes {
+            let json = match value {
+                MappedValue::String(s) => Json::String(s.clone()),
+                MappedValue::Boolean(b) => Json::Bool(*b),
+                MappedValue::UserRef(upn) => match resolve(upn) {
+                    Some(id) => serde_json::json!({ "value": id }),
+                    None => continue,
+                },
+                MappedValue::UserRefs(upns) => Json::Array(
+                    upns.iter()
+                        .filter_map(|u| resolve(u))
+                        .map(|id| serde_json::json!({ "value": id }))
+                        .collect(),
+                ),
+            };
+            match AttrPath::parse(target) {
+                Ok(path) => path.set(&mut resource, json),
+                Err(e) => unreachable!("built-in target `{target}` does not parse: {e}"),
+            }
+        }
+        Json::Object(resource)
+    }
+}
+
+/// A mapping that could not produce a value for one object.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("mapping to `{target}`: {reason}")]
+pub struct MappingError {
+    pub target: &'static str,
+    pub reason: String,
+}
+
+/// Maps a declared user. `in_scope` feeds `IsSoftDeleted` (false for users Entra would no longer
+/// provision).
+pub fn map_user(
+    mappings: &[Mapping],
+    user: &User,
+    in_scope: bool,
+    flow: Flow,
+) -> Result<Mapped, Vec<MappingError>> {
+    map_object(mappings, flow, &|name| user.source(name, in_scope))
+}
+
+/// Maps a declared group.
+pub fn map_group(
+    mappings: &[Mapping],
+    group: &Group,
+    flow: Flow,
+) -> Result<Mapped, Vec<MappingError>> {
+    map_object(mappings, flow, &|name| group.source(name))
+}
+
+struct Source<'a>(&'a dyn Fn(&str) -> expr::Value);
+
+impl expr::Attributes for Source<'_> {
+    fn get(&self, name: &str) -> expr::Value {
+        (self.0)(name)
+    }
+}
+
+fn map_object(
+    mappings: &[Mapping],
+    flow: Flow,
+    source: &dyn Fn(&str) -> expr::Value,
+) -> Result<Mapped, Vec<MappingError>> {
+    let mut mapped = Mapped::default();
+    let mut errors = Vec::new();
+    for m in mappings {
+        if m.apply == Apply::OnCreate && flow == Flow::Update {
+            continue;
+        }
+        let value = match &m.source {
+            MappingSource::Direct(name) => source(name),
+            MappingSource::Constant(c) => expr::Value::Str(c.clone()),
+            MappingSource::Expression { expr, .. } => match expr.eval(&Source(source)) {
+                Ok(v) => v,
+                Err(e) => {
+                    errors.push(MappingError {
+                        target: m.target.path,
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
+            },
+        };
+        let value = match (value, &m.default, flow) {
+            (expr::Value::Null, Some(d), Flow::Create) => expr::Value::Str(d.clone()),
+            (v, _, _) => v,
+        };
+        match convert(m.target, value) {
+            Ok(Some(v)) => {
+                mapped.attributes.insert(m.target.path, v);
+            }
+            Ok(None) => {}
+            Err(reason) => errors.push(MappingError {
+                target: m.target.path,
+                reason,
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(mapped)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Converts an expression value to the target's type; `Ok(None)` means "not sent".
+fn convert(target: &TargetDef, value: expr::Value) -> Result<Option<MappedValue>, String> {
+    use expr::Value;
+    let single = match value {
+        Value::Null => return Ok(None),
+        Value::Multi(values) if target.kind == TargetKind::UserRefs => {
+            return Ok(Some(MappedValue::UserRefs(values)));
+        }
+        // A multi-valued source into a single-valued target flows its first value, as Entra does.
+        Value::Multi(values) => match values.into_iter().next() {
+            Some(v) => v,
+            None => return Ok(None),
+        },
+        Value::Str(s) => s,
+    };
+    Ok(Some(match target.kind {
+        TargetKind::String => MappedValue::String(single),
+        TargetKind::UserRef => MappedValue::UserRef(single),
+        TargetKind::UserRefs => MappedValue::UserRefs(vec![single]),
+        TargetKind::Boolean => match single.to_ascii_lowercase().as_str() {
+            "true" => MappedValue::Boolean(true),
+            "false" => MappedValue::Boolean(false),
+            _ => {
+                return Err(format!(
+                    "`{single}` is not a boolean (expected \"True\" or \"False\")"
+                ));
+            }
+        },
+    }))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,7 @@
+//! SCIM 2.0 vocabulary shared by the mapping engine, the client and the emulator.
+//!
+//! Pure data and path handling; no IO.
+
+pub mod path;
+
+pub use path::{AttrPath, ENTERPRISE_USER};

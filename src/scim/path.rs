@@ -1,0 +1,271 @@
+//! SCIM attribute paths (RFC 7644 §3.10) as mapping targets use them, and reading or writing
+//! them on a resource's JSON.
+//!
+//! Supported forms: `title`, `name.formatted`, `emails[type eq "work"].value` and
+//! `urn:…:enterprise:2.0:User:department`. Filters are limited to `type eq "…"`, which is
+//! what multi-valued targets need; anything else is a parse error.
+
+use serde_json::{Map, Value};
+
+/// URN of the enterprise user extension.
+pub const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// A parsed attribute path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttrPath {
+    /// Extension schema URN, or `None` for the core schema.
+    pub schema: Option<String>,
+    pub attr: String,
+    /// `type eq "…"` value selecting one element of a multi-valued attribute.
+    pub type_filter: Option<String>,
+    pub sub_attr: Option<String>,
+}
+
+impl AttrPath {
+    pub fn parse(path: &str) -> Result<AttrPath, String> {
+        let (schema, rest) = match path.rfind(':') {
+            Some(i) if path.starts_with("urn:") => (Some(path[..i].to_string()), &path[i + 1..]),
+            _ => (None, path),
+        };
+        let (attr, type_filter, after) = match rest.find('[') {
+            Some(open) => {
+                let close = rest[open..]
+                    .find(']')
+                    .map(|c| open + c)
+                    .ok_or_else(|| format!("unclosed `[` in `{path}`"))?;
+                let filter = rest[open + 1..close].trim();
+                let value = filter
+                    .strip_prefix("type eq ")
+                    .map(str::trim)
+                    .and_then(|v| v.strip_prefix('"'))
+                    .and_then(|v| v.strip_suffix('"'))
+                    .ok_or_else(|| {
+                        format!("only `[type eq \"…\"]` filters are supported, not `[{filter}]`")
+                    })?;
+                (&rest[..open], Some(value.to_string()), &rest[close + 1..])
+            }
+            None => match rest.split_once('.') {
+                Some((a, _)) => (a, None, &rest[a.len()..]),
+                None => (rest, None, ""),
+            },
+        };
+        let sub_attr = match after {
+            "" => None,
+            s => Some(
+                s.strip_prefix('.')
+                    .filter(|s| is_name(s))
+                    .ok_or_else(|| {
+                        format!("expected `.subAttribute` after the filter in `{path}`")
+                    })?
+                    .to_string(),
+            ),
+        };
+        if !is_name(attr) {
+            return Err(format!("`{attr}` is not an attribute name"));
+        }
+        Ok(AttrPath {
+            schema,
+            attr: attr.to_string(),
+            type_filter,
+            sub_attr,
+        })
+    }
+
+    /// Reads the value at this path, `None` when absent or null.
+    pub fn get<'a>(&self, resource: &'a Value) -> Option<&'a Value> {
+        let container = match &self.schema {
+            Some(urn) => resource.get(urn)?,
+            None => resource,
+        };
+        let mut v = get_ci(container, &self.attr)?;
+        if let Some(ty) = &self.type_filter {
+            v = v.as_array()?.iter().find(|e| {
+                get_ci(e, "type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(ty))
+            })?;
+        }
+        if let Some(sub) = &self.sub_attr {
+            v = get_ci(v, sub)?;
+        }
+        (!v.is_null()).then_some(v)
+    }
+
+    /// Writes `value` at this path, creating containers and the typed element as needed.
+    pub fn set(&self, resource: &mut Map<String, Value>, value: Value) {
+        let container = match &self.schema {
+            Some(urn) => object_entry(resource, urn),
+            None => resource,
+        };
+        match (&self.type_filter, &self.sub_attr) {
+            (None, None) => {
+                container.insert(self.attr.clone(), value);
+            }
+            (None, Some(sub)) => {
+                object_entry(container, &self.attr).insert(sub.clone(), value);
+            }
+            (Some(ty), sub) => {
+                let list = container
+                    .entry(self.attr.clone())
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if !list.is_array() {
+                    *list = Value::Array(Vec::new());
+                }
+                let Value::Array(items) = list else {
+                    unreachable!("just made an array")
+                };
+                let pos = items
+                    .iter()
+                    .position(|e| e.get("type").and_then(Value::as_str) == Some(ty.as_str()));
+                let pos = pos.unwrap_or_else(|| {
+                    let mut element = Map::new();
+                    element.insert("type".into(), Value::String(ty.clone()));
+                    items.push(Value::Object(element));
+                    items.len() - 1
+                });
+                if !items[pos].is_object() {
+                    items[pos] = Value::Object(Map::new());
+                }
+                let element = items[pos].as_object_mut().expect("just made an object");
+                element.insert(sub.clone().unwrap_or_else(|| "value".into()), value);
+                // Asana accepts at most one primary email; the work email is it.
+                if self.attr == "emails" {
+                    element.insert("primary".into(), Value::Bool(true));
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for AttrPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(s) = &self.schema {
+            write!(f, "{s}:")?;
+        }
+        f.write_str(&self.attr)?;
+        if let Some(t) = &self.type_filter {
+            write!(f, "[type eq \"{t}\"]")?;
+        }
+        if let Some(s) = &self.sub_attr {
+            write!(f, ".{s}")?;
+        }
+        Ok(())
+    }
+}
+
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$')
+}
+
+/// SCIM attribute names are case-insensitive (RFC 7643 §2.1).
+fn get_ci<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    let obj = v.as_object()?;
+    obj.get(name).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
+fn object_entry<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
+    let slot = map
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    slot.as_object_mut().expect("just made an object")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_every_target_form() {
+        let p = AttrPath::parse("emails[type eq \"work\"].value").unwrap();
+        assert_eq!(
+            (
+                p.attr.as_str(),
+                p.type_filter.as_deref(),
+                p.sub_attr.as_deref()
+            ),
+            ("emails", Some("work"), Some("value"))
+        );
+        let p = AttrPath::parse("name.formatted").unwrap();
+        assert_eq!(
+            (p.attr.as_str(), p.sub_attr.as_deref()),
+            ("name", Some("formatted"))
+        );
+        let p = AttrPath::parse(&format!("{ENTERPRISE_USER}:department")).unwrap();
+        assert_eq!(
+            (p.schema.as_deref(), p.attr.as_str()),
+            (Some(ENTERPRISE_USER), "department")
+        );
+        for bad in [
+            "emails[value eq \"x\"].value",
+            "emails[type eq \"work\"",
+            "",
+            "a b",
+            "x[type eq \"w\"]junk",
+        ] {
+            assert!(AttrPath::parse(bad).is_err(), "{bad}");
+        }
+        for path in [
+            "title",
+            "addresses[type eq \"work\"].country",
+            "name.formatted",
+        ] {
+            assert_eq!(AttrPath::parse(path).unwrap().to_string(), path);
+        }
+    }
+
+    #[test]
+    fn set_then_get_round_trips_and_builds_scim_shapes() {
+        let mut m = Map::new();
+        let paths = [
+            ("userName", json!("a@x.io")),
+            ("name.formatted", json!("A X")),
+            ("emails[type eq \"work\"].value", json!("a@x.io")),
+            ("addresses[type eq \"work\"].country", json!("NL")),
+            ("addresses[type eq \"work\"].locality", json!("Delft")),
+            (&format!("{ENTERPRISE_USER}:department"), json!("R&D")),
+        ];
+        for (p, v) in &paths {
+            AttrPath::parse(p).unwrap().set(&mut m, v.clone());
+        }
+        let r = Value::Object(m);
+        for (p, v) in &paths {
+            assert_eq!(AttrPath::parse(p).unwrap().get(&r), Some(v), "{p}");
+        }
+        assert_eq!(
+            r["addresses"],
+            json!([{"type": "work", "country": "NL", "locality": "Delft"}])
+        );
+        assert_eq!(
+            r["emails"],
+            json!([{"type": "work", "value": "a@x.io", "primary": true}])
+        );
+    }
+
+    #[test]
+    fn get_is_case_insensitive_and_null_is_absent() {
+        let r = json!({"UserName": "a", "title": null, "emails": [{"type": "Work", "value": "w"}]});
+        assert_eq!(
+            AttrPath::parse("userName").unwrap().get(&r),
+            Some(&json!("a"))
+        );
+        assert_eq!(AttrPath::parse("title").unwrap().get(&r), None);
+        assert_eq!(
+            AttrPath::parse("emails[type eq \"work\"].value")
+                .unwrap()
+                .get(&r),
+            Some(&json!("w"))
+        );
+    }
+}
