@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use super::raw::{RawGroupsFile, RawSettings, RawUsersFile};
 use crate::diagnostics::{Diagnostic, FileId, Report, Span, did_you_mean};
 
-/// Largest config file roster reads. 100,000 users fit in about 25 MB of YAML.
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest config file roster reads. 100,000 users fit in about 20 MB of YAML; split beyond.
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The settings file every config directory has.
 pub const SETTINGS_FILE: &str = "roster.yaml";
@@ -271,6 +271,36 @@ fn explain(message: &str) -> (String, Option<String>) {
             "file is empty or ends too early".into(),
             Some("a users file starts with `users:`, a groups file with `groups:`".into()),
         );
+    }
+    if message.contains("mapping values are not allowed")
+        || message.contains("did not find expected")
+    {
+        return (
+            format!("YAML syntax: {message}"),
+            Some("check the indentation: the keys of one entry line up under each other".into()),
+        );
+    }
+    if message.contains("unclosed quote") {
+        return (
+            format!("YAML syntax: {message}"),
+            Some("close the quoted string on the same line".into()),
+        );
+    }
+    if message == "expected sequence start" {
+        return (
+            "expected a list".into(),
+            Some("write `[a, b]`, or one `- item` per line".into()),
+        );
+    }
+    if message == "expected string scalar" {
+        return (
+            "expected a single value (a string)".into(),
+            Some("quote values that start with `[`, `{`, `*`, `&` or `!`".into()),
+        );
+    }
+    if message.starts_with("unknown variant `") {
+        let m = message.replacen("unknown variant", "unknown value", 1);
+        return (m, Some("use one of the values listed".into()));
     }
     if message.contains("invalid boolean") {
         return (message.into(), Some("write `true` or `false`".into()));

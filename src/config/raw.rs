@@ -54,7 +54,7 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
 
 /// `roster.yaml`: where to provision, how attributes map, and the safety policy.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "Settings")]
 #[schemars(title = "roster.yaml")]
 pub struct RawSettings {
     /// Version of this file's format. Only `1` exists.
@@ -73,7 +73,7 @@ pub struct RawSettings {
 
 /// Connection to Asana's SCIM API. The token itself never goes in a file.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "Asana")]
 pub struct RawAsana {
     /// Base URL of the SCIM API. Default `https://app.asana.com/api/1.0/scim`. Plain `http://` is
     /// accepted only for loopback addresses (the emulator). Overridden by `--asana-url` or
@@ -87,7 +87,7 @@ pub struct RawAsana {
 
 /// Attribute mappings, in Entra's model.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "Mappings")]
 pub struct RawMappings {
     /// Mappings for users. When given, they replace the default user mappings entirely.
     #[serde(default)]
@@ -100,7 +100,7 @@ pub struct RawMappings {
 /// One attribute mapping: a target SCIM attribute and exactly one of `source`, `constant` or
 /// `expression`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "Mapping")]
 pub struct RawMapping {
     /// Target SCIM attribute, e.g. `title`, `emails[type eq "work"].value` or
     /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`.
@@ -138,7 +138,7 @@ pub enum Apply {
 
 /// Safety policy.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "Policy")]
 pub struct RawPolicy {
     /// What to do with Asana users that no declaration matches: `ignore`, `report` (the
     /// default) or `deprovision`.
@@ -182,7 +182,7 @@ pub enum DeprovisionWith {
 
 /// Caps on deprovisions per apply.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "MaxDeprovisions")]
 pub struct RawMaxDeprovisions {
     /// Most users one apply may deprovision. Default 25.
     #[serde(default)]
@@ -194,7 +194,7 @@ pub struct RawMaxDeprovisions {
 
 /// A file under `users/`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "UsersFile")]
 #[schemars(title = "roster users file")]
 pub struct RawUsersFile {
     /// Users declared in this file.
@@ -204,7 +204,7 @@ pub struct RawUsersFile {
 /// A user, in Microsoft Graph's vocabulary, so a user written by hand and a user read from Entra
 /// go through the same mappings.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase", rename = "User")]
 pub struct RawUser {
     /// Sign-in name, an email address. Required and unique (case-insensitive); mapped to the
     /// SCIM `userName` by default.
@@ -276,7 +276,11 @@ pub struct RawUser {
 
 /// Graph's `employeeOrgData`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    rename = "EmployeeOrgData"
+)]
 pub struct RawEmployeeOrgData {
     /// Division.
     #[serde(default)]
@@ -288,7 +292,7 @@ pub struct RawEmployeeOrgData {
 
 /// A file under `groups/`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename = "GroupsFile")]
 #[schemars(title = "roster groups file")]
 pub struct RawGroupsFile {
     /// Groups (Asana teams) declared in this file.
@@ -298,7 +302,7 @@ pub struct RawGroupsFile {
 /// A group: an Asana team. Asana cannot delete teams through SCIM, so roster never does;
 /// membership is reconciled.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase", rename = "Group")]
 pub struct RawGroup {
     /// Team name; unique (case-insensitive).
     pub display_name: Spanned<String>,

@@ -26,6 +26,10 @@ pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> O
     if v.report.has_errors() {
         return None;
     }
+    v.evaluate(&settings, &users, &groups);
+    if v.report.has_errors() {
+        return None;
+    }
     Some(Config {
         dir: dir.to_path_buf(),
         settings,
@@ -98,6 +102,38 @@ impl Validator<'_> {
             user_mappings,
             group_mappings,
             policy: s.policy.map(|p| self.policy(file, p)).unwrap_or_default(),
+        }
+    }
+
+    /// Runs every mapping on every declared object, as a create would, so a value that cannot
+    /// be sent (a non-boolean `active`, a failing regex) is reported now, not mid-apply.
+    fn evaluate(&mut self, settings: &model::Settings, users: &[User], groups: &[Group]) {
+        for u in users {
+            if let Err(errors) =
+                mapping::map_user(&settings.user_mappings, u, true, mapping::Flow::Create)
+            {
+                for e in errors {
+                    self.report.push(
+                        Diagnostic::error(format!("user `{}`: {e}", u.upn), u.origin.clone())
+                            .with_hint("fix the user's attributes or the mapping in roster.yaml"),
+                    );
+                }
+            }
+        }
+        for g in groups {
+            if let Err(errors) =
+                mapping::map_group(&settings.group_mappings, g, mapping::Flow::Create)
+            {
+                for e in errors {
+                    self.report.push(
+                        Diagnostic::error(
+                            format!("group `{}`: {e}", g.display_name),
+                            g.origin.clone(),
+                        )
+                        .with_hint("fix the group or the mapping in roster.yaml"),
+                    );
+                }
+            }
         }
     }
 
@@ -189,17 +225,9 @@ impl Validator<'_> {
         let target = match kind.target(&m.target.value) {
             Some(t) => t,
             None => {
-                let names = kind.targets().iter().map(|t| t.path);
-                let hint = match did_you_mean(&m.target.value, names) {
+                let hint = match suggest_target(&m.target.value, kind.targets()) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!(
-                        "Asana accepts: {}",
-                        kind.targets()
-                            .iter()
-                            .map(|t| t.path)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                    None => format!("Asana accepts: {}", target_list(kind.targets())),
                 };
                 self.error(
                     format!("unknown target attribute `{}`", m.target.value),
@@ -624,6 +652,40 @@ impl Kind {
             Kind::Group => "displayName",
         }
     }
+}
+
+/// A likely intended target: a typo of a path, or a path ending in the given name
+/// (`department` for the enterprise extension's department).
+fn suggest_target(name: &str, targets: &[mapping::TargetDef]) -> Option<&'static str> {
+    did_you_mean(name, targets.iter().map(|t| t.path)).or_else(|| {
+        targets
+            .iter()
+            .find(|t| {
+                t.path
+                    .rsplit([':', '.'])
+                    .next()
+                    .is_some_and(|last| last.eq_ignore_ascii_case(name))
+            })
+            .map(|t| t.path)
+    })
+}
+
+/// Targets listed compactly, with the enterprise extension's URN written once.
+fn target_list(targets: &[mapping::TargetDef]) -> String {
+    let prefix = format!("{}:", crate::scim::ENTERPRISE_USER);
+    let (ext, core): (Vec<_>, Vec<_>) = targets
+        .iter()
+        .map(|t| t.path)
+        .partition(|p| p.starts_with(&prefix));
+    let mut out = core.join(", ");
+    if !ext.is_empty() {
+        let names: Vec<&str> = ext.iter().map(|p| &p[prefix.len()..]).collect();
+        out.push_str(&format!(
+            "; enterprise extension `{prefix}…`: {}",
+            names.join(", ")
+        ));
+    }
+    out
 }
 
 /// A plausible email address: one `@`, a non-empty local part without spaces, a dotted domain.
