@@ -1,1 +1,211 @@
+use serde_json::json;
 
+use super::*;
+use crate::config::model::{Group, User, UserAttr};
+use crate::scim::ENTERPRISE_USER;
+
+fn full_user() -> User {
+    let mut u = User::new("alice@example.com");
+    for (attr, value) in [
+        (UserAttr::Mail, "alice.smith@example.com"),
+        (UserAttr::DisplayName, "Alice Smith"),
+        (UserAttr::JobTitle, "Staff Engineer"),
+        (UserAttr::Department, "Engineering"),
+        (UserAttr::CompanyName, "Example Ltd"),
+        (UserAttr::EmployeeId, "1042"),
+        (UserAttr::Division, "Product"),
+        (UserAttr::CostCenter, "CC-1"),
+        (UserAttr::Manager, "bob@example.com"),
+        (UserAttr::City, "Delft"),
+        (UserAttr::State, "ZH"),
+        (UserAttr::Country, "NL"),
+        (UserAttr::TelephoneNumber, "+31 15 000 0000"),
+    ] {
+        u.set(attr, Some(value.to_string()));
+    }
+    u
+}
+
+fn resolve(upn: &str) -> Option<String> {
+    (upn == "bob@example.com").then(|| "1200000000000002".to_string())
+}
+
+#[test]
+fn default_mappings_build_asanas_gallery_resource() {
+    let mapped = map_user(
+        &targets::default_user_mappings(),
+        &full_user(),
+        true,
+        Flow::Create,
+    )
+    .unwrap();
+    let scim = mapped.to_scim(
+        &[
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            ENTERPRISE_USER,
+        ],
+        &resolve,
+    );
+    assert_eq!(
+        scim,
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE_USER],
+            "userName": "alice@example.com",
+            "active": true,
+            "name": { "formatted": "Alice Smith" },
+            "emails": [{ "type": "work", "value": "alice.smith@example.com", "primary": true }],
+            "title": "Staff Engineer",
+            "addresses": [{ "type": "work", "country": "NL", "region": "ZH", "locality": "Delft" }],
+            "phoneNumbers": [{ "type": "work", "value": "+31 15 000 0000" }],
+            ENTERPRISE_USER: {
+                "department": "Engineering",
+                "manager": { "value": "1200000000000002" },
+                "employeeNumber": "1042",
+                "costCenter": "CC-1",
+                "organization": "Example Ltd",
+                "division": "Product",
+            },
+        })
+    );
+}
+
+#[test]
+fn nulls_are_never_sent() {
+    let user = User::new("min@example.com");
+    let mapped = map_user(&targets::default_user_mappings(), &user, true, Flow::Create).unwrap();
+    let keys: Vec<&str> = mapped.attributes.keys().copied().collect();
+    assert_eq!(keys, ["active", "userName"]);
+    let scim = mapped.to_scim(&[], &|_| None);
+    assert_eq!(
+        scim,
+        json!({ "schemas": [], "userName": "min@example.com", "active": true })
+    );
+}
+
+#[test]
+fn disabled_or_out_of_scope_users_map_to_inactive() {
+    let mut user = User::new("gone@example.com");
+    let m = targets::default_user_mappings();
+    let active = |u: &User, in_scope| {
+        map_user(&m, u, in_scope, Flow::Update)
+            .unwrap()
+            .get("active")
+            .cloned()
+    };
+    assert_eq!(active(&user, true), Some(MappedValue::Boolean(true)));
+    assert_eq!(active(&user, false), Some(MappedValue::Boolean(false)));
+    user.account_enabled = false;
+    assert_eq!(active(&user, true), Some(MappedValue::Boolean(false)));
+}
+
+fn mapping(target: &str, source: MappingSource, apply: Apply, default: Option<&str>) -> Mapping {
+    Mapping {
+        target: targets::user_target(target).unwrap(),
+        source,
+        match_priority: None,
+        apply,
+        default: default.map(str::to_string),
+        origin: None,
+    }
+}
+
+#[test]
+fn on_create_mappings_and_defaults_flow_only_on_create() {
+    let mappings = [
+        mapping(
+            "name.givenName",
+            MappingSource::Direct("givenName".into()),
+            Apply::OnCreate,
+            None,
+        ),
+        mapping(
+            "title",
+            MappingSource::Direct("jobTitle".into()),
+            Apply::Always,
+            Some("Employee"),
+        ),
+    ];
+    let mut user = User::new("a@x.io");
+    user.set(UserAttr::GivenName, Some("Ann".into()));
+    let created = map_user(&mappings, &user, true, Flow::Create).unwrap();
+    assert_eq!(
+        created.get("name.givenName"),
+        Some(&MappedValue::String("Ann".into()))
+    );
+    assert_eq!(
+        created.get("title"),
+        Some(&MappedValue::String("Employee".into()))
+    );
+    let updated = map_user(&mappings, &user, true, Flow::Update).unwrap();
+    assert!(updated.attributes.is_empty(), "{updated:?}");
+}
+
+#[test]
+fn constants_and_expressions_flow() {
+    let expr = expr::parse(r#"Join(" ", [givenName], [surname])"#).unwrap();
+    let mappings = [
+        mapping(
+            "userType",
+            MappingSource::Constant("enterprise".into()),
+            Apply::Always,
+            None,
+        ),
+        mapping(
+            "name.formatted",
+            MappingSource::Expression {
+                expr: Box::new(expr),
+                text: String::new(),
+            },
+            Apply::Always,
+            None,
+        ),
+    ];
+    let mut user = User::new("a@x.io");
+    user.set(UserAttr::GivenName, Some("Ann".into()));
+    user.set(UserAttr::Surname, Some("Lee".into()));
+    let m = map_user(&mappings, &user, true, Flow::Update).unwrap();
+    assert_eq!(
+        m.get("userType"),
+        Some(&MappedValue::String("enterprise".into()))
+    );
+    assert_eq!(
+        m.get("name.formatted"),
+        Some(&MappedValue::String("Ann Lee".into()))
+    );
+}
+
+#[test]
+fn a_non_boolean_active_is_an_error_not_a_guess() {
+    let mappings = [mapping(
+        "active",
+        MappingSource::Constant("yes".into()),
+        Apply::Always,
+        None,
+    )];
+    let err = map_user(&mappings, &User::new("a@x.io"), true, Flow::Create).unwrap_err();
+    assert_eq!(err[0].target, "active");
+    assert!(
+        err[0].reason.contains("`yes` is not a boolean"),
+        "{}",
+        err[0].reason
+    );
+}
+
+#[test]
+fn groups_map_display_name_and_members() {
+    let group = Group {
+        display_name: "Platform".into(),
+        members: vec!["bob@example.com".into(), "ghost@example.com".into()],
+        origin: None,
+    };
+    let mapped = map_group(&targets::default_group_mappings(), &group, Flow::Create).unwrap();
+    let scim = mapped.to_scim(&["urn:ietf:params:scim:schemas:core:2.0:Group"], &resolve);
+    assert_eq!(
+        scim,
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Platform",
+            "members": [{ "value": "1200000000000002" }],
+        })
+    );
+}
