@@ -263,3 +263,30 @@ fn example_yaml_files_carry_the_schema_modeline() {
         );
     }
 }
+
+#[test]
+fn every_schema_property_has_a_description() {
+    fn walk(v: &serde_json::Value, path: &str, missing: &mut Vec<String>) {
+        if let Some(props) = v.get("properties").and_then(|p| p.as_object()) {
+            for (name, prop) in props {
+                let described = prop.get("description").is_some()
+                    || prop.get("$ref").is_some() && v.get("description").is_some();
+                if !described {
+                    missing.push(format!("{path}.{name}"));
+                }
+                walk(prop, &format!("{path}.{name}"), missing);
+            }
+        }
+        if let Some(defs) = v.get("$defs").and_then(|d| d.as_object()) {
+            for (name, def) in defs {
+                walk(def, &format!("$defs.{name}"), missing);
+            }
+        }
+    }
+    for (name, text) in roster::config::schema::all() {
+        let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut missing = Vec::new();
+        walk(&schema, name, &mut missing);
+        assert!(missing.is_empty(), "undocumented properties: {missing:?}");
+    }
+}
