@@ -63,18 +63,6 @@ impl Sources {
         (line + 1, col + 1)
     }
 
-    /// Byte offset of a 1-based line and column (in characters).
-    pub fn offset(&self, file: FileId, line: usize, column: usize) -> usize {
-        let f = &self.files[file];
-        let Some(&start) = f.line_starts.get(line.saturating_sub(1)) else {
-            return f.text.len();
-        };
-        let rest = &f.text[start..];
-        rest.char_indices()
-            .nth(column.saturating_sub(1))
-            .map_or(f.text.len(), |(i, _)| start + i)
-    }
-
     fn line_text(&self, file: FileId, line: usize) -> &str {
         let f = &self.files[file];
         let start = f.line_starts[line - 1];
@@ -366,7 +354,6 @@ mod tests {
         assert_eq!(s.line_col(0, 3), (2, 1));
         // `ç` is two bytes but one column.
         assert_eq!(s.line_col(0, 6), (2, 3));
-        assert_eq!(s.offset(0, 2, 3), 6);
     }
 
     #[test]

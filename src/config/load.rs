@@ -5,6 +5,7 @@
 //! and non-UTF-8 input is reported at the first bad byte. Nothing here touches the network.
 
 use std::fs;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -44,7 +45,7 @@ pub fn read_dir(dir: &Path, report: &mut Report) -> RawConfig {
     }
     let settings = dir.join(SETTINGS_FILE);
     if settings.is_file() {
-        raw.settings = parse_file(dir, &settings, report);
+        raw.settings = record(parse_file(&settings), report);
     } else {
         let mut d = Diagnostic::error(format!("no {SETTINGS_FILE} in `{}`", dir.display()), None);
         d = if dir.join("roster.yml").is_file() {
@@ -54,26 +55,62 @@ pub fn read_dir(dir: &Path, report: &mut Report) -> RawConfig {
         };
         report.push(d);
     }
-    for (sub, is_users) in [("users", true), ("groups", false)] {
-        let mut files = Vec::new();
-        if let Err(e) = yaml_files(&dir.join(sub), &mut files) {
-            report.push(Diagnostic::error(
-                format!("cannot list `{}`: {e}", dir.join(sub).display()),
-                None,
-            ));
-        }
-        files.sort();
-        for path in files {
-            let before = report.error_count();
-            if is_users {
-                raw.users.extend(parse_file(dir, &path, report));
-            } else {
-                raw.groups.extend(parse_file(dir, &path, report));
-            }
-            raw.incomplete |= report.error_count() > before;
-        }
+    let users = list(dir, "users", report);
+    let groups = list(dir, "groups", report);
+    for parsed in parse_all::<RawUsersFile>(&users) {
+        let before = report.error_count();
+        raw.users.extend(record(parsed, report));
+        raw.incomplete |= report.error_count() > before;
+    }
+    for parsed in parse_all::<RawGroupsFile>(&groups) {
+        let before = report.error_count();
+        raw.groups.extend(record(parsed, report));
+        raw.incomplete |= report.error_count() > before;
     }
     raw
+}
+
+/// The YAML files under `dir/sub`, sorted so diagnostics and models are deterministic.
+fn list(dir: &Path, sub: &str, report: &mut Report) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Err(e) = yaml_files(&dir.join(sub), &mut files) {
+        report.push(Diagnostic::error(
+            format!("cannot list `{}`: {e}", dir.join(sub).display()),
+            None,
+        ));
+    }
+    files.sort();
+    files
+}
+
+/// Parses files on every core; results come back in the order of `paths`.
+fn parse_all<T: DeserializeOwned + Send>(paths: &[PathBuf]) -> Vec<Parsed<T>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(paths.len())
+        .max(1);
+    let mut slots: Vec<Option<Parsed<T>>> = (0..paths.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    paths
+                        .iter()
+                        .enumerate()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|(i, p)| (i, parse_file::<T>(p)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for w in workers {
+            for (i, parsed) in w.join().expect("a parser thread panicked") {
+                slots[i] = Some(parsed);
+            }
+        }
+    });
+    slots.into_iter().flatten().collect()
 }
 
 /// Every `*.yaml` / `*.yml` below `dir`, skipping hidden entries. A missing directory is empty.
@@ -103,60 +140,90 @@ fn display_path(path: &Path) -> PathBuf {
     path.strip_prefix(".").unwrap_or(path).to_path_buf()
 }
 
-fn parse_file<T: DeserializeOwned>(
-    _dir: &Path,
-    path: &Path,
-    report: &mut Report,
-) -> Option<(FileId, T)> {
+/// One file, read and parsed off the main thread; diagnostics are made when it is recorded.
+struct Parsed<T> {
+    display: PathBuf,
+    /// The text read, for snippets; `None` when the file could not be read at all.
+    text: Option<String>,
+    result: Result<T, Problem>,
+}
+
+/// What went wrong with a file: a message at a byte offset (or nowhere), with a hint.
+struct Problem {
+    offset: Option<Range<usize>>,
+    message: String,
+    hint: Option<String>,
+}
+
+fn parse_file<T: DeserializeOwned>(path: &Path) -> Parsed<T> {
     let display = display_path(path);
+    let fail = |text, offset, message: String, hint: Option<&str>| Parsed {
+        display: display.clone(),
+        text,
+        result: Err(Problem {
+            offset,
+            message,
+            hint: hint.map(str::to_string),
+        }),
+    };
     let text = match read_text(path) {
         Ok(text) => text,
         Err(ReadError::Io(e)) => {
-            report.push(Diagnostic::error(
+            return fail(
+                None,
+                None,
                 format!("cannot read `{}`: {e}", display.display()),
                 None,
-            ));
-            return None;
+            );
         }
         Err(ReadError::TooLarge(size)) => {
-            let file = report.sources.add(display, String::new());
-            report.push(
-                Diagnostic::error(
-                    format!(
-                        "file is {:.1} MB; roster reads config files up to {} MB",
-                        size as f64 / 1e6,
-                        MAX_FILE_BYTES / 1024 / 1024
-                    ),
-                    Some(Span::new(file, 0..0)),
-                )
-                .with_hint("split the declarations into several files"),
+            let message = format!(
+                "file is {:.1} MB; roster reads config files up to {} MB",
+                size as f64 / 1e6,
+                MAX_FILE_BYTES / 1024 / 1024
             );
-            return None;
+            let hint = Some("split the declarations into several files");
+            return fail(Some(String::new()), Some(0..0), message, hint);
         }
         Err(ReadError::NotUtf8 { prefix }) => {
-            let offset = prefix.len();
-            let file = report.sources.add(display, prefix);
-            report.push(
-                Diagnostic::error(
-                    "file is not valid UTF-8",
-                    Some(Span::new(file, offset..offset)),
-                )
-                .with_hint("save the file as UTF-8"),
+            let at = prefix.len()..prefix.len();
+            let hint = Some("save the file as UTF-8");
+            return fail(
+                Some(prefix),
+                Some(at),
+                "file is not valid UTF-8".into(),
+                hint,
             );
-            return None;
         }
     };
-    let file = report.sources.add(display, text);
     let options = serde_saphyr::options! {
         budget: Some(budget()),
         alias_limits: alias_limits(),
         with_snippet: false,
         strict_booleans: true,
     };
-    match serde_saphyr::from_str_with_options::<T>(report.sources.text(file), options) {
-        Ok(value) => Some((file, value)),
-        Err(e) => {
-            let d = yaml_diagnostic(report, file, &e);
+    let result = serde_saphyr::from_str_with_options::<T>(&text, options)
+        .map_err(|e| yaml_problem(&text, &e));
+    Parsed {
+        display,
+        text: Some(text),
+        result,
+    }
+}
+
+/// Adds a parsed file to the report's sources; returns its value, or reports its problem.
+fn record<T>(parsed: Parsed<T>, report: &mut Report) -> Option<(FileId, T)> {
+    let file = parsed
+        .text
+        .map(|text| report.sources.add(parsed.display, text));
+    match parsed.result {
+        Ok(value) => file.map(|f| (f, value)),
+        Err(p) => {
+            let span = file.zip(p.offset).map(|(f, r)| Span::new(f, r));
+            let mut d = Diagnostic::error(p.message, span);
+            if let Some(hint) = p.hint {
+                d = d.with_hint(hint);
+            }
             report.push(d);
             None
         }
@@ -213,29 +280,42 @@ fn alias_limits() -> serde_saphyr::options::AliasLimits {
     a
 }
 
-/// Turns a YAML or type error into a diagnostic at its place, with a hint where we know one.
-fn yaml_diagnostic(report: &Report, file: FileId, e: &serde_saphyr::Error) -> Diagnostic {
-    let text = e.to_string();
+/// Turns a YAML or type error into a problem at its place, with a hint where we know one.
+fn yaml_problem(text: &str, e: &serde_saphyr::Error) -> Problem {
+    let rendered = e.to_string();
     // The library appends the place; we show it our own way.
-    let message = match text.rfind(" at line ") {
-        Some(i) => text[..i].to_string(),
-        None => text.clone(),
+    let message = match rendered.rfind(" at line ") {
+        Some(i) => &rendered[..i],
+        None => &rendered,
     };
     let offset = e.location().filter(|l| l.line() > 0).map_or(0, |l| {
-        report
-            .sources
-            .offset(file, l.line() as usize, l.column() as usize)
+        offset_of(text, l.line() as usize, l.column() as usize)
     });
-    let token_end = report.sources.text(file)[offset..]
+    let token_end = text[offset..]
         .find([':', '\n', ',', ']', '}'])
         .map_or(offset, |n| offset + n);
-    let span = Span::new(file, offset..token_end.max(offset));
-    let (message, hint) = explain(&message);
-    let mut d = Diagnostic::error(message, Some(span));
-    if let Some(hint) = hint {
-        d = d.with_hint(hint);
+    let (message, hint) = explain(message);
+    Problem {
+        offset: Some(offset..token_end.max(offset)),
+        message,
+        hint,
     }
-    d
+}
+
+/// Byte offset of a 1-based line and column (in characters).
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let start = if line <= 1 {
+        0
+    } else {
+        match text.match_indices('\n').nth(line - 2) {
+            Some((i, _)) => i + 1,
+            None => return text.len(),
+        }
+    };
+    text[start..]
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| start + i)
 }
 
 fn explain(message: &str) -> (String, Option<String>) {

@@ -15,10 +15,16 @@ use serde::{Deserialize, Deserializer};
 #[derive(Debug, Clone)]
 pub struct Spanned<T> {
     pub value: T,
+    /// Byte range of the value in its file (files are capped well below 4 GiB).
+    start: u32,
+    end: u32,
+}
+
+impl<T> Spanned<T> {
     /// Byte range of the value in its file.
-    pub range: std::ops::Range<usize>,
-    /// 1-based line and column, kept for inputs where byte offsets are unknown.
-    pub line_col: (usize, usize),
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
@@ -26,12 +32,13 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
         let s = serde_saphyr::Spanned::<T>::deserialize(deserializer)?;
         let loc = s.referenced;
         let span = loc.span();
-        let start = span.byte_offset().unwrap_or(0) as usize;
-        let len = span.byte_len().unwrap_or(0) as usize;
+        // Input is always a string, so byte offsets are known.
+        let start = span.byte_offset().unwrap_or(0);
+        let end = start + span.byte_len().unwrap_or(0);
         Ok(Spanned {
             value: s.value,
-            range: start..start + len,
-            line_col: (loc.line() as usize, loc.column() as usize),
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            end: u32::try_from(end).unwrap_or(u32::MAX),
         })
     }
 }

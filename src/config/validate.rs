@@ -44,7 +44,7 @@ struct Validator<'r> {
 }
 
 fn span<T>(file: FileId, s: &Spanned<T>) -> Span {
-    Span::new(file, s.range.clone())
+    Span::new(file, s.range())
 }
 
 impl Validator<'_> {
@@ -326,8 +326,8 @@ impl Validator<'_> {
         let locate = |r: std::ops::Range<usize>| {
             Span::new(
                 file,
-                scalar_offset(text, e.range.start, r.start)
-                    ..scalar_offset(text, e.range.start, r.end),
+                scalar_offset(text, e.range().start, r.start)
+                    ..scalar_offset(text, e.range().start, r.end),
             )
         };
         match expr::parse(&e.value) {
@@ -407,7 +407,7 @@ impl Validator<'_> {
     fn user(&mut self, file: FileId, entry: &Spanned<raw::RawUser>) -> Option<User> {
         let r = &entry.value;
         let Some(upn) = &r.user_principal_name else {
-            let at = Span::new(file, entry.range.start..entry.range.start);
+            let at = Span::new(file, entry.range().start..entry.range().start);
             self.error(
                 "user has no `userPrincipalName`",
                 at,
