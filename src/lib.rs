@@ -8,4 +8,5 @@ pub mod commands;
 pub mod config;
 pub mod diagnostics;
 pub mod mapping;
+pub mod plan;
 pub mod scim;

@@ -57,7 +57,7 @@ fn assert_pure(paths: &[&str], except: &[&str]) {
 }
 
 #[test]
-fn validation_mapping_and_diagnostics_do_no_io() {
+fn validation_mapping_planning_and_diagnostics_do_no_io() {
     // config/load.rs is the one place that reads the config directory.
     assert_pure(
         &[

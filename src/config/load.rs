@@ -196,6 +196,11 @@ fn parse_file<T: DeserializeOwned>(path: &Path) -> Parsed<T> {
             );
         }
     };
+    parse_text(display, text)
+}
+
+/// Parses text already in memory, as if read from `display`.
+fn parse_text<T: DeserializeOwned>(display: PathBuf, text: String) -> Parsed<T> {
     let options = serde_saphyr::options! {
         budget: Some(budget()),
         alias_limits: alias_limits(),
@@ -209,6 +214,36 @@ fn parse_file<T: DeserializeOwned>(path: &Path) -> Parsed<T> {
         text: Some(text),
         result,
     }
+}
+
+/// Parses config files given as text (tests, and configs generated in memory). `users` and
+/// `groups` are (display path, text) pairs.
+pub fn from_texts(
+    settings: &str,
+    users: &[(&str, &str)],
+    groups: &[(&str, &str)],
+    report: &mut Report,
+) -> RawConfig {
+    let mut raw = RawConfig {
+        settings: record(
+            parse_text(SETTINGS_FILE.into(), settings.to_string()),
+            report,
+        ),
+        ..RawConfig::default()
+    };
+    for (path, text) in users {
+        let before = report.error_count();
+        raw.users
+            .extend(record(parse_text(path.into(), text.to_string()), report));
+        raw.incomplete |= report.error_count() > before;
+    }
+    for (path, text) in groups {
+        let before = report.error_count();
+        raw.groups
+            .extend(record(parse_text(path.into(), text.to_string()), report));
+        raw.incomplete |= report.error_count() > before;
+    }
+    raw
 }
 
 /// Adds a parsed file to the report's sources; returns its value, or reports its problem.

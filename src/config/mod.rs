@@ -24,3 +24,16 @@ pub fn load(dir: &Path) -> (Option<Config>, Report) {
     report.sort();
     (config, report)
 }
+
+/// Validates a config given as text: `roster.yaml`, then (path, text) of users and groups files.
+pub fn from_texts(
+    settings: &str,
+    users: &[(&str, &str)],
+    groups: &[(&str, &str)],
+) -> (Option<Config>, Report) {
+    let mut report = Report::default();
+    let raw = load::from_texts(settings, users, groups, &mut report);
+    let config = validate::validate(raw, Path::new("."), &mut report);
+    report.sort();
+    (config, report)
+}

@@ -178,7 +178,7 @@ pub enum Unmanaged {
 }
 
 /// How a user is deprovisioned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeprovisionWith {
     /// PATCH `active: false`.

@@ -1,0 +1,104 @@
+//! The live organisation as the planner sees it, parsed leniently from SCIM resources.
+
+use serde_json::Value as Json;
+
+use crate::scim::AttrPath;
+
+/// A user as the target holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveUser {
+    pub id: String,
+    pub user_name: String,
+    pub active: bool,
+    /// The whole resource, for reading mapped attributes and fingerprinting.
+    pub resource: Json,
+}
+
+/// A group (Asana team) as the target holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveGroup {
+    pub id: String,
+    pub display_name: String,
+    pub member_ids: Vec<String>,
+    pub resource: Json,
+}
+
+/// Everything read from the target.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Live {
+    pub users: Vec<LiveUser>,
+    pub groups: Vec<LiveGroup>,
+    /// `users` holds every live user. False when only some were read (`--changed-since`), in
+    /// which case unmanaged users cannot be known and are not reported.
+    pub complete: bool,
+}
+
+/// A SCIM id, which servers send as a string or a number.
+pub fn id_of(resource: &Json) -> Option<String> {
+    id_of_value(resource.get("id")?)
+}
+
+/// A boolean, leniently: JSON booleans and the strings "true"/"false" in any case.
+pub fn boolean(v: &Json) -> Option<bool> {
+    match v {
+        Json::Bool(b) => Some(*b),
+        Json::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Json::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+impl LiveUser {
+    pub fn from_resource(resource: Json) -> Result<LiveUser, String> {
+        let id = id_of(&resource).ok_or("a user without an id")?;
+        let user_name = AttrPath::parse("userName")
+            .ok()
+            .and_then(|p| p.get(&resource).and_then(Json::as_str).map(str::to_string))
+            .ok_or_else(|| format!("user {id} has no userName"))?;
+        let active = AttrPath::parse("active")
+            .ok()
+            .and_then(|p| p.get(&resource).and_then(boolean))
+            .unwrap_or(true);
+        Ok(LiveUser {
+            id,
+            user_name,
+            active,
+            resource,
+        })
+    }
+}
+
+impl LiveGroup {
+    pub fn from_resource(resource: Json) -> Result<LiveGroup, String> {
+        let id = id_of(&resource).ok_or("a group without an id")?;
+        let display_name = resource
+            .get("displayName")
+            .and_then(Json::as_str)
+            .ok_or_else(|| format!("group {id} has no displayName"))?
+            .to_string();
+        let member_ids = resource
+            .get("members")
+            .and_then(Json::as_array)
+            .map(|ms| {
+                ms.iter()
+                    .filter_map(|m| m.get("value").and_then(id_of_value))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(LiveGroup {
+            id,
+            display_name,
+            member_ids,
+            resource,
+        })
+    }
+}
+
+/// An id carried as a string or a number.
+pub fn id_of_value(v: &Json) -> Option<String> {
+    match v {
+        Json::String(s) if !s.is_empty() => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}

@@ -1,0 +1,689 @@
+//! The plan: what would change in the target, computed by a pure function of
+//! (desired config, live state, options).
+//!
+//! No client, clock, environment or async in here: dry-run is "render the plan and stop".
+//! Matching follows the mappings' precedence (userName, case-insensitively, by default); a
+//! changed attribute is an update, never a delete and create. Deprovisioning is irreversible in
+//! Asana, so every deprovision is counted against the policy's caps and protected users are
+//! never deprovisioned.
+
+pub mod live;
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::Value as Json;
+
+use crate::config::model::{Config, DeprovisionWith, Group, Unmanaged as UnmanagedPolicy, User};
+use crate::mapping::{self, Flow, MappedValue};
+use crate::scim::AttrPath;
+pub use live::{Live, LiveGroup, LiveUser};
+
+/// What the target can do that matters for planning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Deprovisioned users can be made active again (Asana: no).
+    pub reactivate: bool,
+}
+
+impl Capabilities {
+    pub const ASANA: Capabilities = Capabilities { reactivate: false };
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    User,
+    Group,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Reactivate,
+    AddMembers,
+    RemoveMembers,
+    Deprovision,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Reactivate => "reactivate",
+            Action::AddMembers => "add_members",
+            Action::RemoveMembers => "remove_members",
+            Action::Deprovision => "deprovision",
+        }
+    }
+}
+
+/// One attribute's change. Values are as SCIM carries them; references (`manager`) are shown
+/// by userName, and `None` means absent.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AttrChange {
+    pub path: String,
+    pub before: Option<Json>,
+    pub after: Option<Json>,
+}
+
+/// A team member added or removed: by key, with the SCIM id when the user exists already.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Member {
+    pub key: String,
+    pub id: Option<String>,
+}
+
+/// One change to one object.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Change {
+    pub kind: Kind,
+    /// userName (users) or displayName (groups), lowercased for users.
+    pub key: String,
+    pub action: Action,
+    /// The live object's SCIM id; `None` for creates.
+    pub id: Option<String>,
+    pub attributes: Vec<AttrChange>,
+    pub members: Vec<Member>,
+    /// Why, when it is not obvious (`accountEnabled: false`, unmanaged by policy).
+    pub reason: Option<String>,
+}
+
+impl Change {
+    /// `user["alice@example.com"]`, `group["Platform"]`.
+    pub fn address(&self) -> String {
+        address(self.kind, &self.key)
+    }
+}
+
+pub fn address(kind: Kind, key: &str) -> String {
+    let kind = match kind {
+        Kind::User => "user",
+        Kind::Group => "group",
+    };
+    format!("{kind}[{}]", serde_json::Value::String(key.to_string()))
+}
+
+/// A live user no declaration matches.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnmanagedUser {
+    pub key: String,
+    pub id: String,
+}
+
+/// The deprovision caps, evaluated.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeprovisionGate {
+    pub count: u64,
+    pub live_active: u64,
+    pub max_count: u64,
+    pub max_percent: f64,
+    /// The plan deprovisions more than the caps allow: apply needs `--allow-deprovisions COUNT`.
+    pub exceeded: bool,
+    /// The config declares no user at all while the plan would deprovision: apply refuses.
+    pub empty_desired: bool,
+}
+
+impl DeprovisionGate {
+    pub fn percent(&self) -> f64 {
+        if self.live_active == 0 {
+            0.0
+        } else {
+            self.count as f64 * 100.0 / self.live_active as f64
+        }
+    }
+
+    /// What apply will say, when it will refuse.
+    pub fn message(&self) -> Option<String> {
+        if self.empty_desired {
+            return Some(format!(
+                "the config declares no users: apply will refuse to deprovision {} users",
+                self.count
+            ));
+        }
+        self.exceeded.then(|| {
+            format!(
+                "{} deprovisions ({:.1}% of {} active users) exceed the policy (count {}, percent {}): apply will refuse without --allow-deprovisions {}",
+                self.count,
+                self.percent(),
+                self.live_active,
+                self.max_count,
+                self.max_percent,
+                self.count
+            )
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Summary {
+    pub create: u64,
+    pub update: u64,
+    pub reactivate: u64,
+    pub deprovision: u64,
+    pub add_members: u64,
+    pub remove_members: u64,
+    pub no_op: u64,
+    pub unmanaged: u64,
+}
+
+/// The plan.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    pub unmanaged: Vec<UnmanagedUser>,
+    pub summary: Summary,
+    pub deprovision_gate: DeprovisionGate,
+    /// How deprovisions are carried out.
+    pub deprovision_with: DeprovisionWith,
+    /// Things the reviewer should know that are not changes (a protected user the files
+    /// disable, a user Asana cannot reactivate).
+    pub warnings: Vec<String>,
+    /// Whether unmanaged users were looked for (not under `--changed-since`).
+    pub unmanaged_checked: bool,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+}
+
+/// Which declared objects to plan: all, or only these keys (`--changed-since`).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub users: Option<BTreeSet<String>>,
+    pub groups: Option<BTreeSet<String>>,
+}
+
+/// Computes the plan. Pure.
+pub fn plan(config: &Config, live: &Live, caps: Capabilities, scope: &Scope) -> Plan {
+    Planner::new(config, live, caps).run(scope)
+}
+
+struct Planner<'a> {
+    config: &'a Config,
+    live: &'a Live,
+    caps: Capabilities,
+    /// Live users by each matching target's value, lowercased: one index per matching mapping,
+    /// in precedence order.
+    match_indexes: Vec<(&'static str, HashMap<String, usize>)>,
+    /// Live user by id.
+    by_id: HashMap<&'a str, usize>,
+    /// Which live user each declared user matched (by declared user key).
+    matched: HashMap<String, usize>,
+    changes: Vec<Change>,
+    warnings: Vec<String>,
+    no_op: u64,
+}
+
+impl<'a> Planner<'a> {
+    fn new(config: &'a Config, live: &'a Live, caps: Capabilities) -> Self {
+        let mut match_indexes = Vec::new();
+        for m in config
+            .settings
+            .user_mappings
+            .iter()
+            .filter(|m| m.match_priority.is_some())
+        {
+            let path = AttrPath::parse(m.target.path).expect("known targets parse");
+            let index = live
+                .users
+                .iter()
+                .enumerate()
+                .filter_map(|(i, u)| Some((comparable(path.get(&u.resource)?)?, i)))
+                .collect();
+            match_indexes.push((m.target.path, index));
+        }
+        Planner {
+            config,
+            live,
+            caps,
+            match_indexes,
+            by_id: live
+                .users
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (u.id.as_str(), i))
+                .collect(),
+            matched: HashMap::new(),
+            changes: Vec::new(),
+            warnings: Vec::new(),
+            no_op: 0,
+        }
+    }
+
+    fn run(mut self, scope: &Scope) -> Plan {
+        let in_scope = |set: &Option<BTreeSet<String>>, key: &str| {
+            set.as_ref().is_none_or(|s| s.contains(key))
+        };
+        // Match every declared user first, so manager and member references resolve whatever
+        // the order of declaration.
+        for u in &self.config.users {
+            if let Some(i) = self.find_live(u) {
+                self.matched.insert(u.key(), i);
+            }
+        }
+        for u in &self.config.users {
+            if in_scope(&scope.users, &u.key()) {
+                self.user(u);
+            }
+        }
+        let unmanaged = if self.live.complete && scope.users.is_none() {
+            self.unmanaged()
+        } else {
+            Vec::new()
+        };
+        for g in &self.config.groups {
+            if in_scope(&scope.groups, &g.key()) {
+                self.group(g);
+            }
+        }
+        let checked = scope.users.is_none() && self.live.complete;
+        self.finish(unmanaged, checked)
+    }
+
+    fn find_live(&self, user: &User) -> Option<usize> {
+        let mapped = mapping::map_user(
+            &self.config.settings.user_mappings,
+            user,
+            true,
+            Flow::Create,
+        )
+        .ok()?;
+        self.match_indexes.iter().find_map(|(target, index)| {
+            let value = match mapped.get(target)? {
+                MappedValue::String(s) => s.to_lowercase(),
+                _ => return None,
+            };
+            index.get(&value).copied()
+        })
+    }
+
+    fn protected(&self, user_name: &str) -> bool {
+        self.config.settings.policy.is_protected(user_name)
+    }
+
+    fn user(&mut self, u: &User) {
+        let key = u.key();
+        let live = self.matched.get(&key).map(|&i| &self.live.users[i]);
+        let flow = if live.is_some() {
+            Flow::Update
+        } else {
+            Flow::Create
+        };
+        // Validation evaluated every mapping already; a failure here means the config changed
+        // under us, and skipping the user is the safe answer.
+        let Ok(mapped) = mapping::map_user(&self.config.settings.user_mappings, u, true, flow)
+        else {
+            self.warnings.push(format!(
+                "{}: a mapping failed; the user is skipped",
+                address(Kind::User, &key)
+            ));
+            return;
+        };
+        let desired_active = match mapped.get("active") {
+            Some(MappedValue::Boolean(b)) => *b,
+            _ => u.account_enabled,
+        };
+        let Some(live) = live else {
+            if desired_active {
+                let attributes = mapped
+                    .attributes
+                    .iter()
+                    .map(|(path, v)| AttrChange {
+                        path: path.to_string(),
+                        before: None,
+                        after: Some(self.show(v)),
+                    })
+                    .collect();
+                self.push(Kind::User, &key, Action::Create, None, attributes, None);
+            }
+            return;
+        };
+        match (live.active, desired_active) {
+            (true, false) => {
+                if self.protected(&live.user_name) {
+                    self.warnings.push(format!(
+                        "{} is protected by policy: it is not deprovisioned although the files disable it",
+                        address(Kind::User, &key)
+                    ));
+                    self.no_op += 1;
+                } else {
+                    let id = Some(live.id.clone());
+                    self.push(
+                        Kind::User,
+                        &key,
+                        Action::Deprovision,
+                        id,
+                        Vec::new(),
+                        Some("accountEnabled is false".into()),
+                    );
+                }
+                return;
+            }
+            (false, false) => {
+                self.no_op += 1;
+                return;
+            }
+            (false, true) if !self.caps.reactivate => {
+                self.warnings.push(format!(
+                    "{} is deprovisioned in Asana, which cannot reactivate users through SCIM; \
+                     reactivate it in the admin console or set accountEnabled: false",
+                    address(Kind::User, &key)
+                ));
+                self.no_op += 1;
+                return;
+            }
+            _ => {}
+        }
+        let attributes = self.diff(&mapped, live);
+        let id = Some(live.id.clone());
+        if !live.active {
+            let mut attributes = attributes;
+            attributes.insert(
+                0,
+                AttrChange {
+                    path: "active".into(),
+                    before: Some(Json::Bool(false)),
+                    after: Some(Json::Bool(true)),
+                },
+            );
+            self.push(Kind::User, &key, Action::Reactivate, id, attributes, None);
+        } else if attributes.is_empty() {
+            self.no_op += 1;
+        } else {
+            self.push(Kind::User, &key, Action::Update, id, attributes, None);
+        }
+    }
+
+    /// Attribute-by-attribute differences between what the mappings give and what is live.
+    fn diff(&self, mapped: &mapping::Mapped, live: &LiveUser) -> Vec<AttrChange> {
+        let mut out = Vec::new();
+        for (path, value) in &mapped.attributes {
+            if *path == "active" {
+                continue;
+            }
+            let target = AttrPath::parse(path).expect("known targets parse");
+            let current = target.get(&live.resource);
+            let (before, after, same) = match value {
+                MappedValue::UserRef(upn) => {
+                    let current_id = current.and_then(|c| match c {
+                        Json::Object(_) => c.get("value").and_then(live::id_of_value),
+                        other => live::id_of_value(other),
+                    });
+                    let desired_id = self
+                        .matched
+                        .get(&upn.to_lowercase())
+                        .map(|&i| self.live.users[i].id.clone());
+                    let before = current_id.as_ref().map(|id| self.user_name_of(id));
+                    let same = desired_id.is_some() && desired_id == current_id;
+                    (before, Some(Json::String(upn.to_lowercase())), same)
+                }
+                other => {
+                    let after = self.show(other);
+                    let same = current.is_some_and(|c| equal(path, c, &after));
+                    (current.cloned(), Some(after), same)
+                }
+            };
+            if !same {
+                out.push(AttrChange {
+                    path: path.to_string(),
+                    before,
+                    after,
+                });
+            }
+        }
+        out
+    }
+
+    /// The userName of a live user id, or the id when it is not a known user.
+    fn user_name_of(&self, id: &str) -> Json {
+        Json::String(match self.by_id.get(id) {
+            Some(&i) => self.live.users[i].user_name.to_lowercase(),
+            None => id.to_string(),
+        })
+    }
+
+    fn show(&self, v: &MappedValue) -> Json {
+        match v {
+            MappedValue::String(s) => Json::String(s.clone()),
+            MappedValue::Boolean(b) => Json::Bool(*b),
+            MappedValue::UserRef(u) => Json::String(u.to_lowercase()),
+            MappedValue::UserRefs(us) => {
+                Json::Array(us.iter().map(|u| Json::String(u.to_lowercase())).collect())
+            }
+        }
+    }
+
+    fn unmanaged(&mut self) -> Vec<UnmanagedUser> {
+        let matched: BTreeSet<usize> = self.matched.values().copied().collect();
+        let mut out = Vec::new();
+        for (i, u) in self.live.users.iter().enumerate() {
+            if matched.contains(&i) || !u.active || self.protected(&u.user_name) {
+                continue;
+            }
+            let key = u.user_name.to_lowercase();
+            match self.config.settings.policy.unmanaged {
+                UnmanagedPolicy::Ignore => {}
+                UnmanagedPolicy::Report => out.push(UnmanagedUser {
+                    key,
+                    id: u.id.clone(),
+                }),
+                UnmanagedPolicy::Deprovision => {
+                    let id = Some(u.id.clone());
+                    self.push(
+                        Kind::User,
+                        &key,
+                        Action::Deprovision,
+                        id,
+                        Vec::new(),
+                        Some("not declared (policy.unmanaged: deprovision)".into()),
+                    );
+                }
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out
+    }
+
+    fn group(&mut self, g: &Group) {
+        let key = g.display_name.clone();
+        let Ok(mapped) = mapping::map_group(&self.config.settings.group_mappings, g, Flow::Update)
+        else {
+            self.warnings.push(format!(
+                "{}: a mapping failed; the group is skipped",
+                address(Kind::Group, &key)
+            ));
+            return;
+        };
+        // Members who should be active; disabled users are not added to teams.
+        let desired: Vec<Member> = match mapped.get("members") {
+            Some(MappedValue::UserRefs(upns)) => upns
+                .iter()
+                .filter(|upn| self.config.user(upn).is_none_or(|u| u.account_enabled))
+                .map(|upn| Member {
+                    key: upn.to_lowercase(),
+                    id: self
+                        .matched
+                        .get(&upn.to_lowercase())
+                        .map(|&i| self.live.users[i].id.clone()),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let live = self.live.groups.iter().find(|lg| {
+            lg.display_name.eq_ignore_ascii_case(&g.display_name)
+                || lg.display_name.to_lowercase() == g.key()
+        });
+        let Some(live) = live else {
+            let mut attributes = vec![AttrChange {
+                path: "displayName".into(),
+                before: None,
+                after: Some(Json::String(g.display_name.clone())),
+            }];
+            if !desired.is_empty() {
+                attributes.push(AttrChange {
+                    path: "members".into(),
+                    before: None,
+                    after: Some(Json::Array(
+                        desired
+                            .iter()
+                            .map(|m| Json::String(m.key.clone()))
+                            .collect(),
+                    )),
+                });
+            }
+            let change = Change {
+                members: desired,
+                ..self.change(Kind::Group, &key, Action::Create, None, attributes, None)
+            };
+            self.changes.push(change);
+            return;
+        };
+        let live_ids: BTreeSet<&str> = live.member_ids.iter().map(String::as_str).collect();
+        let add: Vec<Member> = desired
+            .iter()
+            .filter(|m| m.id.as_deref().is_none_or(|id| !live_ids.contains(id)))
+            .cloned()
+            .collect();
+        let desired_ids: BTreeSet<&str> = desired.iter().filter_map(|m| m.id.as_deref()).collect();
+        let remove: Vec<Member> = live
+            .member_ids
+            .iter()
+            .filter(|id| !desired_ids.contains(id.as_str()))
+            .filter(|id| {
+                self.by_id
+                    .get(id.as_str())
+                    .is_none_or(|&i| self.live.users[i].active)
+            })
+            .map(|id| Member {
+                key: match self.by_id.get(id.as_str()) {
+                    Some(&i) => self.live.users[i].user_name.to_lowercase(),
+                    None => id.clone(),
+                },
+                id: Some(id.clone()),
+            })
+            .collect();
+        if add.is_empty() && remove.is_empty() {
+            self.no_op += 1;
+        }
+        for (action, members) in [(Action::AddMembers, add), (Action::RemoveMembers, remove)] {
+            if !members.is_empty() {
+                let change = Change {
+                    members,
+                    ..self.change(
+                        Kind::Group,
+                        &key,
+                        action,
+                        Some(live.id.clone()),
+                        Vec::new(),
+                        None,
+                    )
+                };
+                self.changes.push(change);
+            }
+        }
+    }
+
+    fn change(
+        &self,
+        kind: Kind,
+        key: &str,
+        action: Action,
+        id: Option<String>,
+        attributes: Vec<AttrChange>,
+        reason: Option<String>,
+    ) -> Change {
+        Change {
+            kind,
+            key: key.to_string(),
+            action,
+            id,
+            attributes,
+            members: Vec::new(),
+            reason,
+        }
+    }
+
+    fn push(
+        &mut self,
+        kind: Kind,
+        key: &str,
+        action: Action,
+        id: Option<String>,
+        attributes: Vec<AttrChange>,
+        reason: Option<String>,
+    ) {
+        let change = self.change(kind, key, action, id, attributes, reason);
+        self.changes.push(change);
+    }
+
+    fn finish(mut self, unmanaged: Vec<UnmanagedUser>, unmanaged_checked: bool) -> Plan {
+        self.changes
+            .sort_by(|a, b| (a.kind, &a.key, a.action).cmp(&(b.kind, &b.key, b.action)));
+        let mut summary = Summary {
+            no_op: self.no_op,
+            unmanaged: unmanaged.len() as u64,
+            ..Summary::default()
+        };
+        for c in &self.changes {
+            *match c.action {
+                Action::Create => &mut summary.create,
+                Action::Update => &mut summary.update,
+                Action::Reactivate => &mut summary.reactivate,
+                Action::Deprovision => &mut summary.deprovision,
+                Action::AddMembers => &mut summary.add_members,
+                Action::RemoveMembers => &mut summary.remove_members,
+            } += 1;
+        }
+        let policy = &self.config.settings.policy;
+        let live_active = self.live.users.iter().filter(|u| u.active).count() as u64;
+        let mut gate = DeprovisionGate {
+            count: summary.deprovision,
+            live_active,
+            max_count: policy.max_deprovisions.count,
+            max_percent: policy.max_deprovisions.percent,
+            exceeded: false,
+            empty_desired: summary.deprovision > 0 && self.config.users.is_empty(),
+        };
+        gate.exceeded = gate.count > gate.max_count || gate.percent() > gate.max_percent;
+        Plan {
+            changes: self.changes,
+            unmanaged,
+            summary,
+            deprovision_gate: gate,
+            deprovision_with: policy.deprovision_with,
+            warnings: self.warnings,
+            unmanaged_checked,
+        }
+    }
+}
+
+/// A live value reduced for matching: strings lowercased (userName matches case-insensitively).
+fn comparable(v: &Json) -> Option<String> {
+    v.as_str().map(str::to_lowercase)
+}
+
+/// Whether a live value already equals the desired one. userName and emails compare without
+/// case, because Asana and email do; booleans and numbers compare leniently.
+fn equal(path: &str, live: &Json, desired: &Json) -> bool {
+    match (live, desired) {
+        (Json::String(a), Json::String(b)) if path == "userName" || path.starts_with("emails") => {
+            a.eq_ignore_ascii_case(b)
+        }
+        (Json::String(a), Json::String(b)) => a == b,
+        (l, Json::Bool(b)) => live::boolean(l) == Some(*b),
+        (Json::Number(n), Json::String(s)) => n.to_string() == *s,
+        (a, b) => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests;

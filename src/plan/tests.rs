@@ -1,0 +1,423 @@
+//! Planner tests: (config text, live resources) -> plan, checked change by change.
+
+use serde_json::{Value as Json, json};
+
+use super::*;
+use crate::config;
+use crate::scim::ENTERPRISE_USER;
+
+const SETTINGS: &str = "version: 1\npolicy: { max_deprovisions: { count: 2, percent: 50 } }\n";
+
+fn config_with(settings: &str, users: &str, groups: &str) -> Config {
+    let groups = if groups.is_empty() {
+        vec![]
+    } else {
+        vec![("groups/g.yaml", groups)]
+    };
+    let (config, report) = config::from_texts(settings, &[("users/u.yaml", users)], &groups);
+    config.unwrap_or_else(|| panic!("invalid test config: {:#?}", report.diagnostics))
+}
+
+fn live_user(id: &str, user_name: &str, extra: Json) -> LiveUser {
+    let mut resource = json!({ "id": id, "userName": user_name, "active": true });
+    if let (Some(r), Json::Object(extra)) = (resource.as_object_mut(), extra) {
+        r.extend(extra);
+    }
+    LiveUser::from_resource(resource).unwrap()
+}
+
+fn live(users: Vec<LiveUser>, groups: Vec<Json>) -> Live {
+    Live {
+        users,
+        groups: groups
+            .into_iter()
+            .map(|g| LiveGroup::from_resource(g).unwrap())
+            .collect(),
+        complete: true,
+    }
+}
+
+fn run(config: &Config, live: &Live) -> Plan {
+    plan(config, live, Capabilities::ASANA, &Scope::default())
+}
+
+const ALICE: &str = "users:\n  - userPrincipalName: alice@example.com\n    displayName: Alice Smith\n    jobTitle: Staff Engineer\n";
+
+#[test]
+fn a_new_user_is_created_with_every_mapped_attribute() {
+    let p = run(&config_with(SETTINGS, ALICE, ""), &live(vec![], vec![]));
+    assert_eq!(p.changes.len(), 1);
+    let c = &p.changes[0];
+    assert_eq!(
+        (c.action, c.address().as_str()),
+        (Action::Create, r#"user["alice@example.com"]"#)
+    );
+    let paths: Vec<&str> = c.attributes.iter().map(|a| a.path.as_str()).collect();
+    assert_eq!(paths, ["active", "name.formatted", "title", "userName"]);
+    assert!(c.attributes.iter().all(|a| a.before.is_none()));
+    assert_eq!(p.summary.create, 1);
+}
+
+#[test]
+fn an_unchanged_user_is_a_no_op_and_username_case_does_not_matter() {
+    let l = live(
+        vec![live_user(
+            "1",
+            "Alice@Example.COM",
+            json!({ "name": { "formatted": "Alice Smith" }, "title": "Staff Engineer" }),
+        )],
+        vec![],
+    );
+    let p = run(&config_with(SETTINGS, ALICE, ""), &l);
+    assert!(p.changes.is_empty(), "{:#?}", p.changes);
+    assert_eq!(p.summary.no_op, 1);
+}
+
+#[test]
+fn changed_attributes_are_updates_attribute_by_attribute() {
+    let l = live(
+        vec![live_user(
+            "1",
+            "alice@example.com",
+            json!({ "name": { "formatted": "Alice S." }, "title": "Engineer" }),
+        )],
+        vec![],
+    );
+    let p = run(&config_with(SETTINGS, ALICE, ""), &l);
+    assert_eq!(p.changes.len(), 1);
+    let c = &p.changes[0];
+    assert_eq!((c.action, c.id.as_deref()), (Action::Update, Some("1")));
+    assert_eq!(
+        c.attributes,
+        vec![
+            AttrChange {
+                path: "name.formatted".into(),
+                before: Some(json!("Alice S.")),
+                after: Some(json!("Alice Smith"))
+            },
+            AttrChange {
+                path: "title".into(),
+                before: Some(json!("Engineer")),
+                after: Some(json!("Staff Engineer"))
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_changed_email_is_an_update_never_a_delete_and_create() {
+    let users =
+        "users:\n  - userPrincipalName: alice@example.com\n    mail: alice.smith@example.com\n";
+    let l = live(
+        vec![live_user(
+            "1",
+            "alice@example.com",
+            json!({ "emails": [{ "type": "work", "value": "alice@example.com", "primary": true }] }),
+        )],
+        vec![],
+    );
+    let p = run(&config_with(SETTINGS, users, ""), &l);
+    assert_eq!(p.changes.len(), 1);
+    assert_eq!(p.changes[0].action, Action::Update);
+    assert_eq!(
+        p.changes[0].attributes[0].path,
+        r#"emails[type eq "work"].value"#
+    );
+    assert_eq!(p.summary.deprovision + p.summary.create, 0);
+}
+
+#[test]
+fn disabled_users_are_deprovisioned_once_and_protected_users_never() {
+    let settings = "version: 1\npolicy: { protected: [\"svc-*@example.com\"] }\n";
+    let users = "users:\n  - userPrincipalName: bob@example.com\n    accountEnabled: false\n  - userPrincipalName: svc-ci@example.com\n    accountEnabled: false\n  - userPrincipalName: gone@example.com\n    accountEnabled: false\n  - userPrincipalName: never@example.com\n    accountEnabled: false\n";
+    let mut gone = live_user("3", "gone@example.com", json!({}));
+    gone.active = false;
+    let l = live(
+        vec![
+            live_user("1", "bob@example.com", json!({})),
+            live_user("2", "svc-ci@example.com", json!({})),
+            gone,
+        ],
+        vec![],
+    );
+    let p = run(&config_with(settings, users, ""), &l);
+    let actions: Vec<(&str, Action)> = p
+        .changes
+        .iter()
+        .map(|c| (c.key.as_str(), c.action))
+        .collect();
+    assert_eq!(actions, [("bob@example.com", Action::Deprovision)]);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("svc-ci@example.com") && w.contains("protected")),
+        "{:?}",
+        p.warnings
+    );
+}
+
+#[test]
+fn asana_cannot_reactivate_so_the_plan_warns_instead() {
+    let mut zombie = live_user("1", "alice@example.com", json!({}));
+    zombie.active = false;
+    let config = config_with(SETTINGS, ALICE, "");
+    let p = run(&config, &live(vec![zombie.clone()], vec![]));
+    assert!(p.changes.is_empty());
+    assert!(
+        p.warnings[0].contains("cannot reactivate"),
+        "{:?}",
+        p.warnings
+    );
+    // A target that can reactivate gets a reactivate change.
+    let p = plan(
+        &config,
+        &live(vec![zombie], vec![]),
+        Capabilities { reactivate: true },
+        &Scope::default(),
+    );
+    assert_eq!(p.changes[0].action, Action::Reactivate);
+    assert_eq!(
+        p.changes[0].attributes[0],
+        AttrChange {
+            path: "active".into(),
+            before: Some(json!(false)),
+            after: Some(json!(true))
+        }
+    );
+}
+
+#[test]
+fn unmanaged_users_follow_the_policy() {
+    let l = || {
+        live(
+            vec![
+                live_user(
+                    "1",
+                    "alice@example.com",
+                    json!({ "name": { "formatted": "Alice Smith" }, "title": "Staff Engineer" }),
+                ),
+                live_user("2", "carol@example.com", json!({})),
+                live_user("3", "svc-x@example.com", json!({})),
+            ],
+            vec![],
+        )
+    };
+    let with = |policy: &str| {
+        format!(
+            "version: 1\npolicy: {{ unmanaged: {policy}, protected: [\"svc-*@example.com\"] }}\n"
+        )
+    };
+    let p = run(&config_with(&with("ignore"), ALICE, ""), &l());
+    assert!(p.unmanaged.is_empty() && p.changes.is_empty());
+    let p = run(&config_with(&with("report"), ALICE, ""), &l());
+    assert_eq!(
+        p.unmanaged,
+        vec![UnmanagedUser {
+            key: "carol@example.com".into(),
+            id: "2".into()
+        }]
+    );
+    assert!(p.changes.is_empty());
+    let p = run(&config_with(&with("deprovision"), ALICE, ""), &l());
+    assert_eq!(p.changes.len(), 1);
+    assert_eq!(
+        (p.changes[0].key.as_str(), p.changes[0].action),
+        ("carol@example.com", Action::Deprovision)
+    );
+    assert!(
+        p.changes[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("not declared")
+    );
+    // Under --changed-since the live set is partial: unmanaged users cannot be known.
+    let mut partial = l();
+    partial.complete = false;
+    let p = run(&config_with(&with("deprovision"), ALICE, ""), &partial);
+    assert!(p.changes.is_empty() && !p.unmanaged_checked);
+}
+
+#[test]
+fn deprovision_caps_are_evaluated_and_explained() {
+    let settings = "version: 1\npolicy: { unmanaged: deprovision, max_deprovisions: { count: 2, percent: 90 } }\n";
+    let users: Vec<LiveUser> = (0..4)
+        .map(|i| live_user(&i.to_string(), &format!("u{i}@example.com"), json!({})))
+        .collect();
+    let p = run(&config_with(settings, ALICE, ""), &live(users, vec![]));
+    let gate = &p.deprovision_gate;
+    assert_eq!((gate.count, gate.live_active, gate.exceeded), (4, 4, true));
+    assert!(
+        gate.message()
+            .unwrap()
+            .ends_with("apply will refuse without --allow-deprovisions 4"),
+        "{:?}",
+        gate.message()
+    );
+    let p = run(
+        &config_with(settings, "users: []\n", ""),
+        &live(vec![live_user("1", "u@example.com", json!({}))], vec![]),
+    );
+    assert!(p.deprovision_gate.empty_desired);
+    assert!(
+        p.deprovision_gate
+            .message()
+            .unwrap()
+            .contains("declares no users")
+    );
+}
+
+#[test]
+fn managers_resolve_to_live_users_and_show_by_username() {
+    let users = "users:\n  - userPrincipalName: bob@example.com\n  - userPrincipalName: alice@example.com\n    manager: bob@example.com\n  - userPrincipalName: carl@example.com\n    manager: dora@example.com\n  - userPrincipalName: dora@example.com\n";
+    let l = live(
+        vec![
+            live_user("10", "bob@example.com", json!({})),
+            live_user(
+                "11",
+                "alice@example.com",
+                json!({ ENTERPRISE_USER: { "manager": { "value": "99" } } }),
+            ),
+            live_user("12", "carl@example.com", json!({})),
+        ],
+        vec![],
+    );
+    let p = run(&config_with(SETTINGS, users, ""), &l);
+    let alice = p
+        .changes
+        .iter()
+        .find(|c| c.key == "alice@example.com")
+        .unwrap();
+    let manager = format!("{ENTERPRISE_USER}:manager");
+    assert_eq!(
+        alice.attributes,
+        vec![AttrChange {
+            path: manager.clone(),
+            before: Some(json!("99")),
+            after: Some(json!("bob@example.com"))
+        }]
+    );
+    // dora is created in this plan: carl's manager is set once she exists.
+    let carl = p
+        .changes
+        .iter()
+        .find(|c| c.key == "carl@example.com")
+        .unwrap();
+    assert_eq!(carl.attributes[0].after, Some(json!("dora@example.com")));
+    // Once the manager is right, nothing changes.
+    let l = live(
+        vec![
+            live_user("10", "bob@example.com", json!({})),
+            live_user(
+                "11",
+                "alice@example.com",
+                json!({ ENTERPRISE_USER: { "manager": { "value": "10" } } }),
+            ),
+        ],
+        vec![],
+    );
+    let users = "users:\n  - userPrincipalName: bob@example.com\n  - userPrincipalName: alice@example.com\n    manager: bob@example.com\n";
+    assert!(
+        run(&config_with(SETTINGS, users, ""), &l)
+            .changes
+            .is_empty()
+    );
+}
+
+#[test]
+fn team_membership_is_reconciled() {
+    let users = "users:\n  - userPrincipalName: alice@example.com\n  - userPrincipalName: bob@example.com\n  - userPrincipalName: new@example.com\n";
+    let groups = "groups:\n  - displayName: Platform\n    members: [alice@example.com, new@example.com]\n  - displayName: Design\n    members: [bob@example.com]\n";
+    let l = live(
+        vec![
+            live_user("1", "alice@example.com", json!({})),
+            live_user("2", "bob@example.com", json!({})),
+            live_user("3", "stranger@example.com", json!({})),
+        ],
+        vec![
+            json!({ "id": 50, "displayName": "platform", "members": [{ "value": "2" }, { "value": "3" }] }),
+        ],
+    );
+    let p = run(&config_with(SETTINGS, users, groups), &l);
+    type Row<'a> = (&'a str, Action, Vec<(&'a str, Option<&'a str>)>);
+    let groups: Vec<Row> = p
+        .changes
+        .iter()
+        .filter(|c| c.kind == Kind::Group)
+        .map(|c| {
+            (
+                c.key.as_str(),
+                c.action,
+                c.members
+                    .iter()
+                    .map(|m| (m.key.as_str(), m.id.as_deref()))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            (
+                "Design",
+                Action::Create,
+                vec![("bob@example.com", Some("2"))]
+            ),
+            (
+                "Platform",
+                Action::AddMembers,
+                vec![("alice@example.com", Some("1")), ("new@example.com", None)]
+            ),
+            (
+                "Platform",
+                Action::RemoveMembers,
+                vec![
+                    ("bob@example.com", Some("2")),
+                    ("stranger@example.com", Some("3"))
+                ]
+            ),
+        ]
+    );
+    assert_eq!(
+        p.changes
+            .iter()
+            .find(|c| c.action == Action::AddMembers)
+            .unwrap()
+            .id
+            .as_deref(),
+        Some("50")
+    );
+}
+
+#[test]
+fn scope_limits_the_plan_to_changed_objects() {
+    let users =
+        "users:\n  - userPrincipalName: a@example.com\n  - userPrincipalName: b@example.com\n";
+    let scope = Scope {
+        users: Some(["b@example.com".to_string()].into()),
+        groups: Some(Default::default()),
+    };
+    let l = Live {
+        complete: false,
+        ..live(vec![], vec![])
+    };
+    let p = plan(
+        &config_with(SETTINGS, users, ""),
+        &l,
+        Capabilities::ASANA,
+        &scope,
+    );
+    let keys: Vec<&str> = p.changes.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, ["b@example.com"]);
+}
+
+#[test]
+fn the_plan_is_deterministic() {
+    let users =
+        "users:\n  - userPrincipalName: z@example.com\n  - userPrincipalName: a@example.com\n";
+    let c = config_with(SETTINGS, users, "");
+    let a = run(&c, &live(vec![], vec![]));
+    let b = run(&c, &live(vec![], vec![]));
+    assert_eq!(a, b);
+    assert_eq!(a.changes[0].key, "a@example.com");
+}
