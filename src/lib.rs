@@ -9,4 +9,5 @@ pub mod config;
 pub mod diagnostics;
 pub mod mapping;
 pub mod plan;
+pub mod render;
 pub mod scim;

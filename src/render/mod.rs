@@ -1,0 +1,89 @@
+//! Renderers for plans: text for terminals, versioned JSON for machines, Markdown for pull
+//! request comments.
+//!
+//! Pure: every renderer writes to any `io::Write` and reads nothing but the plan it is given.
+
+pub mod json;
+pub mod markdown;
+pub mod text;
+
+use serde_json::Value as Json;
+
+use crate::plan::{Action, Change, Kind, Summary};
+
+/// Output formats of reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// A value as Terraform shows it: strings quoted, absent as `null`.
+pub fn show_value(v: Option<&Json>) -> String {
+    match v {
+        None | Some(Json::Null) => "null".into(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// An attribute path for people: the enterprise extension's URN shortened to `enterprise:`.
+pub fn display_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix(crate::scim::ENTERPRISE_USER) {
+        Some(rest) => format!("enterprise{rest}").into(),
+        None => path.into(),
+    }
+}
+
+/// What a change will do, in words.
+pub fn verb(change: &Change) -> &'static str {
+    match (change.kind, change.action) {
+        (_, Action::Create) => "will be created",
+        (_, Action::Update) => "will be updated in place",
+        (_, Action::Reactivate) => "will be reactivated",
+        (_, Action::Deprovision) => "will be deprovisioned (irreversible in Asana)",
+        (Kind::Group, Action::AddMembers) | (Kind::User, Action::AddMembers) => "will gain members",
+        (Kind::Group, Action::RemoveMembers) | (Kind::User, Action::RemoveMembers) => {
+            "will lose members"
+        }
+    }
+}
+
+/// `+`, `~`, `-`: Terraform's symbols.
+pub fn symbol(action: Action) -> char {
+    match action {
+        Action::Create | Action::AddMembers => '+',
+        Action::Update | Action::Reactivate => '~',
+        Action::Deprovision | Action::RemoveMembers => '-',
+    }
+}
+
+/// The one-line summary: `Plan: 1 to create, 2 to update, 0 to deprovision…`.
+pub fn summary_line(s: &Summary) -> String {
+    let mut parts = vec![
+        format!("{} to create", s.create),
+        format!("{} to update", s.update),
+        format!("{} to deprovision", s.deprovision),
+    ];
+    if s.reactivate > 0 {
+        parts.push(format!("{} to reactivate", s.reactivate));
+    }
+    parts.push(format!(
+        "{} team membership change{}",
+        s.add_members + s.remove_members,
+        if s.add_members + s.remove_members == 1 {
+            ""
+        } else {
+            "s"
+        }
+    ));
+    format!(
+        "Plan: {}; {} unchanged, {} unmanaged.",
+        parts.join(", "),
+        s.no_op,
+        s.unmanaged
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures;
