@@ -8,6 +8,7 @@
 //! never deprovisioned.
 
 pub mod live;
+pub mod saved;
 
 use std::collections::{BTreeSet, HashMap};
 
