@@ -4,8 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use url::Url;
 use url::Host;
+use url::Url;
 
 use super::clock::{Clock, TokioClock};
 use super::error::ClientError;
@@ -121,8 +121,7 @@ impl ClientConfig {
         }
         if self.requests_per_minute == 0 || self.max_reads == 0 || self.max_writes == 0 {
             return bad(
-                "requests_per_minute, max_reads and max_writes must each be at least 1"
-                    .to_string(),
+                "requests_per_minute, max_reads and max_writes must each be at least 1".to_string(),
             );
         }
         if self.page_size == 0 {
@@ -197,7 +196,10 @@ mod tests {
         let c = ClientConfig::new("http://alice:hunter2@example.com/scim", Secret::new("tok"));
         let e = c.validate().unwrap_err().to_string();
         assert!(!e.contains("hunter2") && !e.contains("alice"), "{e}");
-        let c = ClientConfig::new("https://example.com/scim?access_token=abc123", Secret::new("tok"));
+        let c = ClientConfig::new(
+            "https://example.com/scim?access_token=abc123",
+            Secret::new("tok"),
+        );
         let e = c.validate().unwrap_err().to_string();
         assert!(!e.contains("abc123"), "{e}");
     }

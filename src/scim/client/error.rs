@@ -52,7 +52,11 @@ pub enum ClientError {
         "GET {url}: read {got} of the {expected} resources the server reported; the list changed \
          while it was read or the server's paging is broken: run again"
     )]
-    IncompleteList { url: String, got: u64, expected: u64 },
+    IncompleteList {
+        url: String,
+        got: u64,
+        expected: u64,
+    },
 }
 
 impl ClientError {
@@ -67,7 +71,9 @@ impl ClientError {
 
 fn attempts_note(attempts: u32, why: GiveUp) -> String {
     match why {
-        GiveUp::MayHaveApplied => " (not retried: the server may have acted on it; run plan again to see)".to_string(),
+        GiveUp::MayHaveApplied => {
+            " (not retried: the server may have acted on it; run plan again to see)".to_string()
+        }
         _ if attempts > 1 => format!(" (gave up after {attempts} attempts)"),
         _ => String::new(),
     }
@@ -117,7 +123,9 @@ impl ScimError {
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self.status {
             401 => "check the service-account token (it may be wrong, revoked or expired)",
-            403 => "the token lacks access: use a service account with the SCIM user-provisioning scope",
+            403 => {
+                "the token lacks access: use a service account with the SCIM user-provisioning scope"
+            }
             429 => "Asana's rate limit held: lower requests_per_minute or run again later",
             500..=599 => "Asana failed to answer: run again later",
             _ => return None,
@@ -218,7 +226,12 @@ mod tests {
             ),
             (404, "", None, "not found"),
             (404, "{}", None, "not found"),
-            (502, "<html>\n  Bad   gateway\n</html>", None, "<html> Bad gateway </html>"),
+            (
+                502,
+                "<html>\n  Bad   gateway\n</html>",
+                None,
+                "<html> Bad gateway </html>",
+            ),
         ];
         for (status, body, scim_type, detail) in cases {
             let (t, d) = parse_error_body(*status, body.as_bytes());

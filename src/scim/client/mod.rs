@@ -42,8 +42,8 @@
 mod clock;
 mod config;
 mod error;
-mod paging;
 mod pacing;
+mod paging;
 mod read;
 mod resource;
 pub mod retry;

@@ -112,7 +112,12 @@ mod tests {
         assert_eq!(c.add(page(&[5], Some(5))).unwrap(), 1);
         assert!(c.complete());
         assert_eq!(c.duplicates, 5);
-        let ids: Vec<_> = c.finish().unwrap().iter().map(|r| r.id().unwrap()).collect();
+        let ids: Vec<_> = c
+            .finish()
+            .unwrap()
+            .iter()
+            .map(|r| r.id().unwrap())
+            .collect();
         assert_eq!(ids, ["1", "2", "3", "4", "5"]);
     }
 

@@ -28,7 +28,10 @@ pub struct ReadClient {
 impl ReadClient {
     /// A client for `config`'s server. Fails on an invalid configuration; does not connect.
     pub fn new(config: &ClientConfig) -> Result<ReadClient, ClientError> {
-        Ok(ReadClient::from_reader(Reader::connect(config)?, config.page_size))
+        Ok(ReadClient::from_reader(
+            Reader::connect(config)?,
+            config.page_size,
+        ))
     }
 
     pub(crate) fn from_reader(reader: Reader, page_size: u32) -> ReadClient {
@@ -39,7 +42,7 @@ impl ReadClient {
         }
     }
 
-    /// The request counters, shared with every clone (and with the `WriteClient` this came from).
+    /// The request counters, shared with every clone and with the write client it came from.
     pub fn stats(&self) -> Arc<Stats> {
         self.reader.stats()
     }
@@ -206,8 +209,16 @@ impl ReadClient {
         self.finish(collector, kind)
     }
 
-    async fn page(&self, kind: &'static str, start: u64, count: u32) -> Result<ListPage, ClientError> {
-        let query = vec![("startIndex", start.to_string()), ("count", count.to_string())];
+    async fn page(
+        &self,
+        kind: &'static str,
+        start: u64,
+        count: u32,
+    ) -> Result<ListPage, ClientError> {
+        let query = vec![
+            ("startIndex", start.to_string()),
+            ("count", count.to_string()),
+        ];
         let response = self.reader.get(kind, query).await?;
         ListPage::parse(&response.body).map_err(|e| response.invalid(e))
     }
@@ -257,11 +268,13 @@ impl ReadClient {
         page: ListPage,
         kind: &str,
     ) -> Result<usize, ClientError> {
-        collector.add(page).map_err(|detail| ClientError::InvalidResponse {
-            method: Method::Get,
-            url: self.reader.shown_url(kind),
-            detail,
-        })
+        collector
+            .add(page)
+            .map_err(|detail| ClientError::InvalidResponse {
+                method: Method::Get,
+                url: self.reader.shown_url(kind),
+                detail,
+            })
     }
 
     fn finish(&self, collector: Collector, kind: &str) -> Result<Vec<Resource>, ClientError> {
@@ -285,7 +298,12 @@ impl ReadClient {
 }
 
 /// `kind/{id}` with the id as one encoded path segment; ids that would walk the path are refused.
-pub(crate) fn id_path(kind: &str, id: &str, method: Method, shown: &str) -> Result<String, ClientError> {
+pub(crate) fn id_path(
+    kind: &str,
+    id: &str,
+    method: Method,
+    shown: &str,
+) -> Result<String, ClientError> {
     if id.is_empty() || id == "." || id == ".." {
         return Err(ClientError::InvalidRequest {
             method,
@@ -299,8 +317,8 @@ pub(crate) fn id_path(kind: &str, id: &str, method: Method, shown: &str) -> Resu
 /// A single resource from a response body. A missing `meta.version` is filled from the
 /// `ETag` header (the same value, RFC 7644 §3.14), so `Resource::etag` finds it either way.
 pub(crate) fn parse_resource(response: &Response) -> Result<Resource, ClientError> {
-    let mut value: Value =
-        serde_json::from_slice(&response.body).map_err(|e| response.invalid(format!("not JSON: {e}")))?;
+    let mut value: Value = serde_json::from_slice(&response.body)
+        .map_err(|e| response.invalid(format!("not JSON: {e}")))?;
     let Value::Object(map) = &mut value else {
         return Err(response.invalid("expected a resource object"));
     };

@@ -74,7 +74,10 @@ impl ListPage {
         let value: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
         let (list, object) = match &value {
             Value::Array(_) => (Some(&value), None),
-            Value::Object(map) => (map.get("Resources").or_else(|| map.get("resources")), Some(map)),
+            Value::Object(map) => (
+                map.get("Resources").or_else(|| map.get("resources")),
+                Some(map),
+            ),
             _ => return Err("expected a list response object".to_string()),
         };
         let resources = match list {
@@ -99,7 +102,11 @@ impl ListPage {
 
 /// Characters left as they are in a query value: RFC 3986 unreserved. Everything else,
 /// including space and `+` (which some servers read as a space), is percent-encoded.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// A path segment: the same set, so an id can never add a `/`, `?` or `#` to a URL.
 pub(crate) fn encode_segment(segment: &str) -> String {
@@ -156,12 +163,18 @@ mod tests {
             "schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"]}"#;
         let p = ListPage::parse(asana).unwrap();
         assert_eq!(p.resources.len(), 1);
-        assert_eq!((p.total_results, p.start_index, p.items_per_page), (Some(1), None, None));
+        assert_eq!(
+            (p.total_results, p.start_index, p.items_per_page),
+            (Some(1), None, None)
+        );
 
         let rfc = br#"{"Resources":[{"id":1},{"id":2}],"totalResults":"5","startIndex":1,"itemsPerPage":2}"#;
         let p = ListPage::parse(rfc).unwrap();
         assert_eq!(p.resources.len(), 2);
-        assert_eq!((p.total_results, p.start_index, p.items_per_page), (Some(5), Some(1), Some(2)));
+        assert_eq!(
+            (p.total_results, p.start_index, p.items_per_page),
+            (Some(5), Some(1), Some(2))
+        );
 
         let empty = br#"{"totalResults":0}"#;
         assert_eq!(ListPage::parse(empty).unwrap().resources.len(), 0);
@@ -172,8 +185,17 @@ mod tests {
         let bare = br#"[{"id":"9"},{"id":"10"}]"#;
         assert_eq!(ListPage::parse(bare).unwrap().resources.len(), 2);
 
-        for bad in [&b"<html>"[..], b"42", br#"{"Resources":{}}"#, br#"{"Resources":[1]}"#] {
-            assert!(ListPage::parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"<html>"[..],
+            b"42",
+            br#"{"Resources":{}}"#,
+            br#"{"Resources":[1]}"#,
+        ] {
+            assert!(
+                ListPage::parse(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -142,7 +142,8 @@ impl Jitter {
 pub fn decide(attempt: u32, outcome: &Outcome, policy: &Policy) -> Decision {
     let retry_after = match outcome {
         Outcome::Status { code, retry_after } => {
-            let retryable = matches!(code, 408 | 429) || (*code >= 500 && !matches!(code, 501 | 505));
+            let retryable =
+                matches!(code, 408 | 429) || (*code >= 500 && !matches!(code, 501 | 505));
             if !retryable {
                 return Decision::GiveUp(GiveUp::NotRetryable);
             }
@@ -193,7 +194,9 @@ pub fn parse_retry_after(retry_after: Option<&str>, emulator_ms: Option<&str>) -
         return Some(Duration::from_millis(ms));
     }
     let secs: f64 = retry_after?.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0 && secs < 1e9).then(|| Duration::from_secs_f64(secs))
+    (0.0..1e9)
+        .contains(&secs)
+        .then(|| Duration::from_secs_f64(secs))
 }
 
 #[cfg(test)]
@@ -277,7 +280,11 @@ mod tests {
             (1, transport(Connect, false), retry(100)),
             (2, transport(Timeout, true), retry(200)),
             (1, transport(ConnectionLost, true), retry(100)),
-            (1, transport(Timeout, false), give_up(GiveUp::MayHaveApplied)),
+            (
+                1,
+                transport(Timeout, false),
+                give_up(GiveUp::MayHaveApplied),
+            ),
             (
                 1,
                 transport(ConnectionLost, false),
@@ -314,10 +321,16 @@ mod tests {
         assert_eq!(waits, run(), "same seed, same waits");
         for (i, w) in waits.iter().enumerate() {
             let nominal = Duration::from_millis((100u64 << i).min(350));
-            assert!(*w >= nominal / 2 && *w <= nominal, "attempt {}: {w:?}", i + 1);
+            assert!(
+                *w >= nominal / 2 && *w <= nominal,
+                "attempt {}: {w:?}",
+                i + 1
+            );
         }
         assert!(
-            waits.windows(2).any(|w| w[0] != w[1] && w[0] < Duration::from_millis(350)),
+            waits
+                .windows(2)
+                .any(|w| w[0] != w[1] && w[0] < Duration::from_millis(350)),
             "jitter varies the waits: {waits:?}"
         );
     }

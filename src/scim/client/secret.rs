@@ -79,7 +79,9 @@ pub(crate) fn redact(url: &Url) -> String {
             .query_pairs()
             .map(|(key, value)| {
                 let plain_key = !key.is_empty()
-                    && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
                 let key = if plain_key { &*key } else { REDACTED };
                 let shown = SHOWN_QUERY_KEYS.contains(&key)
                     && !value.is_empty()

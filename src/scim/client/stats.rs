@@ -96,7 +96,11 @@ impl fmt::Display for StatsSnapshot {
         if !parts.is_empty() {
             write!(f, " ({})", parts.join(", "))?;
         }
-        write!(f, ", {} retried, {} rate-limited", self.retries, self.throttled)
+        write!(
+            f,
+            ", {} retried, {} rate-limited",
+            self.retries, self.throttled
+        )
     }
 }
 

@@ -11,11 +11,11 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use url::Url;
 use reqwest::header::{
     ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderValue, IF_MATCH, RETRY_AFTER,
 };
 use serde_json::Value;
+use url::Url;
 
 use super::clock::Clock;
 use super::config::{ClientConfig, LogSink};
@@ -282,8 +282,9 @@ impl Transport {
                     });
                 }
                 Ok(raw) => {
-                    self.log
-                        .at(2, || format!("{method} {shown} -> {} in {ms} ms", raw.status));
+                    self.log.at(2, || {
+                        format!("{method} {shown} -> {} in {ms} ms", raw.status)
+                    });
                     if (200..300).contains(&raw.status) {
                         return Ok(Response {
                             status: raw.status,
@@ -383,7 +384,10 @@ impl Transport {
                 .get(name)
                 .and_then(|v: &HeaderValue| v.to_str().ok())
         };
-        let retry_after = parse_retry_after(header(RETRY_AFTER.as_str()), header(EMULATOR_RETRY_AFTER_MS));
+        let retry_after = parse_retry_after(
+            header(RETRY_AFTER.as_str()),
+            header(EMULATOR_RETRY_AFTER_MS),
+        );
         let etag = header(ETAG.as_str()).map(str::to_string);
         let status = response.status().as_u16();
         let mut body = Vec::new();
