@@ -778,3 +778,24 @@ async fn plain_http_to_a_remote_host_is_refused() {
     };
     assert!(err.to_string().contains("use https"), "{err}");
 }
+
+#[tokio::test]
+async fn an_https_client_builds_without_connecting() {
+    // The TLS setup (rustls with ring) must not panic or need the network to build.
+    let c = ClientConfig::asana(Secret::new(TOKEN));
+    assert!(ReadClient::new(&c).is_ok());
+    assert!(WriteClient::new(&c).is_ok());
+}
+
+#[tokio::test]
+async fn a_token_read_with_a_trailing_newline_still_works() {
+    let server = ScriptServer::start(|_| Reply::json(200, user(1))).await;
+    let clock = Arc::new(RecordingClock::new());
+    let mut c = config(&server, &clock);
+    c.token = Secret::new(format!("{TOKEN}\n"));
+    ReadClient::new(&c).unwrap().get_user("1").await.unwrap();
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+}

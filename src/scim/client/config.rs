@@ -116,7 +116,7 @@ impl ClientConfig {
             }
             other => return bad(format!("the base URL's scheme `{other}` is not https")),
         }
-        if self.token.is_empty() {
+        if self.token.expose().trim().is_empty() {
             return bad("the token is empty".to_string());
         }
         if self.requests_per_minute == 0 || self.max_reads == 0 || self.max_writes == 0 {

@@ -13,17 +13,17 @@
 //!
 //! `plan`, `drift` and `check` build a [`ReadClient`]. It holds a transport handle whose only
 //! method sends a GET, so no write can be reached from it; there is no method to turn it into
-//! a [`WriteClient`]. This does not compile:
+//! a [`WriteClient`]. This does not compile (no method `delete_user` on `ReadClient`):
 //!
-//! ```compile_fail
+//! ```compile_fail,E0599
 //! # async fn f(client: roster::scim::client::ReadClient) {
 //! client.delete_user("1203", None).await;
 //! # }
 //! ```
 //!
-//! nor does this:
+//! nor does this (no conversion to `WriteClient`):
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! # fn f(client: roster::scim::client::ReadClient) {
 //! let writer: roster::scim::client::WriteClient = client.into();
 //! # }

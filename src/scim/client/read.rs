@@ -110,7 +110,7 @@ impl ReadClient {
     }
 
     async fn get_opt(&self, kind: &str, id: &str) -> Result<Option<Resource>, ClientError> {
-        let path = id_path(kind, id, Method::Get, &self.reader.shown_url(kind))?;
+        let path = id_path(kind, id, Method::Get, || self.reader.shown_url(kind))?;
         match self.reader.get(&path, Vec::new()).await {
             Ok(response) => parse_resource(&response).map(Some),
             Err(ClientError::Scim(e)) if e.status == 404 => Ok(None),
@@ -302,12 +302,12 @@ pub(crate) fn id_path(
     kind: &str,
     id: &str,
     method: Method,
-    shown: &str,
+    shown: impl FnOnce() -> String,
 ) -> Result<String, ClientError> {
     if id.is_empty() || id == "." || id == ".." {
         return Err(ClientError::InvalidRequest {
             method,
-            url: shown.to_string(),
+            url: shown(),
             detail: format!("`{id}` is not a resource id"),
         });
     }

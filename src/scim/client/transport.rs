@@ -185,12 +185,12 @@ struct Transport {
 impl Transport {
     fn connect(config: &ClientConfig) -> Result<Transport, ClientError> {
         let base = config.validate()?;
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", config.token.expose()))
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", config.token.expose().trim()))
             .map_err(|_| {
-                ClientError::Config(
-                    "the token holds characters that cannot go in an HTTP header".to_string(),
-                )
-            })?;
+            ClientError::Config(
+                "the token holds characters that cannot go in an HTTP header".to_string(),
+            )
+        })?;
         auth.set_sensitive(true);
         // reqwest is built without a bundled crypto provider; ring is ours. Installing twice
         // (a second client) is refused harmlessly.
@@ -296,6 +296,11 @@ impl Transport {
                     }
                     if raw.status == 429 {
                         self.stats.throttled();
+                        // The limit is per token: every worker holds off, even if this
+                        // request gives up.
+                        if let Some(after) = raw.retry_after {
+                            self.pacer.pause_for(after.min(self.policy.max_retry_after));
+                        }
                     }
                     let outcome = Outcome::Status {
                         code: raw.status,
@@ -327,6 +332,7 @@ impl Transport {
                         self.log.at(1, || {
                             format!("{method} {shown}: rate limited (429); pausing all requests for {secs:.3} s")
                         });
+                        // Also without a Retry-After: then `after` is the backoff.
                         self.pacer.pause_for(after);
                     } else {
                         let of = self.policy.max_retries + 1;

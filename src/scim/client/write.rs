@@ -100,7 +100,7 @@ impl WriteClient {
     }
 
     fn path(&self, kind: &str, id: &str, method: Method) -> Result<String, ClientError> {
-        id_path(kind, id, method, &self.writer.reader().shown_url(kind))
+        id_path(kind, id, method, || self.writer.reader().shown_url(kind))
     }
 
     async fn create(&self, kind: &str, body: &Value) -> Result<Resource, ClientError> {
