@@ -21,7 +21,7 @@ use super::clock::Clock;
 use super::config::{ClientConfig, LogSink};
 use super::error::{ClientError, ScimError, TransportKind, parse_error_body};
 use super::pacing::{Lane, Pacer};
-use super::retry::{Decision, Failure, Outcome, Policy, decide, parse_retry_after};
+use super::retry::{Decision, Failure, GiveUp, Outcome, Policy, decide, parse_retry_after};
 use super::secret::{Secret, redact, scrub};
 use super::stats::Stats;
 
@@ -134,6 +134,19 @@ impl Response {
             detail: detail.into(),
         }
     }
+}
+
+/// An attempt that did not succeed.
+enum Failed {
+    /// An answer with a status outside 2xx.
+    Status(Raw),
+    /// No answer.
+    Transport {
+        failure: Failure,
+        kind: TransportKind,
+        /// The HTTP library's error chain, without the URL, token scrubbed.
+        message: String,
+    },
 }
 
 /// What one attempt produced.
@@ -273,7 +286,7 @@ impl Transport {
             let result = self.send_once(&req, &url).await;
             drop(permit);
             let ms = started.elapsed().as_millis();
-            let (outcome, failed) = match result {
+            let failed = match result {
                 Ok(raw) if raw.too_large => {
                     return Err(ClientError::InvalidResponse {
                         method,
@@ -302,72 +315,98 @@ impl Transport {
                             self.pacer.pause_for(after.min(self.policy.max_retry_after));
                         }
                     }
-                    let outcome = Outcome::Status {
-                        code: raw.status,
-                        retry_after: raw.retry_after,
-                    };
-                    (outcome, Err(raw))
+                    Failed::Status(raw)
                 }
                 Err(e) => {
                     let (failure, kind) = classify(&e);
-                    let message = scrub(&error_chain(e.without_url()), &self.token);
                     self.log
                         .at(2, || format!("{method} {shown} -> {kind} after {ms} ms"));
-                    let outcome = Outcome::Transport {
+                    let message = scrub(&error_chain(e.without_url()), &self.token);
+                    Failed::Transport {
                         failure,
-                        replay_safe: method.replay_safe(),
-                    };
-                    (outcome, Ok((kind, message)))
-                }
-            };
-            match decide(attempt, &outcome, &self.policy) {
-                Decision::Retry { after } => {
-                    self.stats.retried();
-                    let what = match &failed {
-                        Err(raw) => raw.status.to_string(),
-                        Ok((kind, _)) => kind.to_string(),
-                    };
-                    let secs = after.as_secs_f64();
-                    if matches!(&failed, Err(raw) if raw.status == 429) {
-                        self.log.at(1, || {
-                            format!("{method} {shown}: rate limited (429); pausing all requests for {secs:.3} s")
-                        });
-                        // Also without a Retry-After: then `after` is the backoff.
-                        self.pacer.pause_for(after);
-                    } else {
-                        let of = self.policy.max_retries + 1;
-                        self.log.at(1, || {
-                            format!("{method} {shown}: {what}; retrying in {secs:.3} s (attempt {} of {of})", attempt + 1)
-                        });
-                        if !after.is_zero() {
-                            self.clock.sleep(after).await;
-                        }
+                        kind,
+                        message,
                     }
                 }
+            };
+            let outcome = match &failed {
+                Failed::Status(raw) => Outcome::Status {
+                    code: raw.status,
+                    retry_after: raw.retry_after,
+                },
+                Failed::Transport { failure, .. } => Outcome::Transport {
+                    failure: *failure,
+                    replay_safe: method.replay_safe(),
+                },
+            };
+            let after = match decide(attempt, &outcome, &self.policy) {
+                Decision::Retry { after } => after,
                 Decision::GiveUp(why) => {
-                    return Err(match failed {
-                        Err(raw) => {
-                            let (scim_type, detail) = parse_error_body(raw.status, &raw.body);
-                            ClientError::Scim(ScimError {
-                                status: raw.status,
-                                scim_type,
-                                detail: scrub(&detail, &self.token),
-                                method,
-                                url: shown,
-                                attempts: attempt,
-                            })
-                        }
-                        Ok((kind, message)) => ClientError::Transport {
-                            method,
-                            url: shown,
-                            kind,
-                            attempts: attempt,
-                            why,
-                            message,
-                        },
+                    return Err(self.give_up(failed, method, shown, attempt, why));
+                }
+            };
+            self.stats.retried();
+            let secs = after.as_secs_f64();
+            match &failed {
+                Failed::Status(raw) if raw.status == 429 => {
+                    self.log.at(1, || {
+                        format!(
+                            "{method} {shown}: rate limited (429); pausing all requests for \
+                             {secs:.3} s"
+                        )
                     });
+                    // Also without a Retry-After: then `after` is the backoff. The next
+                    // `admit` waits it out, with every other worker.
+                    self.pacer.pause_for(after);
+                }
+                _ => {
+                    let what = match &failed {
+                        Failed::Status(raw) => raw.status.to_string(),
+                        Failed::Transport { kind, .. } => kind.to_string(),
+                    };
+                    let next = attempt + 1;
+                    let of = self.policy.max_retries + 1;
+                    self.log.at(1, || {
+                        format!(
+                            "{method} {shown}: {what}; retrying in {secs:.3} s (attempt {next} of {of})"
+                        )
+                    });
+                    if !after.is_zero() {
+                        self.clock.sleep(after).await;
+                    }
                 }
             }
+        }
+    }
+
+    fn give_up(
+        &self,
+        failed: Failed,
+        method: Method,
+        url: String,
+        attempts: u32,
+        why: GiveUp,
+    ) -> ClientError {
+        match failed {
+            Failed::Status(raw) => {
+                let (scim_type, detail) = parse_error_body(raw.status, &raw.body);
+                ClientError::Scim(ScimError {
+                    status: raw.status,
+                    scim_type,
+                    detail: scrub(&detail, &self.token),
+                    method,
+                    url,
+                    attempts,
+                })
+            }
+            Failed::Transport { kind, message, .. } => ClientError::Transport {
+                method,
+                url,
+                kind,
+                attempts,
+                why,
+                message,
+            },
         }
     }
 
