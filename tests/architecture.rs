@@ -71,6 +71,63 @@ fn validation_mapping_planning_and_diagnostics_do_no_io() {
 }
 
 #[test]
+fn the_client_decides_retries_and_paging_without_io() {
+    // The transport sleeps and sends; what it decides comes from these pure modules.
+    assert_pure(
+        &[
+            "src/scim/client/retry.rs",
+            "src/scim/client/paging.rs",
+            "src/scim/client/resource.rs",
+            "src/scim/client/secret.rs",
+            "src/scim/client/stats.rs",
+        ],
+        &[],
+    );
+}
+
+/// The body of the first `impl NAME {` block in `text`, up to its closing brace at column 0.
+fn impl_block<'a>(text: &'a str, name: &str) -> &'a str {
+    let start = text
+        .find(&format!("impl {name} {{"))
+        .unwrap_or_else(|| panic!("no `impl {name}`"));
+    let len = text[start..].find("\n}\n").expect("impl block ends");
+    &text[start..start + len]
+}
+
+#[test]
+fn read_client_cannot_write() {
+    // ReadClient holds a `Reader`, and `Reader` sends GET and nothing else. Its tuple field is
+    // private to transport.rs, so read.rs cannot reach the transport around it.
+    let transport = std::fs::read_to_string("src/scim/client/transport.rs").unwrap();
+    let reader = impl_block(&transport, "Reader");
+    assert!(reader.contains("method: Method::Get"), "Reader sends GETs");
+    for word in ["Post", "Put", "Patch", "Delete", "WriteMethod", "send("] {
+        assert!(!reader.contains(word), "Reader names `{word}`");
+    }
+    assert!(
+        transport.contains("pub(crate) struct Reader(Arc<Transport>);"),
+        "Reader's transport stays private to transport.rs"
+    );
+    assert!(
+        !transport.contains("pub(crate) async fn execute")
+            && !transport.contains("pub async fn execute"),
+        "only transport.rs may call execute"
+    );
+    let read = std::fs::read_to_string("src/scim/client/read.rs").unwrap();
+    for word in [
+        "Writer",
+        "WriteMethod",
+        "WriteClient",
+        "Method::Post",
+        "Method::Put",
+        "Method::Patch",
+        "Method::Delete",
+    ] {
+        assert!(!read.contains(word), "read.rs names `{word}`");
+    }
+}
+
+#[test]
 fn validate_never_touches_the_network() {
     // The validate command and everything it calls live in modules without network code.
     let text = std::fs::read_to_string("src/commands/validate.rs").unwrap();

@@ -1,7 +1,8 @@
 //! SCIM 2.0 vocabulary shared by the mapping engine, the client and the emulator.
 //!
-//! Pure data and path handling; no IO.
+//! `path` is pure data and path handling with no IO; `client` is the one HTTP adapter.
 
+pub mod client;
 pub mod path;
 
 pub use path::{AttrPath, ENTERPRISE_USER};

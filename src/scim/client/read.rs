@@ -1,0 +1,335 @@
+//! [`ReadClient`]: the SCIM reads that `plan`, `drift` and `check` need, and nothing else.
+//!
+//! It holds a `Reader`, whose only method sends a GET; no value reachable from a `ReadClient`
+//! can send anything else. `tests/architecture.rs` keeps this file from naming the write side.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::Value;
+use tokio::task::JoinSet;
+
+use super::config::ClientConfig;
+use super::error::ClientError;
+use super::paging::{Collector, MAX_PAGES, remaining_starts};
+use super::resource::{ListPage, Resource, encode_segment, eq_filter};
+use super::stats::Stats;
+use super::transport::{Method, Reader, Response};
+
+/// Read-only access to a SCIM server. Cheap to clone; clones share pacing and stats.
+#[derive(Clone)]
+pub struct ReadClient {
+    reader: Reader,
+    page_size: u32,
+    /// The server's advertised `filter.maxResults`, once read (0: unknown).
+    server_max: Arc<AtomicU32>,
+}
+
+impl ReadClient {
+    /// A client for `config`'s server. Fails on an invalid configuration; does not connect.
+    pub fn new(config: &ClientConfig) -> Result<ReadClient, ClientError> {
+        Ok(ReadClient::from_reader(
+            Reader::connect(config)?,
+            config.page_size,
+        ))
+    }
+
+    pub(crate) fn from_reader(reader: Reader, page_size: u32) -> ReadClient {
+        ReadClient {
+            reader,
+            page_size,
+            server_max: Arc::new(AtomicU32::new(0)),
+        }
+    }
+
+    /// The request counters, shared with every clone and with the write client it came from.
+    pub fn stats(&self) -> Arc<Stats> {
+        self.reader.stats()
+    }
+
+    /// `GET /ServiceProviderConfig`. Remembers `filter.maxResults` as the largest page to ask for.
+    pub async fn service_provider_config(&self) -> Result<Resource, ClientError> {
+        let response = self.reader.get("ServiceProviderConfig", Vec::new()).await?;
+        let config = parse_resource(&response)?;
+        let max = config
+            .0
+            .get("filter")
+            .and_then(|f| f.get("maxResults"))
+            .and_then(Value::as_u64)
+            .filter(|m| *m > 0);
+        if let Some(max) = max {
+            self.server_max
+                .store(u32::try_from(max).unwrap_or(u32::MAX), Ordering::Relaxed);
+        }
+        Ok(config)
+    }
+
+    /// Every user (`GET /Users`, all pages).
+    pub async fn list_users(&self) -> Result<Vec<Resource>, ClientError> {
+        self.list("Users").await
+    }
+
+    /// Every group (Asana team), `GET /Groups`, all pages.
+    pub async fn list_groups(&self) -> Result<Vec<Resource>, ClientError> {
+        self.list("Groups").await
+    }
+
+    /// `GET /Users/{id}`; `None` on 404.
+    pub async fn get_user(&self, id: &str) -> Result<Option<Resource>, ClientError> {
+        self.get_opt("Users", id).await
+    }
+
+    /// `GET /Groups/{id}`; `None` on 404.
+    pub async fn get_group(&self, id: &str) -> Result<Option<Resource>, ClientError> {
+        self.get_opt("Groups", id).await
+    }
+
+    /// The user whose `userName` equals `user_name` (case-insensitively, as SCIM compares it),
+    /// via `filter=userName eq "…"`.
+    pub async fn find_user_by_username(
+        &self,
+        user_name: &str,
+    ) -> Result<Option<Resource>, ClientError> {
+        self.find("Users", "userName", user_name).await
+    }
+
+    /// The group whose `displayName` equals `display_name` (case-insensitively), via
+    /// `filter=displayName eq "…"`.
+    pub async fn find_group_by_name(
+        &self,
+        display_name: &str,
+    ) -> Result<Option<Resource>, ClientError> {
+        self.find("Groups", "displayName", display_name).await
+    }
+
+    fn page_size(&self) -> u32 {
+        match self.server_max.load(Ordering::Relaxed) {
+            0 => self.page_size,
+            max => self.page_size.min(max),
+        }
+    }
+
+    async fn get_opt(&self, kind: &str, id: &str) -> Result<Option<Resource>, ClientError> {
+        let path = id_path(kind, id, Method::Get, || self.reader.shown_url(kind))?;
+        match self.reader.get(&path, Vec::new()).await {
+            Ok(response) => parse_resource(&response).map(Some),
+            Err(ClientError::Scim(e)) if e.status == 404 => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn find(
+        &self,
+        kind: &'static str,
+        attr: &str,
+        value: &str,
+    ) -> Result<Option<Resource>, ClientError> {
+        let response = self
+            .reader
+            .get(kind, vec![("filter", eq_filter(attr, value))])
+            .await?;
+        let page = ListPage::parse(&response.body).map_err(|e| response.invalid(e))?;
+        // A server may ignore the filter and list everything; match here too.
+        let want = value.to_lowercase();
+        let returned = page.resources.len();
+        let found = page
+            .resources
+            .into_iter()
+            .find(|r| r.str_attr(attr).is_some_and(|v| v.to_lowercase() == want));
+        if found.is_none() && returned > 0 {
+            self.reader.log().at(1, || {
+                format!(
+                    "GET {}: the filter on {attr} returned {returned} resources, none matching; \
+                     the server may not support filtering",
+                    response.url
+                )
+            });
+        }
+        Ok(found)
+    }
+
+    /// Reads every page of `kind`. See `paging.rs` for the server behaviours this survives.
+    async fn list(&self, kind: &'static str) -> Result<Vec<Resource>, ClientError> {
+        let count = self.page_size();
+        let mut collector = Collector::default();
+        let first = self.page(kind, 1, count).await?;
+        // The server's real page size: what it returned, which may be under what was asked.
+        let step = first.resources.len() as u64;
+        self.collect(&mut collector, first, kind)?;
+        if step == 0 || collector.complete() {
+            return self.finish(collector, kind);
+        }
+        let mut next = 1 + step;
+        let mut pages = 1;
+        if let Some(total) = collector.total() {
+            // totalResults is known: ask for every other page at once.
+            let starts = remaining_starts(total, step);
+            if let Some(last) = starts.last() {
+                next = last + step;
+            }
+            pages += starts.len() as u64;
+            for (_, page) in self.fetch_pages(kind, starts, count).await? {
+                self.collect(&mut collector, page, kind)?;
+            }
+            if collector.complete() {
+                return self.finish(collector, kind);
+            }
+            self.reader.log().at(1, || {
+                format!(
+                    "GET {}: {} of {total} resources after {pages} pages; reading on page by page",
+                    self.reader.shown_url(kind),
+                    collector.len()
+                )
+            });
+        }
+        // No totalResults, or pages that did not add up: one page at a time until a page is
+        // empty, adds nothing new, or completes the count.
+        while pages < MAX_PAGES {
+            let page = self.page(kind, next, count).await?;
+            pages += 1;
+            let len = page.resources.len() as u64;
+            if len == 0 {
+                break;
+            }
+            if self.collect(&mut collector, page, kind)? == 0 {
+                self.reader.log().at(1, || {
+                    format!(
+                        "GET {}: the page at startIndex {next} repeats resources already read; \
+                         the server ignores paging, so the list is complete",
+                        self.reader.shown_url(kind)
+                    )
+                });
+                break;
+            }
+            if collector.complete() {
+                break;
+            }
+            next += len;
+        }
+        self.finish(collector, kind)
+    }
+
+    async fn page(
+        &self,
+        kind: &'static str,
+        start: u64,
+        count: u32,
+    ) -> Result<ListPage, ClientError> {
+        let query = vec![
+            ("startIndex", start.to_string()),
+            ("count", count.to_string()),
+        ];
+        let response = self.reader.get(kind, query).await?;
+        ListPage::parse(&response.body).map_err(|e| response.invalid(e))
+    }
+
+    /// Fetches the pages at `starts` concurrently (at most `max_reads` at once; pacing bounds
+    /// them further), sorted by start. The first error cancels the rest.
+    async fn fetch_pages(
+        &self,
+        kind: &'static str,
+        starts: Vec<u64>,
+        count: u32,
+    ) -> Result<Vec<(u64, ListPage)>, ClientError> {
+        let mut pending = starts.into_iter();
+        let mut running = JoinSet::new();
+        let spawn = |running: &mut JoinSet<_>, start: u64| {
+            let me = self.clone();
+            running.spawn(async move { me.page(kind, start, count).await.map(|p| (start, p)) });
+        };
+        for start in pending.by_ref().take(self.reader.max_reads()) {
+            spawn(&mut running, start);
+        }
+        let mut done = Vec::new();
+        while let Some(joined) = running.join_next().await {
+            let page = match joined {
+                Ok(page) => page?,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => {
+                    return Err(ClientError::InvalidResponse {
+                        method: Method::Get,
+                        url: self.reader.shown_url(kind),
+                        detail: format!("a page read was cancelled: {e}"),
+                    });
+                }
+            };
+            done.push(page);
+            if let Some(start) = pending.next() {
+                spawn(&mut running, start);
+            }
+        }
+        done.sort_by_key(|(start, _)| *start);
+        Ok(done)
+    }
+
+    fn collect(
+        &self,
+        collector: &mut Collector,
+        page: ListPage,
+        kind: &str,
+    ) -> Result<usize, ClientError> {
+        collector
+            .add(page)
+            .map_err(|detail| ClientError::InvalidResponse {
+                method: Method::Get,
+                url: self.reader.shown_url(kind),
+                detail,
+            })
+    }
+
+    fn finish(&self, collector: Collector, kind: &str) -> Result<Vec<Resource>, ClientError> {
+        if collector.duplicates > 0 {
+            let n = collector.duplicates;
+            self.reader.log().at(1, || {
+                format!(
+                    "GET {}: dropped {n} duplicate resources across pages",
+                    self.reader.shown_url(kind)
+                )
+            });
+        }
+        collector
+            .finish()
+            .map_err(|(got, expected)| ClientError::IncompleteList {
+                url: self.reader.shown_url(kind),
+                got,
+                expected,
+            })
+    }
+}
+
+/// `kind/{id}` with the id as one encoded path segment; ids that would walk the path are refused.
+pub(crate) fn id_path(
+    kind: &str,
+    id: &str,
+    method: Method,
+    shown: impl FnOnce() -> String,
+) -> Result<String, ClientError> {
+    if id.is_empty() || id == "." || id == ".." {
+        return Err(ClientError::InvalidRequest {
+            method,
+            url: shown(),
+            detail: format!("`{id}` is not a resource id"),
+        });
+    }
+    Ok(format!("{kind}/{}", encode_segment(id)))
+}
+
+/// A single resource from a response body. A missing `meta.version` is filled from the
+/// `ETag` header (the same value, RFC 7644 §3.14), so `Resource::etag` finds it either way.
+pub(crate) fn parse_resource(response: &Response) -> Result<Resource, ClientError> {
+    let mut value: Value = serde_json::from_slice(&response.body)
+        .map_err(|e| response.invalid(format!("not JSON: {e}")))?;
+    let Value::Object(map) = &mut value else {
+        return Err(response.invalid("expected a resource object"));
+    };
+    if let Some(tag) = &response.etag {
+        let meta = map
+            .entry("meta")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Value::Object(meta) = meta {
+            meta.entry("version")
+                .or_insert_with(|| Value::String(tag.clone()));
+        }
+    }
+    Ok(Resource(value))
+}

@@ -1,0 +1,367 @@
+//! When to try a request again, and how long to wait first.
+//!
+//! [`decide`] is a pure function of the attempt number, what happened and the [`Policy`]; the
+//! transport does the waiting (through its clock), so these rules are tested without sleeping.
+//! This module does no IO and reads no clock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// What one attempt of a request ended with, as far as retrying is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server answered with an error status. `retry_after` is the server's requested wait
+    /// (see [`parse_retry_after`]).
+    Status {
+        code: u16,
+        retry_after: Option<Duration>,
+    },
+    /// No answer. `replay_safe` says whether sending the request again is harmless even if the
+    /// server acted on the first one (every method but POST).
+    Transport { failure: Failure, replay_safe: bool },
+}
+
+/// How a request failed without an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No connection was made: the server never saw the request.
+    Connect,
+    /// No answer within the timeout: the server may have acted on the request.
+    Timeout,
+    /// The connection dropped (reset, closed early): the server may have acted on the request.
+    ConnectionLost,
+    /// Anything else (a malformed response, a redirect loop): not worth repeating.
+    Other,
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Wait `after`, then send the request again.
+    Retry { after: Duration },
+    /// Stop and report the failure.
+    GiveUp(GiveUp),
+}
+
+/// Why a request is not tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiveUp {
+    /// The failure is permanent (a 4xx other than 408 and 429, or an unclassified error).
+    NotRetryable,
+    /// `max_retries` retries were made.
+    Exhausted,
+    /// The server asked to wait longer than `max_retry_after`.
+    RetryAfterTooLong,
+    /// The connection failed after a POST was sent; repeating it could create a duplicate.
+    MayHaveApplied,
+}
+
+/// The retry rules. Backoff without a `Retry-After` is exponential from `base`, capped at
+/// `max_backoff`, with "equal jitter": a wait in `[b/2, b]` for a nominal backoff `b`.
+#[derive(Debug)]
+pub struct Policy {
+    pub max_retries: u32,
+    pub base: Duration,
+    pub max_backoff: Duration,
+    pub max_retry_after: Duration,
+    pub jitter: Jitter,
+}
+
+impl Clone for Policy {
+    fn clone(&self) -> Policy {
+        Policy {
+            jitter: self.jitter.clone(),
+            ..*self
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            max_retries: 5,
+            base: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(300),
+            jitter: Jitter::from_entropy(),
+        }
+    }
+}
+
+/// The source of jitter: off (every wait is the nominal backoff) or a seeded generator
+/// (SplitMix64), so a test that seeds it sees the same waits every run. Shared by all tasks.
+#[derive(Debug)]
+pub enum Jitter {
+    Off,
+    Seeded(AtomicU64),
+}
+
+impl Clone for Jitter {
+    fn clone(&self) -> Jitter {
+        match self {
+            Jitter::Off => Jitter::Off,
+            Jitter::Seeded(state) => Jitter::Seeded(AtomicU64::new(state.load(Ordering::Relaxed))),
+        }
+    }
+}
+
+impl Jitter {
+    pub fn seeded(seed: u64) -> Jitter {
+        Jitter::Seeded(AtomicU64::new(seed))
+    }
+
+    /// Seeded from the process's hash randomness, so concurrent roster runs do not retry in step.
+    pub fn from_entropy() -> Jitter {
+        use std::hash::{BuildHasher, RandomState};
+        Jitter::seeded(RandomState::new().hash_one(0x5eed_u64))
+    }
+
+    /// A number in `[0, 1)`, or 1 when jitter is off.
+    pub fn sample(&self) -> f64 {
+        match self {
+            Jitter::Off => 1.0,
+            Jitter::Seeded(state) => {
+                let mut z = state
+                    .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+                    .wrapping_add(0x9E37_79B9_7F4A_7C15);
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^= z >> 31;
+                (z >> 11) as f64 / (1u64 << 53) as f64
+            }
+        }
+    }
+}
+
+/// Decides what to do after attempt number `attempt` (1 for the first) ended with `outcome`.
+///
+/// Retried: connection failures, timeouts and dropped connections (but not after a POST was
+/// sent), 408, 429, and 5xx other than 501 and 505. A `Retry-After` is honoured exactly
+/// (no jitter) so that every worker resumes when the server said; a longer one than
+/// `max_retry_after` gives up rather than stall the run.
+pub fn decide(attempt: u32, outcome: &Outcome, policy: &Policy) -> Decision {
+    let retry_after = match outcome {
+        Outcome::Status { code, retry_after } => {
+            let retryable =
+                matches!(code, 408 | 429) || (*code >= 500 && !matches!(code, 501 | 505));
+            if !retryable {
+                return Decision::GiveUp(GiveUp::NotRetryable);
+            }
+            *retry_after
+        }
+        Outcome::Transport {
+            failure,
+            replay_safe,
+        } => {
+            match failure {
+                Failure::Connect => {}
+                Failure::Timeout | Failure::ConnectionLost if *replay_safe => {}
+                Failure::Timeout | Failure::ConnectionLost => {
+                    return Decision::GiveUp(GiveUp::MayHaveApplied);
+                }
+                Failure::Other => return Decision::GiveUp(GiveUp::NotRetryable),
+            }
+            None
+        }
+    };
+    if attempt > policy.max_retries {
+        return Decision::GiveUp(GiveUp::Exhausted);
+    }
+    if let Some(after) = retry_after {
+        if after > policy.max_retry_after {
+            return Decision::GiveUp(GiveUp::RetryAfterTooLong);
+        }
+        return Decision::Retry { after };
+    }
+    Decision::Retry {
+        after: backoff(attempt, policy),
+    }
+}
+
+/// The jittered exponential backoff after attempt `attempt`.
+fn backoff(attempt: u32, policy: &Policy) -> Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+    let nominal = policy.base.saturating_mul(factor).min(policy.max_backoff);
+    let half = nominal / 2;
+    half + (nominal - half).mul_f64(policy.jitter.sample())
+}
+
+/// The wait a response asks for. `X-Emulator-Retry-After-Ms` (sent by roster's emulator when
+/// its clock is scaled) is preferred; otherwise `Retry-After` in seconds, whole or decimal. An
+/// HTTP-date `Retry-After` (not used by Asana) is ignored and the backoff applies.
+pub fn parse_retry_after(retry_after: Option<&str>, emulator_ms: Option<&str>) -> Option<Duration> {
+    if let Some(ms) = emulator_ms.and_then(|v| v.trim().parse::<u64>().ok()) {
+        return Some(Duration::from_millis(ms));
+    }
+    let secs: f64 = retry_after?.trim().parse().ok()?;
+    (0.0..1e9)
+        .contains(&secs)
+        .then(|| Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy {
+            max_retries: 3,
+            base: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(350),
+            max_retry_after: Duration::from_secs(60),
+            jitter: Jitter::Off,
+        }
+    }
+
+    fn status(code: u16) -> Outcome {
+        Outcome::Status {
+            code,
+            retry_after: None,
+        }
+    }
+
+    fn status_after(code: u16, secs: u64) -> Outcome {
+        Outcome::Status {
+            code,
+            retry_after: Some(Duration::from_secs(secs)),
+        }
+    }
+
+    fn transport(failure: Failure, replay_safe: bool) -> Outcome {
+        Outcome::Transport {
+            failure,
+            replay_safe,
+        }
+    }
+
+    fn retry(ms: u64) -> Decision {
+        Decision::Retry {
+            after: Duration::from_millis(ms),
+        }
+    }
+
+    #[test]
+    fn decide_table() {
+        use Failure::*;
+        let give_up = Decision::GiveUp;
+        let cases: Vec<(u32, Outcome, Decision)> = vec![
+            // 429 honours Retry-After exactly, whatever the attempt.
+            (1, status_after(429, 30), retry(30_000)),
+            (3, status_after(429, 2), retry(2_000)),
+            // 429 without Retry-After backs off exponentially.
+            (1, status(429), retry(100)),
+            (2, status(429), retry(200)),
+            // capped at max_backoff
+            (3, status(429), retry(350)),
+            // too long a Retry-After gives up rather than stall
+            (1, status_after(429, 61), give_up(GiveUp::RetryAfterTooLong)),
+            // 5xx and 408 are transient
+            (1, status(500), retry(100)),
+            (1, status(502), retry(100)),
+            (2, status(503), retry(200)),
+            (1, status_after(503, 7), retry(7_000)),
+            (1, status(504), retry(100)),
+            (1, status(408), retry(100)),
+            // permanent statuses
+            (1, status(501), give_up(GiveUp::NotRetryable)),
+            (1, status(505), give_up(GiveUp::NotRetryable)),
+            (1, status(400), give_up(GiveUp::NotRetryable)),
+            (1, status(401), give_up(GiveUp::NotRetryable)),
+            (1, status(403), give_up(GiveUp::NotRetryable)),
+            (1, status(404), give_up(GiveUp::NotRetryable)),
+            (1, status(409), give_up(GiveUp::NotRetryable)),
+            (1, status_after(409, 1), give_up(GiveUp::NotRetryable)),
+            // after max_retries retries (4 attempts), give up
+            (4, status(503), give_up(GiveUp::Exhausted)),
+            (4, status_after(429, 1), give_up(GiveUp::Exhausted)),
+            (4, transport(Connect, true), give_up(GiveUp::Exhausted)),
+            // transport failures
+            (1, transport(Connect, true), retry(100)),
+            (1, transport(Connect, false), retry(100)),
+            (2, transport(Timeout, true), retry(200)),
+            (1, transport(ConnectionLost, true), retry(100)),
+            (
+                1,
+                transport(Timeout, false),
+                give_up(GiveUp::MayHaveApplied),
+            ),
+            (
+                1,
+                transport(ConnectionLost, false),
+                give_up(GiveUp::MayHaveApplied),
+            ),
+            (1, transport(Other, true), give_up(GiveUp::NotRetryable)),
+        ];
+        let p = policy();
+        for (attempt, outcome, want) in cases {
+            assert_eq!(
+                decide(attempt, &outcome, &p),
+                want,
+                "attempt {attempt}, {outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn jitter_stays_within_half_and_full_backoff_and_is_deterministic() {
+        let run = || {
+            let p = Policy {
+                jitter: Jitter::seeded(42),
+                max_retries: 10,
+                ..policy()
+            };
+            (1..=6)
+                .map(|attempt| match decide(attempt, &status(503), &p) {
+                    Decision::Retry { after } => after,
+                    d => panic!("{d:?}"),
+                })
+                .collect::<Vec<_>>()
+        };
+        let waits = run();
+        assert_eq!(waits, run(), "same seed, same waits");
+        for (i, w) in waits.iter().enumerate() {
+            let nominal = Duration::from_millis((100u64 << i).min(350));
+            assert!(
+                *w >= nominal / 2 && *w <= nominal,
+                "attempt {}: {w:?}",
+                i + 1
+            );
+        }
+        assert!(
+            waits
+                .windows(2)
+                .any(|w| w[0] != w[1] && w[0] < Duration::from_millis(350)),
+            "jitter varies the waits: {waits:?}"
+        );
+    }
+
+    #[test]
+    fn jitter_samples_are_in_unit_interval() {
+        let j = Jitter::seeded(7);
+        for _ in 0..10_000 {
+            let x = j.sample();
+            assert!((0.0..1.0).contains(&x));
+        }
+        assert_eq!(Jitter::Off.sample(), 1.0);
+    }
+
+    #[test]
+    fn parse_retry_after_table() {
+        let cases: &[(Option<&str>, Option<&str>, Option<Duration>)] = &[
+            (Some("30"), None, Some(Duration::from_secs(30))),
+            (Some(" 2 "), None, Some(Duration::from_secs(2))),
+            (Some("1.5"), None, Some(Duration::from_millis(1500))),
+            (Some("0"), None, Some(Duration::ZERO)),
+            (Some("-1"), None, None),
+            (Some("Wed, 21 Oct 2015 07:28:00 GMT"), None, None),
+            (None, None, None),
+            // the emulator's scaled wait wins
+            (Some("30"), Some("30"), Some(Duration::from_millis(30))),
+            (None, Some("5"), Some(Duration::from_millis(5))),
+            (Some("4"), Some("junk"), Some(Duration::from_secs(4))),
+        ];
+        for (ra, ms, want) in cases {
+            assert_eq!(parse_retry_after(*ra, *ms), *want, "{ra:?} {ms:?}");
+        }
+    }
+}
