@@ -63,6 +63,8 @@ fn validation_mapping_planning_and_diagnostics_do_no_io() {
         &[
             "src/config",
             "src/mapping",
+            "src/plan",
+            "src/render",
             "src/diagnostics.rs",
             "src/scim/path.rs",
         ],
