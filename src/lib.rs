@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod diagnostics;
 pub mod mapping;
+pub mod ops;
 pub mod plan;
 pub mod render;
 pub mod scim;

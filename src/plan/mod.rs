@@ -7,6 +7,7 @@
 //! Asana, so every deprovision is counted against the policy's caps and protected users are
 //! never deprovisioned.
 
+pub mod drift;
 pub mod live;
 pub mod saved;
 
@@ -188,6 +189,9 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Whether unmanaged users were looked for (not under `--changed-since`).
     pub unmanaged_checked: bool,
+    /// Declared, enabled users that are deprovisioned live and that the target cannot
+    /// reactivate (keys). Each also has a warning.
+    pub reactivation_blocked: Vec<String>,
 }
 
 impl Plan {
@@ -221,6 +225,7 @@ struct Planner<'a> {
     matched: HashMap<String, usize>,
     changes: Vec<Change>,
     warnings: Vec<String>,
+    reactivation_blocked: Vec<String>,
     no_op: u64,
 }
 
@@ -256,6 +261,7 @@ impl<'a> Planner<'a> {
             matched: HashMap::new(),
             changes: Vec::new(),
             warnings: Vec::new(),
+            reactivation_blocked: Vec::new(),
             no_op: 0,
         }
     }
@@ -374,6 +380,7 @@ impl<'a> Planner<'a> {
                 return;
             }
             (false, true) if !self.caps.reactivate => {
+                self.reactivation_blocked.push(key.clone());
                 self.warnings.push(format!(
                     "{} is deprovisioned in Asana, which cannot reactivate users through SCIM; \
                      reactivate it in the admin console or set accountEnabled: false",
@@ -663,6 +670,7 @@ impl<'a> Planner<'a> {
             deprovision_with: policy.deprovision_with,
             warnings: self.warnings,
             unmanaged_checked,
+            reactivation_blocked: self.reactivation_blocked,
         }
     }
 }

@@ -115,6 +115,7 @@ pub fn plan() -> Plan {
         deprovision_with: DeprovisionWith::Deactivate,
         warnings: vec!["user[\"zed@example.com\"] is deprovisioned in Asana, which cannot reactivate users through SCIM".into()],
         unmanaged_checked: true,
+        reactivation_blocked: vec!["zed@example.com".into()],
     }
 }
 
@@ -137,5 +138,6 @@ pub fn empty() -> Plan {
         deprovision_with: DeprovisionWith::Deactivate,
         warnings: vec![],
         unmanaged_checked: true,
+        reactivation_blocked: vec![],
     }
 }

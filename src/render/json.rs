@@ -20,6 +20,9 @@ pub struct PlanJson {
     pub unmanaged_checked: bool,
     pub deprovision_gate: GateJson,
     pub warnings: Vec<String>,
+    /// Declared, enabled users that are deprovisioned in the target, which cannot reactivate them.
+    #[serde(default)]
+    pub reactivation_blocked: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,6 +115,7 @@ impl From<&Plan> for PlanJson {
                 message: g.message(),
             },
             warnings: p.warnings.clone(),
+            reactivation_blocked: p.reactivation_blocked.clone(),
         }
     }
 }
@@ -162,6 +166,7 @@ impl PlanJson {
             deprovision_with: g.deprovision_with,
             warnings: self.warnings.clone(),
             unmanaged_checked: self.unmanaged_checked,
+            reactivation_blocked: self.reactivation_blocked.clone(),
         }
     }
 }

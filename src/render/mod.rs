@@ -3,6 +3,7 @@
 //!
 //! Pure: every renderer writes to any `io::Write` and reads nothing but the plan it is given.
 
+pub mod drift;
 pub mod json;
 pub mod markdown;
 pub mod text;

@@ -1,0 +1,157 @@
+//! Operations: the IO edges that commands compose — connecting to the target, reading live
+//! state, gathering a saved plan's provenance.
+//!
+//! Each returns data; the commands decide what to print. Nothing here writes to the target
+//! except through a [`WriteClient`](crate::scim::client::WriteClient) handed in explicitly.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use crate::config::Config;
+use crate::plan::{Live, LiveGroup, LiveUser};
+use crate::scim::client::{ClientConfig, ClientError, LogSink, ReadClient, Secret};
+
+/// Where to connect and with which token, resolved from flags, environment and roster.yaml.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub url: String,
+    pub token: Secret,
+    /// The environment variable the token came from, for messages.
+    pub token_env: String,
+}
+
+impl Target {
+    /// `--asana-url` / `ROSTER_ASANA_URL` win over roster.yaml; the token comes from the
+    /// environment variable the config names.
+    pub fn resolve(config: &Config, url_override: Option<&str>) -> anyhow::Result<Target> {
+        let url = url_override
+            .map(str::to_string)
+            .unwrap_or_else(|| config.settings.asana.url.clone());
+        if let Err(e) = crate::config::validate::check_url(&url) {
+            bail!("{e}; use https://, or http:// only for 127.0.0.1 or localhost");
+        }
+        let token_env = config.settings.asana.token_env.clone();
+        let token = match std::env::var(&token_env) {
+            Ok(t) if !t.trim().is_empty() => Secret::new(t),
+            _ => bail!(
+                "the environment variable {token_env} is not set: export the Asana \
+                 service-account token in it (or name another variable in asana.token_env)"
+            ),
+        };
+        Ok(Target {
+            url,
+            token,
+            token_env,
+        })
+    }
+
+    pub fn client_config(&self, verbosity: u8) -> ClientConfig {
+        let mut c = ClientConfig::new(self.url.clone(), self.token.clone());
+        c.verbosity = verbosity;
+        let log: LogSink = std::sync::Arc::new(|line: &str| eprintln!("{line}"));
+        c.log = Some(log);
+        c
+    }
+
+    pub fn reader(&self, verbosity: u8) -> anyhow::Result<ReadClient> {
+        ReadClient::new(&self.client_config(verbosity)).map_err(|e| explain(e).into())
+    }
+}
+
+/// Reads every live user and group, concurrently.
+pub async fn read_live(client: &ReadClient) -> Result<Live, ClientError> {
+    let (users, groups) = tokio::join!(client.list_users(), client.list_groups());
+    let mut live = Live {
+        complete: true,
+        ..Live::default()
+    };
+    for r in users? {
+        match LiveUser::from_resource(r.into_value()) {
+            Ok(u) => live.users.push(u),
+            Err(e) => eprintln!("warning: skipping a live user the server sent: {e}"),
+        }
+    }
+    for r in groups? {
+        match LiveGroup::from_resource(r.into_value()) {
+            Ok(g) => live.groups.push(g),
+            Err(e) => eprintln!("warning: skipping a live group the server sent: {e}"),
+        }
+    }
+    Ok(live)
+}
+
+/// A client error with what to do about it, in plain words.
+pub fn explain(e: ClientError) -> anyhow::Error {
+    let hint = match &e {
+        ClientError::Scim(s) => s.hint().map(str::to_string),
+        ClientError::Transport { kind, .. } => Some(format!(
+            "{kind}: check the URL (asana.url, --asana-url or ROSTER_ASANA_URL) and the network"
+        )),
+        _ => None,
+    };
+    match hint {
+        Some(h) => anyhow::anyhow!("{e}\n  hint: {h}"),
+        None => anyhow::anyhow!("{e}"),
+    }
+}
+
+/// A multi-threaded runtime for commands that talk to the network.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The git commit of the config directory, when it is in a git work tree.
+pub fn git_commit(dir: &Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--verify", "-q", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let commit = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !commit.is_empty()).then_some(commit)
+}
+
+/// Now, as RFC 3339 UTC (`2026-11-29T01:59:13Z`).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Seconds since the epoch as RFC 3339 UTC (civil-from-days, Howard Hinnant's algorithm).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(super::rfc3339(1_795_917_553), "2026-11-29T01:59:13Z");
+    }
+}
