@@ -55,7 +55,7 @@ impl Target {
     }
 
     pub fn reader(&self, verbosity: u8) -> anyhow::Result<ReadClient> {
-        ReadClient::new(&self.client_config(verbosity)).map_err(|e| explain(e).into())
+        ReadClient::new(&self.client_config(verbosity)).map_err(explain)
     }
 }
 
