@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::diagnostics::DiagnosticFormat;
+use crate::render::Format;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -47,8 +48,67 @@ pub enum Command {
         after_help = "Exit codes:\n  0  the config is valid\n  1  problems were found (listed on stderr, or as annotations on stdout with --format github)"
     )]
     Validate(ValidateArgs),
+    /// Compare the config with live Asana and print the plan. Read-only: sends only GETs.
+    #[command(
+        after_help = "Exit codes:\n  0  success (with --detailed-exitcode: no changes)\n  1  error\n  2  with --detailed-exitcode: the plan has changes"
+    )]
+    Plan(PlanArgs),
+    /// Report how live Asana differs from the config. Read-only: sends only GETs.
+    #[command(after_help = "Exit codes:\n  0  no drift\n  1  error\n  2  drift found")]
+    Drift(DriftArgs),
+    /// Render a saved plan file in any format (warns, never fails, if the config changed since)
+    Show(ShowArgs),
+    /// Test the connection and the token, and print what the server supports. Read-only.
+    Check(CheckArgs),
     /// Print the JSON Schemas of roster.yaml, users and groups files
     Schema(SchemaArgs),
+}
+
+/// Where to find the SCIM API.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// SCIM base URL, overriding `asana.url` in roster.yaml (https, or http to loopback only)
+    #[arg(long, env = "ROSTER_ASANA_URL", value_name = "URL")]
+    pub asana_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Also save the plan to FILE, for `roster show` and `roster apply FILE`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when the plan has changes (0 when it has none)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan file written by `roster plan --out FILE`
+    pub file: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 #[derive(Debug, Args)]

@@ -46,6 +46,13 @@ impl Sources {
         &self.files[file].text
     }
 
+    /// Every file read, as (display path, text).
+    pub fn iter(&self) -> impl Iterator<Item = (&Path, &str)> {
+        self.files
+            .iter()
+            .map(|f| (f.display.as_path(), f.text.as_str()))
+    }
+
     pub fn display(&self, file: FileId) -> &Path {
         &self.files[file].display
     }

@@ -2,12 +2,18 @@
 //!
 //! Commands return an [`Outcome`]; `main` maps it to the exit code, in one place.
 
+pub mod check;
+pub mod drift;
+pub mod plan;
 pub mod schema;
+pub mod show;
 pub mod validate;
 
 use std::io::IsTerminal;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config::Config;
+use crate::diagnostics::{self, DiagnosticFormat, Report};
 
 /// How a command ended, which decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +39,10 @@ impl Outcome {
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, &args),
+        Command::Plan(args) => plan::run(&cli.global, &args),
+        Command::Drift(args) => drift::run(&cli.global, &args),
+        Command::Show(args) => show::run(&cli.global, &args),
+        Command::Check(args) => check::run(&cli.global, &args),
         Command::Schema(args) => schema::run(&args),
     }
 }
@@ -40,4 +50,40 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 /// Colour only on a terminal, and never with `NO_COLOR`.
 pub fn stderr_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Colour on stdout only on a terminal, and never with `NO_COLOR`.
+pub fn stdout_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Loads and validates the config directory, printing every problem; `None` when invalid.
+/// Every command calls this before any request, so bad input never reaches Asana.
+pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Option<(Config, Report)>> {
+    let (config, report) = crate::config::load(&global.config_dir);
+    diagnostics::render(
+        &report,
+        DiagnosticFormat::Text,
+        stderr_color(),
+        &mut std::io::stderr().lock(),
+    )?;
+    match config {
+        Some(c) => Ok(Some((c, report))),
+        None => {
+            eprintln!(
+                "{}: {} problem(s) found; nothing was sent to Asana",
+                global.config_dir.display(),
+                report.error_count()
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// The config files' digest, with paths relative to the config directory.
+pub fn config_digest(global: &GlobalArgs, report: &Report) -> String {
+    crate::plan::saved::config_digest(report.sources.iter().map(|(path, text)| {
+        let rel = path.strip_prefix(&global.config_dir).unwrap_or(path);
+        (rel.to_str().unwrap_or_default(), text)
+    }))
 }

@@ -1,0 +1,62 @@
+//! `roster check`: test the connection and the token the way Entra's "Test connection" does,
+//! and print what the server advertises. Read-only.
+
+use super::Outcome;
+use crate::cli::{CheckArgs, GlobalArgs};
+use crate::ops::{self, Target};
+use crate::scim::client::redact_url;
+
+pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<Outcome> {
+    let Some((config, _)) = super::load_config(global)? else {
+        return Ok(Outcome::Failed);
+    };
+    let target = Target::resolve(&config, args.target.asana_url.as_deref())?;
+    let client = target.reader(global.verbose)?;
+    let rt = ops::runtime()?;
+    println!("target: {}", redact_url(&target.url));
+    println!("token:  from ${} (not shown)", target.token_env);
+    // Entra's test: filter on a userName that cannot exist; the answer must be an empty list.
+    let probe = format!("roster-check-{}@invalid.example", std::process::id());
+    match rt.block_on(client.find_user_by_username(&probe)) {
+        Ok(None) => {
+            println!("ok:     the token works; a filter on a random userName returned no user")
+        }
+        Ok(Some(_)) => {
+            println!(
+                "failed: a filter on a random userName returned a user: the server ignores filters"
+            );
+            return Ok(Outcome::Failed);
+        }
+        Err(e) => {
+            eprintln!("error: {}", ops::explain(e));
+            return Ok(Outcome::Failed);
+        }
+    }
+    match rt.block_on(client.service_provider_config()) {
+        Ok(spc) => {
+            let v = spc.into_value();
+            let flag = |k: &str| {
+                v.get(k)
+                    .and_then(|o| o.get("supported"))
+                    .and_then(|b| b.as_bool())
+                    .map_or("not advertised", |b| if b { "yes" } else { "no" })
+            };
+            println!("server advertises:");
+            for (label, key) in [
+                ("PATCH", "patch"),
+                ("filter", "filter"),
+                ("ETag", "etag"),
+                ("bulk", "bulk"),
+                ("sort", "sort"),
+                ("changePassword", "changePassword"),
+            ] {
+                println!("  {label:<15} {}", flag(key));
+            }
+            if let Some(max) = v.get("filter").and_then(|f| f.get("maxResults")) {
+                println!("  {:<15} {max}", "filter.maxResults");
+            }
+        }
+        Err(e) => println!("note:   /ServiceProviderConfig could not be read: {e}"),
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,37 @@
+//! `roster drift`: a read-only report of how live Asana differs from the config.
+
+use std::io::Write;
+
+use super::Outcome;
+use crate::cli::{DriftArgs, GlobalArgs};
+use crate::config::model::Unmanaged;
+use crate::ops::{self, Target};
+use crate::plan::{self, Capabilities, Scope};
+use crate::render::{self, Format};
+
+pub fn run(global: &GlobalArgs, args: &DriftArgs) -> anyhow::Result<Outcome> {
+    let Some((mut config, _)) = super::load_config(global)? else {
+        return Ok(Outcome::Failed);
+    };
+    // Drift reports every undeclared user, whatever apply would do about them.
+    config.settings.policy.unmanaged = Unmanaged::Report;
+    let target = Target::resolve(&config, args.target.asana_url.as_deref())?;
+    let client = target.reader(global.verbose)?;
+    let live = ops::runtime()?
+        .block_on(ops::read_live(&client))
+        .map_err(ops::explain)?;
+    let plan = plan::plan(&config, &live, Capabilities::ASANA, &Scope::default());
+    let drift = plan::drift::drift(&plan);
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Text => render::drift::text(&drift, &mut out)?,
+        Format::Json => render::drift::json(&drift, &mut out)?,
+        Format::Markdown => render::drift::markdown(&drift, &mut out)?,
+    }
+    out.flush()?;
+    Ok(if drift.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Changes
+    })
+}

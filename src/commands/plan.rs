@@ -1,0 +1,78 @@
+//! `roster plan`: desired vs live, printed; optionally saved for `show` and `apply`.
+//! Read-only: the client it uses cannot send anything but GET.
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use super::Outcome;
+use crate::cli::{GlobalArgs, PlanArgs};
+use crate::ops::{self, Target};
+use crate::plan::saved::{Provenance, SavedPlan};
+use crate::plan::{self, Capabilities, Scope};
+use crate::render::{self, Format};
+use crate::scim::client::redact_url;
+
+pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
+    let Some((config, report)) = super::load_config(global)? else {
+        return Ok(Outcome::Failed);
+    };
+    let target = Target::resolve(&config, args.target.asana_url.as_deref())?;
+    let client = target.reader(global.verbose)?;
+    let live = ops::runtime()?
+        .block_on(ops::read_live(&client))
+        .map_err(ops::explain)?;
+    let plan = plan::plan(&config, &live, Capabilities::ASANA, &Scope::default());
+
+    if let Some(path) = &args.out {
+        let provenance = Provenance {
+            roster_version: env!("CARGO_PKG_VERSION").into(),
+            created_at: ops::now_rfc3339(),
+            config_digest: super::config_digest(global, &report),
+            git_commit: ops::git_commit(&global.config_dir),
+            target: redact_url(&target.url),
+        };
+        let saved = SavedPlan::new(&plan, &live, provenance);
+        write_atomically(path, &serde_json::to_vec_pretty(&saved)?)
+            .with_context(|| format!("cannot write the plan to `{}`", path.display()))?;
+        eprintln!(
+            "Saved the plan to {}; apply it with `roster apply {}`.",
+            path.display(),
+            path.display()
+        );
+    }
+
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Text => render::text::render(&plan, super::stdout_color(), &mut out)?,
+        Format::Json => render::json::render(&plan, &mut out)?,
+        Format::Markdown => render::markdown::render(&plan, &mut out)?,
+    }
+    out.flush()?;
+    if global.verbose > 0 {
+        eprintln!("requests: {}", client.stats().snapshot());
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        Outcome::Changes
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Writes via a temporary file and a rename, so a reader never sees half a plan.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("plan"),
+        std::process::id()
+    ));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.write_all(b"\n")?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}

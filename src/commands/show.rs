@@ -1,0 +1,50 @@
+//! `roster show FILE`: render a saved plan. Reads no network; warns, never fails, when the
+//! config changed since the plan was made.
+
+use anyhow::{Context, bail};
+
+use super::Outcome;
+use crate::cli::{GlobalArgs, ShowArgs};
+use crate::plan::saved::{FILE_KIND, SavedPlan};
+use crate::render::{self, Format};
+
+pub fn run(global: &GlobalArgs, args: &ShowArgs) -> anyhow::Result<Outcome> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read `{}`", args.file.display()))?;
+    let saved: SavedPlan = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not a roster plan file", args.file.display()))?;
+    if saved.kind != FILE_KIND {
+        bail!(
+            "`{}` is not a roster plan file (kind `{}`)",
+            args.file.display(),
+            saved.kind
+        );
+    }
+    let (_, report) = crate::config::load(&global.config_dir);
+    if !report.has_errors() && super::config_digest(global, &report) != saved.config_digest {
+        eprintln!(
+            "warning: the config in `{}` changed since this plan was made ({}); apply will refuse it",
+            global.config_dir.display(),
+            saved.created_at
+        );
+    }
+    eprintln!(
+        "Plan made {} by roster {} against {}{}.",
+        saved.created_at,
+        saved.roster_version,
+        saved.target,
+        saved
+            .git_commit
+            .as_ref()
+            .map(|c| format!(" at commit {}", &c[..c.len().min(12)]))
+            .unwrap_or_default()
+    );
+    let plan = saved.plan.to_plan();
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Text => render::text::render(&plan, super::stdout_color(), &mut out)?,
+        Format::Json => render::json::render(&plan, &mut out)?,
+        Format::Markdown => render::markdown::render(&plan, &mut out)?,
+    }
+    Ok(Outcome::Success)
+}
