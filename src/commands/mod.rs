@@ -2,6 +2,7 @@
 //!
 //! Commands return an [`Outcome`]; `main` maps it to the exit code, in one place.
 
+pub mod emulator;
 pub mod schema;
 pub mod validate;
 
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, &args),
         Command::Schema(args) => schema::run(&args),
+        Command::Emulator(args) => emulator::run(&cli.global, &args),
     }
 }
 

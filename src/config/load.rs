@@ -227,7 +227,7 @@ fn yaml_diagnostic(report: &Report, file: FileId, e: &serde_saphyr::Error) -> Di
             .offset(file, l.line() as usize, l.column() as usize)
     });
     let token_end = report.sources.text(file)[offset..]
-        .find(|c: char| c == ':' || c == '\n' || c == ',' || c == ']' || c == '}')
+        .find([':', '\n', ',', ']', '}'])
         .map_or(offset, |n| offset + n);
     let span = Span::new(file, offset..token_end.max(offset));
     let (message, hint) = explain(&message);
