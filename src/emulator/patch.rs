@@ -160,6 +160,9 @@ pub fn apply_user(
 ) -> Result<(), ScimError> {
     for o in ops {
         match o.path.as_deref() {
+            Some(p) if p.eq_ignore_ascii_case(ENTERPRISE_USER) && o.op == Op::Remove => {
+                attrs.remove(ENTERPRISE_USER);
+            }
             Some(p) if !p.eq_ignore_ascii_case(ENTERPRISE_USER) => {
                 let target = resolve(p)?.ok_or_else(|| {
                     ScimError::invalid_path(format!(
@@ -680,6 +683,16 @@ mod tests {
             with(|u| {
                 u.remove(ENTERPRISE_USER);
             }),
+        );
+        check(
+            json!([{"op": "remove", "path": ENTERPRISE_USER}]),
+            with(|u| {
+                u.remove(ENTERPRISE_USER);
+            }),
+        );
+        check(
+            json!([{"op": "replace", "path": ENTERPRISE_USER, "value": {"division": "D"}}]),
+            with(|u| u[ENTERPRISE_USER]["division"] = json!("D")),
         );
         check(
             json!([{"op": "remove", "path": "emails[type eq \"work\"]"}]),
