@@ -464,8 +464,12 @@ fn list_users(shared: &Shared, r: &ScimRequest<'_>) -> Result<Resp, ScimError> {
         .transpose()?;
     let store = shared.read();
     let page = store.list_users(filter.as_ref(), p.page);
-    Ok(page_response(page, |u| {
-        p.projection.apply(u.to_json(&shared.base_url))
+    Ok(page_response(page, |u, out| {
+        if p.projection.is_empty() {
+            u.write_json(&shared.base_url, out);
+        } else {
+            out.push_str(&p.projection.apply(u.to_json(&shared.base_url)).to_string());
+        }
     }))
 }
 
@@ -478,24 +482,35 @@ fn list_groups(shared: &Shared, r: &ScimRequest<'_>) -> Result<Resp, ScimError> 
         .transpose()?;
     let store = shared.read();
     let page = store.list_groups(filter.as_ref(), p.page);
-    Ok(page_response(page, |g| {
-        p.projection.apply(g.to_json(&shared.base_url))
+    Ok(page_response(page, |g, out| {
+        out.push_str(&p.projection.apply(g.to_json(&shared.base_url)).to_string());
     }))
 }
 
-fn page_response<T>(page: Page<'_, T>, render: impl Fn(&T) -> Value) -> Resp {
-    let resources: Vec<Value> = page.items.iter().map(|i| render(i)).collect();
-    let mut body = json!({
-        "schemas": [LIST_RESPONSE],
-        "totalResults": page.total,
-    });
+/// A ListResponse, written as text: a page of 100 users is spliced from their stored JSON.
+fn page_response<T>(page: Page<'_, T>, render: impl Fn(&T, &mut String)) -> Resp {
+    let mut body = format!(
+        "{{\"schemas\":[\"{LIST_RESPONSE}\"],\"totalResults\":{}",
+        page.total
+    );
     // Asana's documented example has neither; RFC 7644 wants both when a page is partial.
     if let Some(start) = page.start_index {
-        body["startIndex"] = json!(start);
-        body["itemsPerPage"] = json!(resources.len());
+        body.push_str(&format!(
+            ",\"startIndex\":{start},\"itemsPerPage\":{}",
+            page.items.len()
+        ));
     }
-    body["Resources"] = Value::Array(resources);
-    json_response(StatusCode::OK, &body)
+    body.push_str(",\"Resources\":[");
+    for (i, item) in page.items.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        render(item, &mut body);
+    }
+    body.push_str("]}");
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    set_header(&mut resp, header::CONTENT_TYPE, SCIM_JSON);
+    resp
 }
 
 /// GET/POST/PUT answer for one user, with ETag, Location on 201, and If-None-Match on GET.
@@ -562,6 +577,10 @@ struct Projection {
 }
 
 impl Projection {
+    fn is_empty(&self) -> bool {
+        self.attributes.is_empty() && self.excluded.is_empty()
+    }
+
     fn from_request(r: &ScimRequest<'_>) -> Projection {
         let mut p = Projection {
             attributes: Vec::new(),

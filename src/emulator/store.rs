@@ -4,10 +4,12 @@
 //!
 //! No IO and no clock: callers pass timestamps in, and persistence reads the records out.
 //! Users sit in an id-ordered map plus a sorted list of the ids SCIM can see, so a page of 100
-//! out of 100,000 costs 100 lookups, and a lowercase userName index answers filters.
+//! out of 100,000 costs 100 lookups, and a lowercase userName index answers filters. Each
+//! user's attributes are stored as compact JSON text (see `UserRecord`).
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde_json::value::{RawValue, to_raw_value};
 use serde_json::{Map, Value, json};
 
 use super::error::ScimError;
@@ -50,41 +52,83 @@ pub struct UserRecord {
     pub id: u64,
     /// Guests exist in the domain (their userName is taken) but SCIM never shows them.
     pub guest: bool,
-    /// Canonical attributes (see `schema`), without id, schemas and meta.
-    pub attrs: Map<String, Value>,
+    /// Canonical attributes (see `schema`, without id, schemas and meta) as compact JSON: a
+    /// user costs a few hundred bytes instead of kilobytes of nested maps, and a list page is
+    /// spliced from this text instead of rebuilt. Writes parse it, edit, check and re-encode.
+    attrs: Box<RawValue>,
+    user_name: Box<str>,
+    active: bool,
+    extended: bool,
     pub meta: Meta,
 }
 
 impl UserRecord {
+    fn new(id: u64, guest: bool, attrs: &Map<String, Value>, meta: Meta) -> UserRecord {
+        UserRecord {
+            id,
+            guest,
+            attrs: to_raw_value(attrs).expect("a JSON map always encodes"),
+            user_name: attrs
+                .get("userName")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .into(),
+            active: is_active(attrs),
+            extended: attrs.contains_key(ENTERPRISE_USER),
+            meta,
+        }
+    }
+
     pub fn active(&self) -> bool {
-        self.attrs.get("active") != Some(&Value::Bool(false))
+        self.active
     }
 
     pub fn user_name(&self) -> &str {
-        self.attrs
-            .get("userName")
-            .and_then(Value::as_str)
-            .unwrap_or("")
+        &self.user_name
+    }
+
+    /// The stored attributes, decoded for editing.
+    pub fn attrs(&self) -> Map<String, Value> {
+        serde_json::from_str(self.attrs.get()).expect("the emulator encoded these attributes")
+    }
+
+    pub fn raw_attrs(&self) -> &RawValue {
+        &self.attrs
+    }
+
+    /// Appends the user's SCIM JSON to `out` without decoding the stored attributes.
+    pub fn write_json(&self, base_url: &str, out: &mut String) {
+        out.push_str("{\"schemas\":[\"");
+        out.push_str(CORE_USER);
+        if self.extended {
+            out.push_str("\",\"");
+            out.push_str(ENTERPRISE_USER);
+        }
+        out.push_str("\"],\"id\":\"");
+        out.push_str(&self.id.to_string());
+        out.push('"');
+        // `attrs` is an encoded object: `{…}`; its members go between id and meta.
+        let text = self.attrs.get();
+        let members = &text[1..text.len() - 1];
+        if !members.is_empty() {
+            out.push(',');
+            out.push_str(members);
+        }
+        out.push_str(",\"meta\":");
+        let location = format!("{base_url}/Users/{}", self.id);
+        out.push_str(&meta_json(&self.meta, "User", &location).to_string());
+        out.push('}');
     }
 
     pub fn to_json(&self, base_url: &str) -> Value {
-        let mut m = Map::with_capacity(self.attrs.len() + 3);
-        let schemas = if self.attrs.contains_key(ENTERPRISE_USER) {
-            json!([CORE_USER, ENTERPRISE_USER])
-        } else {
-            json!([CORE_USER])
-        };
-        m.insert("schemas".into(), schemas);
-        m.insert("id".into(), Value::String(self.id.to_string()));
-        for (k, v) in &self.attrs {
-            m.insert(k.clone(), v.clone());
-        }
-        m.insert(
-            "meta".into(),
-            meta_json(&self.meta, "User", &format!("{base_url}/Users/{}", self.id)),
-        );
-        Value::Object(m)
+        let mut text = String::new();
+        self.write_json(base_url, &mut text);
+        serde_json::from_str(&text).expect("write_json writes JSON")
     }
+}
+
+fn is_active(attrs: &Map<String, Value>) -> bool {
+    attrs.get("active") != Some(&Value::Bool(false))
 }
 
 #[derive(Debug, Clone)]
@@ -392,12 +436,7 @@ impl Store {
         let attrs = schema::canonical_user(body, self.coercion())?;
         self.check_user(None, &attrs)?;
         let id = self.next_id();
-        self.insert_user(UserRecord {
-            id,
-            guest: false,
-            attrs,
-            meta: Meta::new(now),
-        });
+        self.insert_user(UserRecord::new(id, false, &attrs, Meta::new(now)));
         self.revision += 1;
         Ok(id)
     }
@@ -423,10 +462,8 @@ impl Store {
         let mut attrs = schema::canonical_user(body, self.coercion())?;
         let current = self.user(id)?;
         check_if_match(if_match, &current.meta)?;
-        if !attrs.contains_key("active")
-            && let Some(a) = current.attrs.get("active")
-        {
-            attrs.insert("active".into(), a.clone());
+        if !attrs.contains_key("active") {
+            attrs.insert("active".into(), Value::Bool(current.active()));
         }
         let n = current.id;
         self.commit_user(n, attrs, now)?;
@@ -444,7 +481,7 @@ impl Store {
         let ops = patch::parse(body)?;
         let current = self.user(id)?;
         check_if_match(if_match, &current.meta)?;
-        let mut attrs = current.attrs.clone();
+        let mut attrs = current.attrs();
         patch::apply_user(&mut attrs, &ops, self.coercion())?;
         let n = current.id;
         self.commit_user(n, attrs, now)?;
@@ -461,7 +498,7 @@ impl Store {
     ) -> Result<(), ScimError> {
         let current = self.user(id)?;
         check_if_match(if_match, &current.meta)?;
-        let mut attrs = current.attrs.clone();
+        let mut attrs = current.attrs();
         attrs.insert("active".into(), Value::Bool(false));
         let n = current.id;
         self.commit_user(n, attrs, now)
@@ -477,13 +514,15 @@ impl Store {
         let Some(old) = self.users.get(&id) else {
             return Err(user_not_found(&id.to_string()));
         };
-        if old.attrs == attrs {
+        // Maps encode deterministically (sorted keys), so equal text is an unchanged user.
+        let encoded = to_raw_value(&attrs).expect("a JSON map always encodes");
+        if old.attrs.get() == encoded.get() {
             return Ok(());
         }
         let was_active = old.active();
         let old_name = old.user_name().to_lowercase();
         self.check_user(Some(id), &attrs)?;
-        let now_active = attrs.get("active") != Some(&Value::Bool(false));
+        let now_active = is_active(&attrs);
         if !was_active && self.behaviour.reactivation == Reactivation::Refuse {
             return Err(ScimError::mutability(if now_active {
                 "this user is deprovisioned and Asana does not support reactivation through SCIM"
@@ -494,8 +533,9 @@ impl Store {
         let Some(user) = self.users.get_mut(&id) else {
             return Err(user_not_found(&id.to_string()));
         };
-        user.attrs = attrs;
-        user.meta.touch(now);
+        let mut meta = user.meta.clone();
+        meta.touch(now);
+        *user = UserRecord::new(id, user.guest, &attrs, meta);
         let new_name = user.user_name().to_lowercase();
         if new_name != old_name {
             self.user_names.remove(&old_name);
@@ -723,12 +763,12 @@ impl Store {
             Some(n) => n,
             None => self.next_id(),
         };
-        self.insert_user(UserRecord {
+        self.insert_user(UserRecord::new(
             id,
             guest,
-            attrs,
-            meta: meta.unwrap_or_else(|| Meta::new(now)),
-        });
+            &attrs,
+            meta.unwrap_or_else(|| Meta::new(now)),
+        ));
         Ok(id)
     }
 
@@ -773,7 +813,7 @@ impl Store {
     /// Checks what loading deferred (managers), once every user is in.
     pub fn check_loaded(&self) -> Result<(), String> {
         for u in self.users.values() {
-            self.check_user(Some(u.id), &u.attrs)
+            self.check_user(Some(u.id), &u.attrs())
                 .map_err(|e| format!("user {}: {}", u.id, e.detail))?;
         }
         Ok(())
@@ -814,12 +854,7 @@ impl Store {
                 unreachable!("a JSON object literal")
             };
             let id = self.next_id();
-            self.insert_user(UserRecord {
-                id,
-                guest,
-                attrs,
-                meta: Meta::new(now),
-            });
+            self.insert_user(UserRecord::new(id, guest, &attrs, Meta::new(now)));
         }
         self.revision += 1;
     }
