@@ -532,6 +532,21 @@ async fn deprovisioned_users_hidden_and_reactivation_allowed_by_flag() {
     let id = c.user("h@example.com").await;
     c.delete(&format!("/Users/{id}")).await;
     c.get(&format!("/Users/{id}")).await.scim_error(404, None);
+    // A PATCH that deprovisions still answers with the user it just hid.
+    let other = c.user("p@example.com").await;
+    let r = c
+        .patch(
+            &format!("/Users/{other}"),
+            json!([{"op": "replace", "path": "active", "value": false}]),
+        )
+        .await;
+    assert_eq!(
+        (r.status, &r.body["active"]),
+        (StatusCode::OK, &json!(false))
+    );
+    c.get(&format!("/Users/{other}"))
+        .await
+        .scim_error(404, None);
     assert_eq!(c.get("/Users").await.body["totalResults"], 0);
     let f = c
         .get("/Users?filter=userName%20eq%20%22h%40example.com%22")

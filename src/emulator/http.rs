@@ -23,7 +23,7 @@ use super::filter;
 use super::limits::{self, Access, Decision, Limit};
 use super::schema::{self, CORE_GROUP, CORE_USER};
 use super::server::{ConnControl, Shared};
-use super::store::{Page, PageRequest};
+use super::store::{Page, PageRequest, Store};
 use crate::scim::AttrPath;
 
 pub const SCIM_PREFIX: &str = "/api/1.0/scim";
@@ -50,7 +50,8 @@ struct InFlight<'a> {
     access: Access,
     method: String,
     slot: Option<usize>,
-    outcome: &'static str,
+    /// Empty until the request ends; a request dropped before that (the client went away)
+    /// counts as `dropped`.
     status: String,
 }
 
@@ -60,7 +61,7 @@ impl Drop for InFlight<'_> {
             self.shared.release(token, self.access);
         }
         let outcome = if self.status.is_empty() {
-            self.outcome
+            "dropped"
         } else {
             &self.status
         };
@@ -90,7 +91,6 @@ pub async fn handle(
         access,
         method: method.to_string(),
         slot: None,
-        outcome: "dropped",
         status: String::new(),
     };
     let seq = shared.seq.fetch_add(1, Ordering::Relaxed);
@@ -264,13 +264,12 @@ async fn route(shared: &Shared, r: &ScimRequest<'_>) -> Result<Resp, ScimError> 
             Method::POST => {
                 let body = r.json()?;
                 let now = timestamp(SystemTime::now());
-                let (id, rev) = shared.write(|s| {
+                let (json, etag, rev) = shared.write(|s| {
                     let id = s.create_user(&body, &now)?;
-                    Ok((id, s.revision()))
+                    written_user(s, id, base)
                 })?;
                 shared.persisted(rev).await?;
-                let id = id.to_string();
-                user_response(shared, r, StatusCode::CREATED, &id)
+                Ok(resource_response(r, StatusCode::CREATED, json, etag))
             }
             _ => Err(method_not_allowed("GET, POST")),
         },
@@ -282,16 +281,16 @@ async fn route(shared: &Shared, r: &ScimRequest<'_>) -> Result<Resp, ScimError> 
                 Method::GET => user_response(shared, r, StatusCode::OK, id),
                 Method::PUT | Method::PATCH => {
                     let body = r.json()?;
-                    let rev = shared.write(|s| {
-                        if *m == Method::PUT {
-                            s.replace_user(id, &body, if_match, &now)?;
+                    let (json, etag, rev) = shared.write(|s| {
+                        let n = if *m == Method::PUT {
+                            s.replace_user(id, &body, if_match, &now)?
                         } else {
-                            s.patch_user(id, &body, if_match, &now)?;
-                        }
-                        Ok(s.revision())
+                            s.patch_user(id, &body, if_match, &now)?
+                        };
+                        written_user(s, n, base)
                     })?;
                     shared.persisted(rev).await?;
-                    user_response(shared, r, StatusCode::OK, id)
+                    Ok(resource_response(r, StatusCode::OK, json, etag))
                 }
                 Method::DELETE => {
                     let rev = shared.write(|s| {
@@ -391,7 +390,7 @@ fn service_provider_config(shared: &Shared) -> Value {
         "documentationUri": "https://developers.asana.com/docs/scim",
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": true, "maxResults": shared.store_behaviour().max_page_size},
+        "filter": {"supported": true, "maxResults": shared.config.behaviour.max_page_size},
         "changePassword": {"supported": false},
         "sort": {"supported": false},
         "etag": {"supported": true},
@@ -513,7 +512,16 @@ fn page_response<T>(page: Page<'_, T>, render: impl Fn(&T, &mut String)) -> Resp
     resp
 }
 
-/// GET/POST/PUT answer for one user, with ETag, Location on 201, and If-None-Match on GET.
+/// The answer to a user write, taken under the write lock. The user may have just become
+/// invisible (deprovisioned with `--deprovisioned hidden`); the write still answers with it.
+fn written_user(s: &Store, id: u64, base: &str) -> Result<(Value, String, u64), ScimError> {
+    let u = s
+        .user_by_id(id)
+        .ok_or_else(|| ScimError::not_found(format!("no user with id {id}")))?;
+    Ok((u.to_json(base), u.meta.etag(), s.revision()))
+}
+
+/// GET answer for one user, with ETag and If-None-Match.
 fn user_response(
     shared: &Shared,
     r: &ScimRequest<'_>,

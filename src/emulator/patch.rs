@@ -191,21 +191,22 @@ fn apply_pathless(
     let value = o.value.as_ref().and_then(Value::as_object).ok_or_else(|| {
         ScimError::invalid_value("without a path, the value must be an object of attributes")
     })?;
+    // One attribute of the enterprise extension, named without its URN.
+    let extension_attr = |attrs: &mut Map<String, Value>, k: &str, v: &Value| match resolve(
+        &format!("{ENTERPRISE_USER}:{k}"),
+    )? {
+        Some(t) => apply_target(attrs, o.op, &t, Some(v), c),
+        None => Ok(()),
+    };
     for (key, v) in value {
-        let is_ext = key.eq_ignore_ascii_case(ENTERPRISE_USER);
-        if only_extension || is_ext {
-            let inner = if only_extension {
-                std::iter::once((key, v)).collect::<Vec<_>>()
-            } else {
-                v.as_object()
-                    .ok_or_else(|| ScimError::invalid_value(format!("`{key}` must be an object")))?
-                    .iter()
-                    .collect()
-            };
-            for (k, v) in inner {
-                if let Some(t) = resolve(&format!("{ENTERPRISE_USER}:{k}"))? {
-                    apply_target(attrs, o.op, &t, Some(v), c)?;
-                }
+        if only_extension {
+            extension_attr(attrs, key, v)?;
+        } else if key.eq_ignore_ascii_case(ENTERPRISE_USER) {
+            let ext = v
+                .as_object()
+                .ok_or_else(|| ScimError::invalid_value(format!("`{key}` must be an object")))?;
+            for (k, v) in ext {
+                extension_attr(attrs, k, v)?;
             }
         } else if let Some(t) = resolve(key)? {
             apply_target(attrs, o.op, &t, Some(v), c)?;

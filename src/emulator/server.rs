@@ -22,7 +22,7 @@ use super::error::{EmulatorError, ScimError};
 use super::http;
 use super::limits::{Access, Decision, TokenLimiter};
 use super::persist;
-use super::settings::{Behaviour, EmulatorConfig};
+use super::settings::EmulatorConfig;
 use super::stats::Stats;
 use super::store::Store;
 
@@ -47,10 +47,6 @@ impl Shared {
     pub fn read(&self) -> RwLockReadGuard<'_, Store> {
         // A panic while holding the lock is a bug in the store; the state is still usable.
         self.store.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn store_behaviour(&self) -> Behaviour {
-        *self.read().behaviour()
     }
 
     /// Runs one change under the write lock.

@@ -266,10 +266,6 @@ impl Store {
         }
     }
 
-    pub fn behaviour(&self) -> &Behaviour {
-        &self.behaviour
-    }
-
     pub fn revision(&self) -> u64 {
         self.revision
     }
@@ -324,6 +320,11 @@ impl Store {
             .and_then(|n| self.users.get(&n))
             .filter(|u| self.is_listed(u))
             .ok_or_else(|| user_not_found(id))
+    }
+
+    /// Any user, visible or not: for answering a write that may have just hidden it.
+    pub fn user_by_id(&self, id: u64) -> Option<&UserRecord> {
+        self.users.get(&id)
     }
 
     pub fn list_users(&self, filter: Option<&EqFilter>, page: PageRequest) -> Page<'_, UserRecord> {
