@@ -110,10 +110,6 @@ impl EmulatorBuilder {
         self.config.log_requests = on;
         self
     }
-    pub fn config(&self) -> &EmulatorConfig {
-        &self.config
-    }
-
     /// Binds the port, loads or seeds the state, and starts serving on the current tokio
     /// runtime.
     pub async fn start(self) -> Result<RunningEmulator, EmulatorError> {

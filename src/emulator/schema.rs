@@ -24,7 +24,6 @@ pub enum Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mutability {
     ReadWrite,
-    ReadOnly,
     Immutable,
 }
 
@@ -265,7 +264,6 @@ fn canonical_object(
     let mut out = Map::new();
     for (key, v) in obj {
         if let Some(a) = find(attrs, key)
-            && a.mutability != Mutability::ReadOnly
             && let Some(v) = canonical_value(a, v, &format!("{at}.{}", a.name), c)?
         {
             out.insert(a.name.to_string(), v);
@@ -352,7 +350,6 @@ fn attr_json(a: &Attr) -> Value {
         "caseExact": false,
         "mutability": match a.mutability {
             Mutability::ReadWrite => "readWrite",
-            Mutability::ReadOnly => "readOnly",
             Mutability::Immutable => "immutable",
         },
         "returned": "default",
