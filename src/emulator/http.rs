@@ -278,7 +278,7 @@ async fn route(shared: &Shared, r: &ScimRequest<'_>) -> Result<Resp, ScimError> 
             let now = timestamp(SystemTime::now());
             let if_match = r.header(header::IF_MATCH);
             match *m {
-                Method::GET => user_response(shared, r, StatusCode::OK, id),
+                Method::GET => user_response(shared, r, id),
                 Method::PUT | Method::PATCH => {
                     let body = r.json()?;
                     let (json, etag, rev) = shared.write(|s| {
@@ -522,18 +522,13 @@ fn written_user(s: &Store, id: u64, base: &str) -> Result<(Value, String, u64), 
 }
 
 /// GET answer for one user, with ETag and If-None-Match.
-fn user_response(
-    shared: &Shared,
-    r: &ScimRequest<'_>,
-    status: StatusCode,
-    id: &str,
-) -> Result<Resp, ScimError> {
+fn user_response(shared: &Shared, r: &ScimRequest<'_>, id: &str) -> Result<Resp, ScimError> {
     let (body, etag) = {
         let store = shared.read();
         let u = store.user(id)?;
         (u.to_json(&shared.base_url), u.meta.etag())
     };
-    Ok(resource_response(r, status, body, etag))
+    Ok(resource_response(r, StatusCode::OK, body, etag))
 }
 
 fn group_response(

@@ -12,7 +12,7 @@ use super::limits::LimitsConfig;
 /// Whether `startIndex`/`count` are honoured on list requests (undocumented by Asana).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Paging {
-    /// Honour `startIndex`/`count`, at most `max_page_size` per page (also without `count`)
+    /// Honour `startIndex`/`count`, at most `--max-page-size` per page (also without `count`)
     #[default]
     Honour,
     /// Ignore them and return every resource, as Asana's docs describe ("the full list")

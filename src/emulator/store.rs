@@ -461,14 +461,12 @@ impl Store {
         now: &str,
     ) -> Result<u64, ScimError> {
         let mut attrs = schema::canonical_user(body, self.coercion())?;
-        let current = self.user(id)?;
-        check_if_match(if_match, &current.meta)?;
-        if !attrs.contains_key("active") {
-            attrs.insert("active".into(), Value::Bool(current.active()));
-        }
-        let n = current.id;
-        self.commit_user(n, attrs, now)?;
-        Ok(n)
+        self.edit_user(id, if_match, now, |current| {
+            attrs
+                .entry("active")
+                .or_insert(Value::Bool(current.active()));
+            Ok(attrs)
+        })
     }
 
     /// PATCH /Users/{id}: every operation applies, or none.
@@ -480,13 +478,12 @@ impl Store {
         now: &str,
     ) -> Result<u64, ScimError> {
         let ops = patch::parse(body)?;
-        let current = self.user(id)?;
-        check_if_match(if_match, &current.meta)?;
-        let mut attrs = current.attrs();
-        patch::apply_user(&mut attrs, &ops, self.coercion())?;
-        let n = current.id;
-        self.commit_user(n, attrs, now)?;
-        Ok(n)
+        let coercion = self.coercion();
+        self.edit_user(id, if_match, now, |current| {
+            let mut attrs = current.attrs();
+            patch::apply_user(&mut attrs, &ops, coercion)?;
+            Ok(attrs)
+        })
     }
 
     /// DELETE /Users/{id}: deprovisions, exactly as `active: false` does (Asana documents
@@ -497,12 +494,28 @@ impl Store {
         if_match: Option<&str>,
         now: &str,
     ) -> Result<(), ScimError> {
+        self.edit_user(id, if_match, now, |current| {
+            let mut attrs = current.attrs();
+            attrs.insert("active".into(), Value::Bool(false));
+            Ok(attrs)
+        })
+        .map(|_| ())
+    }
+
+    /// Finds a visible user, checks If-Match, and commits the attributes `edit` derives.
+    fn edit_user(
+        &mut self,
+        id: &str,
+        if_match: Option<&str>,
+        now: &str,
+        edit: impl FnOnce(&UserRecord) -> Result<Map<String, Value>, ScimError>,
+    ) -> Result<u64, ScimError> {
         let current = self.user(id)?;
         check_if_match(if_match, &current.meta)?;
-        let mut attrs = current.attrs();
-        attrs.insert("active".into(), Value::Bool(false));
+        let attrs = edit(current)?;
         let n = current.id;
-        self.commit_user(n, attrs, now)
+        self.commit_user(n, attrs, now)?;
+        Ok(n)
     }
 
     /// Stores new attributes for user `id` after checking them; a no-op when nothing changed.
