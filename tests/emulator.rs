@@ -240,6 +240,15 @@ async fn a_bearer_token_is_required_and_admin_endpoints_need_none() {
     assert_eq!(stats["by_status"]["401"], 3);
     assert_eq!(stats["requests"], 5, "the admin call itself is not counted");
     assert_eq!(emu.stats().requests, 5);
+    let root = c.url.trim_end_matches("/api/1.0/scim");
+    let reset = c
+        .http
+        .post(format!("{root}/_emulator/reset-stats"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    assert_eq!(c.admin_get("stats").await["requests"], 0);
 }
 
 #[tokio::test]
@@ -1101,6 +1110,7 @@ fn the_binary_prints_its_url_first_and_saves_state_on_sigterm() {
     let state = dir.path().join("state.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
         .args([
+            "-v",
             "emulator",
             "--port",
             "0",
@@ -1112,7 +1122,7 @@ fn the_binary_prints_its_url_first_and_saves_state_on_sigterm() {
         .arg("--state")
         .arg(&state)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -1143,8 +1153,12 @@ fn the_binary_prints_its_url_first_and_saves_state_on_sigterm() {
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "{exit:?}");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    // -v logs one line per request: method, path, status, latency.
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("GET /api/1.0/scim/Users 200 "), "{log}");
+    assert!(log.contains("POST /api/1.0/scim/Users 201 "), "{log}");
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     assert_eq!(saved["users"].as_array().unwrap().len(), 4);
 }
