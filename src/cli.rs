@@ -62,6 +62,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the JSON Schemas of roster.yaml, users and groups files
     Schema(SchemaArgs),
+    /// Serve an Asana SCIM emulator on 127.0.0.1 for tests, benchmarks and the quickstart
+    #[command(after_help = EMULATOR_HELP)]
+    Emulator(EmulatorArgs),
 }
 
 /// Where to find the SCIM API.
@@ -123,4 +126,149 @@ pub struct SchemaArgs {
     /// Write the schema files into DIR instead of printing them
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+const EMULATOR_HELP: &str = "\
+The first line on stdout is `listening on http://127.0.0.1:PORT/api/1.0/scim`.
+GET /_emulator/stats and POST /_emulator/reset-stats need no token and are never limited.
+With --time-scale N, Retry-After is in emulated seconds: wait Retry-After / N real seconds, or
+the X-Emulator-Retry-After-Ms header's real milliseconds. See docs/emulator.md.
+Stops on Ctrl-C or SIGTERM after writing the state file.";
+
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Port on 127.0.0.1; 0 picks a free one
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Accepted bearer token; repeat for several, each with its own limits
+    #[arg(long = "token", value_name = "TOKEN", default_value = crate::emulator::DEFAULT_TOKEN)]
+    pub tokens: Vec<String>,
+    /// Load the organisation from FILE and write it back before acknowledging each change
+    #[arg(long = "state", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Generate N synthetic users when the state starts empty
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed_users: usize,
+    /// Generate N synthetic guests (never visible through SCIM) when the state starts empty
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed_guests: usize,
+
+    /// Whether startIndex/count are honoured on lists (Asana: undocumented)
+    #[arg(
+        long,
+        value_enum,
+        default_value = "honour",
+        help_heading = "Undocumented behaviour"
+    )]
+    pub paging: crate::emulator::Paging,
+    /// Largest page, and the page size when count is absent
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100,
+        help_heading = "Undocumented behaviour"
+    )]
+    pub max_page_size: usize,
+    /// Whether deprovisioned users are still listed (Asana: undocumented)
+    #[arg(
+        long,
+        value_enum,
+        default_value = "listed",
+        help_heading = "Undocumented behaviour"
+    )]
+    pub deprovisioned: crate::emulator::Deprovisioned,
+    /// What active=true does to a deprovisioned user (Asana: "not supported")
+    #[arg(
+        long,
+        value_enum,
+        default_value = "refuse",
+        help_heading = "Undocumented behaviour"
+    )]
+    pub reactivation: crate::emulator::Reactivation,
+    /// Whether "True"/"False" strings are read as booleans (Asana: undocumented)
+    #[arg(
+        long,
+        value_enum,
+        default_value = "accept",
+        help_heading = "Undocumented behaviour"
+    )]
+    pub string_booleans: crate::emulator::StringBooleans,
+
+    /// Requests per minute per token, rejected ones included; 0 switches it off
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1500,
+        help_heading = "Limits"
+    )]
+    pub rate_limit: u32,
+    /// Concurrent GETs per token; 0 switches it off
+    #[arg(long, value_name = "N", default_value_t = 50, help_heading = "Limits")]
+    pub read_concurrency: u32,
+    /// Concurrent POST/PUT/PATCH/DELETEs per token; 0 switches it off
+    #[arg(long, value_name = "N", default_value_t = 15, help_heading = "Limits")]
+    pub write_concurrency: u32,
+    /// Run the clock N times faster (rate windows, Retry-After, latency and hangs shrink)
+    #[arg(long, value_name = "N", default_value_t = 1.0, help_heading = "Limits")]
+    pub time_scale: f64,
+
+    /// Seed of the fault draws: the same seed gives the same faults to the n-th request
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Fault injection"
+    )]
+    pub fault_seed: u64,
+    /// Latency added to every SCIM request, in (emulated) ms
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 0,
+        help_heading = "Fault injection"
+    )]
+    pub latency_ms: u64,
+    /// Extra random latency, uniform in [0, MS]
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 0,
+        help_heading = "Fault injection"
+    )]
+    pub jitter_ms: u64,
+    /// Probability of a 500 answer
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        help_heading = "Fault injection"
+    )]
+    pub p_500: f64,
+    /// Probability of a 503 answer
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        help_heading = "Fault injection"
+    )]
+    pub p_503: f64,
+    /// Probability of a connection reset instead of an answer
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        help_heading = "Fault injection"
+    )]
+    pub p_reset: f64,
+    /// Probability of no answer for --hang-ms, then a reset
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        help_heading = "Fault injection"
+    )]
+    pub p_hang: f64,
+    /// How long a hang lasts, in (emulated) ms
+    #[arg(long, value_name = "MS", default_value_t = crate::emulator::DEFAULT_HANG_MS, help_heading = "Fault injection")]
+    pub hang_ms: u64,
 }

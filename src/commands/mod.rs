@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod drift;
+pub mod emulator;
 pub mod plan;
 pub mod schema;
 pub mod show;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Show(args) => show::run(&cli.global, &args),
         Command::Check(args) => check::run(&cli.global, &args),
         Command::Schema(args) => schema::run(&args),
+        Command::Emulator(args) => emulator::run(&cli.global, &args),
     }
 }
 

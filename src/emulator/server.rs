@@ -1,0 +1,375 @@
+//! The running server: state shared by requests, the accept loop (hyper's HTTP/1 on our own
+//! loop, so a fault can reset a connection), the persistence writer, and shutdown.
+//!
+//! Listens on 127.0.0.1 only, never another interface.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use hyper::header::{self, HeaderMap};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use super::clock::Clock;
+use super::error::{EmulatorError, ScimError};
+use super::http;
+use super::limits::{Access, Decision, TokenLimiter};
+use super::persist;
+use super::settings::EmulatorConfig;
+use super::stats::Stats;
+use super::store::Store;
+
+/// How long shutdown waits for open requests before closing their connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// What every request can reach.
+pub struct Shared {
+    pub config: EmulatorConfig,
+    pub base_url: String,
+    pub clock: Clock,
+    store: RwLock<Store>,
+    limiters: Mutex<Vec<TokenLimiter>>,
+    pub stats: Stats,
+    /// Sequence number of the next SCIM request (seeds its fault draw).
+    pub seq: AtomicU64,
+    shutdown: watch::Receiver<bool>,
+    persister: Option<Persister>,
+}
+
+impl Shared {
+    pub fn read(&self) -> RwLockReadGuard<'_, Store> {
+        // A panic while holding the lock is a bug in the store; the state is still usable.
+        self.store.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs one change under the write lock.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, ScimError>,
+    ) -> Result<T, ScimError> {
+        let mut store = self.store.write().unwrap_or_else(|e| e.into_inner());
+        f(&mut store)
+    }
+
+    /// Waits until the state file holds revision `rev`, so an acknowledged change is on disk.
+    pub async fn persisted(&self, rev: u64) -> Result<(), ScimError> {
+        match &self.persister {
+            Some(p) => p.wait(rev).await.map_err(|e| {
+                ScimError::new(
+                    500,
+                    None,
+                    format!("the change is applied but the state file could not be written: {e}"),
+                )
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The index of the request's bearer token, if it is one of ours.
+    pub fn token_index(&self, headers: &HeaderMap) -> Option<usize> {
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, token) = value.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let token = token.trim();
+        self.config.tokens.iter().position(|t| t == token)
+    }
+
+    pub fn admit(&self, token: usize, access: Access) -> Decision {
+        let now = self.clock.now_ms();
+        let mut limiters = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
+        match limiters.get_mut(token) {
+            Some(l) => l.admit(&self.config.limits, now, access),
+            None => Decision::Admit,
+        }
+    }
+
+    pub fn release(&self, token: usize, access: Access) {
+        let mut limiters = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = limiters.get_mut(token) {
+            l.release(access);
+        }
+    }
+
+    /// Sleeps `emulated_ms` of emulated time, or until shutdown.
+    pub async fn sleep(&self, emulated_ms: u64) {
+        let mut shutdown = self.shutdown.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(self.clock.real(emulated_ms)) => {}
+            _ = stopped(&mut shutdown) => {}
+        }
+    }
+}
+
+/// Resolves once shutdown is signalled.
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    // The guard wait_for returns must not live across later awaits (it is not Send).
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+/// Lets a request's handler reset its own connection.
+#[derive(Default)]
+pub struct ConnControl {
+    reset: Notify,
+}
+
+impl ConnControl {
+    pub fn reset(&self) {
+        self.reset.notify_one();
+    }
+}
+
+/// Writes the state file in the background; requests wait for the revision they made.
+/// Changes that arrive while a write runs share the next write (group commit), so a large
+/// organisation is not rewritten once per change under load.
+struct Persister {
+    path: PathBuf,
+    dirty: Notify,
+    /// (revision on disk, last failure: (revision attempted, message)).
+    done: watch::Sender<(u64, Option<(u64, String)>)>,
+}
+
+impl Persister {
+    async fn wait(&self, rev: u64) -> Result<(), String> {
+        let mut rx = self.done.subscribe();
+        self.dirty.notify_one();
+        loop {
+            {
+                let (on_disk, failed) = &*rx.borrow_and_update();
+                if *on_disk >= rev {
+                    return Ok(());
+                }
+                if let Some((attempted, msg)) = failed
+                    && *attempted >= rev
+                {
+                    return Err(msg.clone());
+                }
+            }
+            if rx.changed().await.is_err() {
+                return Err("the emulator is shutting down".into());
+            }
+        }
+    }
+
+    /// Writes the current state if it is newer than the file.
+    async fn flush(shared: &Arc<Shared>) -> Result<(), EmulatorError> {
+        let Some(p) = &shared.persister else {
+            return Ok(());
+        };
+        let on_disk = p.done.borrow().0;
+        let s = shared.clone();
+        let (rev, bytes) = tokio::task::spawn_blocking(move || {
+            let store = s.read();
+            (store.revision(), persist::serialise(&store))
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        if rev <= on_disk {
+            return Ok(());
+        }
+        let path = p.path.clone();
+        let written = match bytes {
+            Ok(bytes) => tokio::task::spawn_blocking(move || persist::write_atomic(&path, &bytes))
+                .await
+                .map_err(std::io::Error::other)
+                .and_then(|r| r),
+            Err(e) => Err(std::io::Error::other(e)),
+        };
+        match written {
+            Ok(()) => {
+                p.done.send_modify(|d| d.0 = d.0.max(rev));
+                Ok(())
+            }
+            Err(source) => {
+                eprintln!(
+                    "emulator: cannot write the state file {}: {source}",
+                    p.path.display()
+                );
+                p.done
+                    .send_modify(|d| d.1 = Some((rev, source.to_string())));
+                Err(EmulatorError::WriteState {
+                    path: p.path.clone(),
+                    source,
+                })
+            }
+        }
+    }
+}
+
+/// A started server, before the public wrapper.
+pub struct Server {
+    pub shared: Arc<Shared>,
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    accept: tokio::task::JoinHandle<()>,
+    writer: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub async fn start(config: EmulatorConfig) -> Result<Server, EmulatorError> {
+    config.check().map_err(EmulatorError::Config)?;
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
+        .await
+        .map_err(|source| EmulatorError::Bind {
+            port: config.port,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}{}", http::SCIM_PREFIX);
+    let now = super::clock::timestamp(std::time::SystemTime::now());
+
+    let mut store = Store::new(config.behaviour);
+    let loaded = match &config.state_file {
+        Some(path) => persist::load(path, &mut store, &now)?,
+        None => false,
+    };
+    if store.is_empty() && (config.seed_users > 0 || config.seed_guests > 0) {
+        store.seed(config.seed_users, config.seed_guests, &now);
+    }
+    if let Some(path) = &config.state_file
+        && (!loaded || store.revision() > 0)
+    {
+        // Creates the file (or records the seeded users) before the first request.
+        let bytes = persist::serialise(&store).map_err(std::io::Error::other)?;
+        persist::write_atomic(path, &bytes).map_err(|source| EmulatorError::WriteState {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    let revision = store.revision();
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let persister = config.state_file.clone().map(|path| Persister {
+        path,
+        dirty: Notify::new(),
+        done: watch::channel((revision, None)).0,
+    });
+    let shared = Arc::new(Shared {
+        limiters: Mutex::new(
+            config
+                .tokens
+                .iter()
+                .map(|_| TokenLimiter::default())
+                .collect(),
+        ),
+        clock: Clock::new(config.time_scale),
+        config,
+        base_url,
+        store: RwLock::new(store),
+        stats: Stats::default(),
+        seq: AtomicU64::new(0),
+        shutdown: shutdown_rx,
+        persister,
+    });
+
+    let writer = shared.persister.is_some().then(|| {
+        let s = shared.clone();
+        tokio::spawn(async move { write_loop(s).await })
+    });
+    let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+    Ok(Server {
+        shared,
+        addr,
+        shutdown: shutdown_tx,
+        accept,
+        writer,
+    })
+}
+
+async fn write_loop(shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.clone();
+    let Some(p) = &shared.persister else { return };
+    loop {
+        tokio::select! {
+            _ = p.dirty.notified() => {}
+            _ = stopped(&mut shutdown) => break,
+        }
+        // A failure is reported to the waiting requests and logged; the next change retries.
+        let _ = Persister::flush(&shared).await;
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.clone();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(serve_connection(stream, shared.clone()));
+                }
+                // Out of file descriptors and the like: back off instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = stopped(&mut shutdown) => break,
+        }
+    }
+    drop(listener);
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        connections.abort_all();
+    }
+}
+
+async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
+    let _ = stream.set_nodelay(true);
+    // A second handle on the same socket, to set SO_LINGER 0 (so close sends RST) while
+    // hyper owns the stream.
+    let control_socket = match stream.into_std().and_then(|s| {
+        let dup = s.try_clone()?;
+        Ok((TcpStream::from_std(s)?, dup))
+    }) {
+        Ok(pair) => pair,
+        Err(_) => return,
+    };
+    let (stream, socket) = control_socket;
+    let conn_ctl = Arc::new(ConnControl::default());
+    let ctl = conn_ctl.clone();
+    let s = shared.clone();
+    let service = service_fn(move |req| http::handle(s.clone(), ctl.clone(), req));
+    let conn = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let mut shutdown = shared.shutdown.clone();
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = conn_ctl.reset.notified() => {
+            let _ = socket2::SockRef::from(&socket).set_linger(Some(Duration::ZERO));
+        }
+        _ = stopped(&mut shutdown) => {
+            conn.as_mut().graceful_shutdown();
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = conn_ctl.reset.notified() => {
+                    let _ = socket2::SockRef::from(&socket).set_linger(Some(Duration::ZERO));
+                }
+            }
+        }
+    }
+}
+
+impl Server {
+    /// Stops accepting, lets open requests finish (briefly), and writes the state file.
+    pub async fn shutdown(self) -> Result<(), EmulatorError> {
+        let _ = self.shutdown.send(true);
+        let _ = self.accept.await;
+        if let Some(w) = self.writer {
+            let _ = w.await;
+        }
+        Persister::flush(&self.shared).await
+    }
+
+    /// Signals shutdown without waiting (used when the handle is dropped).
+    pub fn signal_shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}
