@@ -73,6 +73,13 @@ pub struct TargetArgs {
     /// SCIM base URL, overriding `asana.url` in roster.yaml (https, or http to loopback only)
     #[arg(long, env = "ROSTER_ASANA_URL", value_name = "URL")]
     pub asana_url: Option<String>,
+    /// Use roster's built-in Asana emulator instead of Asana: no account, no token, no network
+    #[arg(long, conflicts_with = "asana_url")]
+    pub emulator: bool,
+    /// With --emulator: start from the organisation in this emulator state file (it is copied,
+    /// never written)
+    #[arg(long, value_name = "FILE", requires = "emulator")]
+    pub emulator_state: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -3,16 +3,17 @@
 
 use super::Outcome;
 use crate::cli::{CheckArgs, GlobalArgs};
-use crate::ops::{self, Target};
+use crate::ops;
 use crate::scim::client::redact_url;
 
 pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<Outcome> {
     let Some((config, _)) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
-    let target = Target::resolve(&config, args.target.asana_url.as_deref())?;
-    let client = target.reader(global.verbose)?;
     let rt = ops::runtime()?;
+    let session = rt.block_on(super::open(&config, &args.target))?;
+    let target = &session.target;
+    let client = target.reader(global.verbose)?;
     println!("target: {}", redact_url(&target.url));
     println!("token:  from ${} (not shown)", target.token_env);
     // Entra's test: filter on a userName that cannot exist; the answer must be an empty list.

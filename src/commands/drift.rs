@@ -5,7 +5,7 @@ use std::io::Write;
 use super::Outcome;
 use crate::cli::{DriftArgs, GlobalArgs};
 use crate::config::model::Unmanaged;
-use crate::ops::{self, Target};
+use crate::ops;
 use crate::plan::{self, Capabilities, Scope};
 use crate::render::{self, Format};
 
@@ -15,11 +15,9 @@ pub fn run(global: &GlobalArgs, args: &DriftArgs) -> anyhow::Result<Outcome> {
     };
     // Drift reports every undeclared user, whatever apply would do about them.
     config.settings.policy.unmanaged = Unmanaged::Report;
-    let target = Target::resolve(&config, args.target.asana_url.as_deref())?;
-    let client = target.reader(global.verbose)?;
-    let live = ops::runtime()?
-        .block_on(ops::read_live(&client))
-        .map_err(ops::explain)?;
+    let rt = ops::runtime()?;
+    let (_session, _client, live) =
+        rt.block_on(super::read(&config, &args.target, global.verbose))?;
     let plan = plan::plan(&config, &live, Capabilities::ASANA, &Scope::default());
     let drift = plan::drift::drift(&plan);
     let mut out = std::io::stdout().lock();

@@ -89,3 +89,30 @@ pub fn config_digest(global: &GlobalArgs, report: &Report) -> String {
         (rel.to_str().unwrap_or_default(), text)
     }))
 }
+
+/// Opens the target the flags name: Asana, a URL, or the built-in emulator.
+pub async fn open(
+    config: &Config,
+    args: &crate::cli::TargetArgs,
+) -> anyhow::Result<crate::ops::Session> {
+    let emulator = args.emulator.then_some(args.emulator_state.as_deref());
+    crate::ops::Session::open(config, args.asana_url.as_deref(), emulator).await
+}
+
+/// Opens the target and reads every live user and group with a read-only client.
+pub async fn read(
+    config: &Config,
+    args: &crate::cli::TargetArgs,
+    verbose: u8,
+) -> anyhow::Result<(
+    crate::ops::Session,
+    crate::scim::client::ReadClient,
+    crate::plan::Live,
+)> {
+    let session = open(config, args).await?;
+    let client = session.target.reader(verbose)?;
+    let live = crate::ops::read_live(&client)
+        .await
+        .map_err(crate::ops::explain)?;
+    Ok((session, client, live))
+}

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::Outcome;
 use crate::cli::{GlobalArgs, PlanArgs};
-use crate::ops::{self, Target};
+use crate::ops;
 use crate::plan::saved::{Provenance, SavedPlan};
 use crate::plan::{self, Capabilities, Scope};
 use crate::render::{self, Format};
@@ -17,11 +17,10 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     let Some((config, report)) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
-    let target = Target::resolve(&config, args.target.asana_url.as_deref())?;
-    let client = target.reader(global.verbose)?;
-    let live = ops::runtime()?
-        .block_on(ops::read_live(&client))
-        .map_err(ops::explain)?;
+    let rt = ops::runtime()?;
+    let (session, client, live) =
+        rt.block_on(super::read(&config, &args.target, global.verbose))?;
+    let target = &session.target;
     let plan = plan::plan(&config, &live, Capabilities::ASANA, &Scope::default());
 
     if let Some(path) = &args.out {

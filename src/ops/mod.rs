@@ -59,6 +59,70 @@ impl Target {
     }
 }
 
+/// A connection target for one command, with the built-in emulator kept running when used.
+pub struct Session {
+    pub target: Target,
+    emulator: Option<crate::emulator::RunningEmulator>,
+    state_copy: Option<std::path::PathBuf>,
+}
+
+impl Session {
+    /// Connects to Asana as configured, or starts the built-in emulator (optionally from a
+    /// copy of a state file, so the file itself is never written).
+    pub async fn open(
+        config: &Config,
+        url_override: Option<&str>,
+        emulator: Option<Option<&Path>>,
+    ) -> anyhow::Result<Session> {
+        let Some(state) = emulator else {
+            return Ok(Session {
+                target: Target::resolve(config, url_override)?,
+                emulator: None,
+                state_copy: None,
+            });
+        };
+        let token = format!("roster-local-{:x}", std::process::id() as u64 * 0x9e37_79b9);
+        let mut builder = crate::emulator::Emulator::builder()
+            .port(0)
+            .token(token.clone());
+        let mut state_copy = None;
+        if let Some(state) = state {
+            let copy =
+                std::env::temp_dir().join(format!("roster-emulator-{}.json", std::process::id()));
+            std::fs::copy(state, &copy)
+                .with_context(|| format!("cannot read the emulator state `{}`", state.display()))?;
+            builder = builder.state_file(&copy);
+            state_copy = Some(copy);
+        }
+        let running = builder
+            .start()
+            .await
+            .context("cannot start the built-in emulator")?;
+        Ok(Session {
+            target: Target {
+                url: running.url().to_string(),
+                token: Secret::new(token),
+                token_env: "(built-in emulator)".into(),
+            },
+            emulator: Some(running),
+            state_copy,
+        })
+    }
+
+    /// Requests the built-in emulator served, when it was used.
+    pub fn emulator_stats(&self) -> Option<crate::emulator::StatsSnapshot> {
+        self.emulator.as_ref().map(|e| e.stats())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(copy) = &self.state_copy {
+            let _ = std::fs::remove_file(copy);
+        }
+    }
+}
+
 /// Reads every live user and group, concurrently.
 pub async fn read_live(client: &ReadClient) -> Result<Live, ClientError> {
     let (users, groups) = tokio::join!(client.list_users(), client.list_groups());

@@ -52,13 +52,28 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
             .unwrap_or(0);
         for a in &c.attributes {
             match (&a.before, c.action) {
-                (None, _) | (_, Action::Create) => writeln!(
-                    out,
-                    "      {} {:width$} = {}",
-                    sym(Action::Create),
-                    display_path(&a.path),
-                    show_value(a.after.as_ref())
-                )?,
+                (None, _) | (_, Action::Create) => match &a.after {
+                    // Lists (team members) one item a line, as Terraform shows sets.
+                    Some(serde_json::Value::Array(items)) => {
+                        writeln!(
+                            out,
+                            "      {} {:width$} = [",
+                            sym(Action::Create),
+                            display_path(&a.path)
+                        )?;
+                        for item in items {
+                            writeln!(out, "          {} {item},", sym(Action::Create))?;
+                        }
+                        writeln!(out, "        ]")?;
+                    }
+                    after => writeln!(
+                        out,
+                        "      {} {:width$} = {}",
+                        sym(Action::Create),
+                        display_path(&a.path),
+                        show_value(after.as_ref())
+                    )?,
+                },
                 (Some(_), _) => writeln!(
                     out,
                     "      {} {:width$} = {} -> {}",
