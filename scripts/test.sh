@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it and CI runs it (.ci/run calls exactly this).
-# Installs nothing globally; everything it needs comes with the Rust toolchain and Debian's
-# base system (prlimit from util-linux bounds memory in the hostile-input tests).
+# Installs nothing globally: the Rust toolchain and Debian's base system (prlimit from
+# util-linux bounds memory in the hostile-input tests) are all it assumes; scim2-tester is
+# installed from PyPI into a virtual environment under target/ by scripts/scim2-tester.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,8 @@ echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --locked 2>&1 | tee "$log"
+echo "== scim2-tester (a third-party SCIM compliance checker from PyPI) against roster emulator"
+bash scripts/scim2-tester.sh
 # One closing line for the whole suite (cargo prints one per test binary, the last being the
 # doc-tests, which would read as "no test ran").
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
