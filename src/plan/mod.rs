@@ -192,6 +192,9 @@ pub struct Plan {
     /// Declared, enabled users that are deprovisioned live and that the target cannot
     /// reactivate (keys). Each also has a warning.
     pub reactivation_blocked: Vec<String>,
+    /// SCIM ids of the live users the changes refer to (managers, team members), by key, so
+    /// apply resolves references without reading them again.
+    pub references: std::collections::BTreeMap<String, String>,
 }
 
 impl Plan {
@@ -634,6 +637,20 @@ impl<'a> Planner<'a> {
     }
 
     fn finish(mut self, unmanaged: Vec<UnmanagedUser>, unmanaged_checked: bool) -> Plan {
+        let mut references = std::collections::BTreeMap::new();
+        for c in &self.changes {
+            let referenced = c
+                .attributes
+                .iter()
+                .filter(|a| a.path.ends_with(":manager"))
+                .filter_map(|a| a.after.as_ref().and_then(Json::as_str))
+                .chain(c.members.iter().map(|m| m.key.as_str()));
+            for key in referenced {
+                if let Some(&i) = self.matched.get(key) {
+                    references.insert(key.to_string(), self.live.users[i].id.clone());
+                }
+            }
+        }
         self.changes
             .sort_by(|a, b| (a.kind, &a.key, a.action).cmp(&(b.kind, &b.key, b.action)));
         let mut summary = Summary {
@@ -671,6 +688,7 @@ impl<'a> Planner<'a> {
             warnings: self.warnings,
             unmanaged_checked,
             reactivation_blocked: self.reactivation_blocked,
+            references,
         }
     }
 }

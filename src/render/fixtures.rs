@@ -116,6 +116,7 @@ pub fn plan() -> Plan {
         warnings: vec!["user[\"zed@example.com\"] is deprovisioned in Asana, which cannot reactivate users through SCIM".into()],
         unmanaged_checked: true,
         reactivation_blocked: vec!["zed@example.com".into()],
+        references: [("bob@example.com".to_string(), "1200000000000002".to_string())].into(),
     }
 }
 
@@ -139,5 +140,6 @@ pub fn empty() -> Plan {
         warnings: vec![],
         unmanaged_checked: true,
         reactivation_blocked: vec![],
+        references: Default::default(),
     }
 }

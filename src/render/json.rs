@@ -23,6 +23,9 @@ pub struct PlanJson {
     /// Declared, enabled users that are deprovisioned in the target, which cannot reactivate them.
     #[serde(default)]
     pub reactivation_blocked: Vec<String>,
+    /// SCIM ids of the existing users the changes refer to (managers, team members), by key.
+    #[serde(default)]
+    pub references: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +119,7 @@ impl From<&Plan> for PlanJson {
             },
             warnings: p.warnings.clone(),
             reactivation_blocked: p.reactivation_blocked.clone(),
+            references: p.references.clone(),
         }
     }
 }
@@ -167,6 +171,7 @@ impl PlanJson {
             warnings: self.warnings.clone(),
             unmanaged_checked: self.unmanaged_checked,
             reactivation_blocked: self.reactivation_blocked.clone(),
+            references: self.references.clone(),
         }
     }
 }
