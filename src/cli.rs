@@ -53,6 +53,11 @@ pub enum Command {
         after_help = "Exit codes:\n  0  success (with --detailed-exitcode: no changes)\n  1  error\n  2  with --detailed-exitcode: the plan has changes"
     )]
     Plan(PlanArgs),
+    /// Apply a saved plan, or plan and apply (asking for confirmation on a terminal)
+    #[command(
+        after_help = "Exit codes:\n  0  every change was applied (or there was nothing to do)\n  1  a gate refused, the plan was stale, or a change failed (every failure is listed)"
+    )]
+    Apply(ApplyArgs),
     /// Report how live Asana differs from the config. Read-only: sends only GETs.
     #[command(after_help = "Exit codes:\n  0  no drift\n  1  error\n  2  drift found")]
     Drift(DriftArgs),
@@ -93,6 +98,23 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0 when it has none)
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `roster plan --out FILE`; without it, apply plans first
+    pub plan_file: Option<PathBuf>,
+    /// Do not ask for confirmation (required when not on a terminal; implied by a plan file)
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Allow up to N deprovisions beyond policy.max_deprovisions (the refusal names N)
+    #[arg(long, value_name = "N")]
+    pub allow_deprovisions: Option<u64>,
+    /// Append one JSON line per object to FILE (run id, action, status, old/new values, error)
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
 }

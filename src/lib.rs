@@ -3,6 +3,7 @@
 //! Data flows one way: load config (IO) → validate into a model (pure) → read live state (IO)
 //! → plan (pure) → render (pure) → apply (IO). See ARCHITECTURE.md.
 
+pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -2,6 +2,7 @@
 //!
 //! Commands return an [`Outcome`]; `main` maps it to the exit code, in one place.
 
+pub mod apply;
 pub mod check;
 pub mod drift;
 pub mod emulator;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, &args),
         Command::Plan(args) => plan::run(&cli.global, &args),
+        Command::Apply(args) => apply::run(&cli.global, &args),
         Command::Drift(args) => drift::run(&cli.global, &args),
         Command::Show(args) => show::run(&cli.global, &args),
         Command::Check(args) => check::run(&cli.global, &args),

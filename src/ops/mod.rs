@@ -54,6 +54,11 @@ impl Target {
         c
     }
 
+    /// The one client that can write; only `apply` asks for it.
+    pub fn writer(&self, verbosity: u8) -> anyhow::Result<crate::scim::client::WriteClient> {
+        crate::scim::client::WriteClient::new(&self.client_config(verbosity)).map_err(explain)
+    }
+
     pub fn reader(&self, verbosity: u8) -> anyhow::Result<ReadClient> {
         ReadClient::new(&self.client_config(verbosity)).map_err(explain)
     }

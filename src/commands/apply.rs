@@ -1,0 +1,228 @@
+//! `roster apply [PLAN_FILE]`: run the gates, then carry out the plan and report every outcome.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, bail};
+
+use super::Outcome;
+use crate::apply::{self, ApplyReport, Status, audit::AuditLog, gates, stale};
+use crate::cli::{ApplyArgs, GlobalArgs};
+use crate::ops;
+use crate::plan::saved::{FILE_KIND, SavedPlan};
+use crate::plan::{self, Capabilities, Plan, Scope};
+use crate::render;
+
+pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
+    let Some((config, report)) = super::load_config(global)? else {
+        return Ok(Outcome::Failed);
+    };
+    let saved = match &args.plan_file {
+        Some(path) => Some(read_plan(path)?),
+        None => None,
+    };
+    if let Some(saved) = &saved
+        && super::config_digest(global, &report) != saved.config_digest
+    {
+        eprintln!(
+            "note: the config changed since this plan was made; apply carries out the plan as reviewed"
+        );
+    }
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if saved.is_none() && !args.auto_approve && !interactive {
+        bail!(
+            "apply without a plan file asks for confirmation, and there is no terminal to ask on: \
+             pass --auto-approve, or apply a reviewed plan with `roster apply PLAN_FILE`"
+        );
+    }
+    let rt = ops::runtime()?;
+    rt.block_on(async {
+        let session = super::open(&config, &args.target).await?;
+        let client = session.target.writer(global.verbose)?;
+        let reader = client.reader();
+        let etags_supported = reader
+            .service_provider_config()
+            .await
+            .ok()
+            .and_then(|spc| spc.0.get("etag")?.get("supported")?.as_bool())
+            .unwrap_or(false);
+        let (plan, etags) = match &saved {
+            Some(saved) => {
+                let fresh = stale::check(saved, &reader).await.map_err(ops::explain)?;
+                if !fresh.changed.is_empty() {
+                    eprintln!("error: the plan is stale; nothing was applied:");
+                    for c in &fresh.changed {
+                        eprintln!("  - {c}");
+                    }
+                    eprintln!("  hint: run `roster plan --out FILE` again and review the new plan");
+                    return Ok(Outcome::Failed);
+                }
+                (saved.plan.to_plan(), fresh.etags)
+            }
+            None => {
+                let live = ops::read_live(&reader).await.map_err(ops::explain)?;
+                let plan = plan::plan(&config, &live, Capabilities::ASANA, &Scope::default());
+                let etags = plan
+                    .changes
+                    .iter()
+                    .filter_map(|c| {
+                        let id = c.id.as_ref()?;
+                        let resource = match c.kind {
+                            plan::Kind::User => &live.users.iter().find(|u| &u.id == id)?.resource,
+                            plan::Kind::Group => {
+                                &live.groups.iter().find(|g| &g.id == id)?.resource
+                            }
+                        };
+                        Some((
+                            c.address(),
+                            resource.get("meta")?.get("version")?.as_str()?.to_string(),
+                        ))
+                    })
+                    .collect();
+                render::text::render(&plan, super::stdout_color(), &mut std::io::stdout().lock())?;
+                (plan, etags)
+            }
+        };
+        if let Err(refusals) = gates::check(
+            &plan,
+            &config.settings.policy,
+            config.users.len(),
+            args.allow_deprovisions,
+        ) {
+            for r in refusals {
+                eprintln!("error: {r}");
+            }
+            eprintln!("nothing was applied");
+            return Ok(Outcome::Failed);
+        }
+        if !plan.has_changes() {
+            eprintln!("Nothing to apply.");
+            return Ok(Outcome::Success);
+        }
+        if saved.is_none() && !args.auto_approve && !confirm()? {
+            eprintln!("Apply cancelled; nothing was applied.");
+            return Ok(Outcome::Failed);
+        }
+        let run_id = run_id();
+        let audit = match &args.audit_log {
+            Some(path) => Some(Arc::new(
+                AuditLog::create(path, run_id.clone())
+                    .with_context(|| format!("cannot open the audit log `{}`", path.display()))?,
+            )),
+            None => None,
+        };
+        let total = plan.changes.len();
+        let done = Arc::new(AtomicUsize::new(0));
+        let progress = interactive && std::env::var_os("CI").is_none();
+        let on_step = {
+            let done = done.clone();
+            let audit = audit.clone();
+            move |r: &apply::StepResult| {
+                if let Some(a) = &audit {
+                    a.write(r);
+                }
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if progress {
+                    let width = 30;
+                    let filled = n * width / total.max(1);
+                    eprint!(
+                        "\r[{}{}] {n}/{total} {}",
+                        "#".repeat(filled),
+                        " ".repeat(width - filled),
+                        r.change.address()
+                    );
+                    let _ = std::io::stderr().flush();
+                }
+            }
+        };
+        let options = apply::Options {
+            deprovision_with: config.settings.policy.deprovision_with,
+            etags: if etags_supported {
+                etags
+            } else {
+                Default::default()
+            },
+            concurrency: 15,
+            on_step: Arc::new(on_step),
+            now: Arc::new(ops::now_rfc3339),
+        };
+        let report = apply::execute(&plan, &client, options).await;
+        if progress {
+            eprintln!();
+        }
+        print_report(&plan, &report, &run_id);
+        if global.verbose > 0 {
+            eprintln!("requests: {}", client.stats().snapshot());
+        }
+        Ok(if report.failed() {
+            Outcome::Failed
+        } else {
+            Outcome::Success
+        })
+    })
+}
+
+fn read_plan(path: &std::path::Path) -> anyhow::Result<SavedPlan> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    let saved: SavedPlan = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not a roster plan file", path.display()))?;
+    if saved.kind != FILE_KIND {
+        bail!("`{}` is not a roster plan file", path.display());
+    }
+    Ok(saved)
+}
+
+fn confirm() -> anyhow::Result<bool> {
+    eprint!(
+        "\nDo you want to perform these actions in Asana? Deprovisioning is irreversible.\n  Only 'yes' will be accepted: "
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{:x}-{:x}", nanos, std::process::id())
+}
+
+fn print_report(_plan: &Plan, report: &ApplyReport, run_id: &str) {
+    let s = apply::summary(report);
+    eprintln!(
+        "Apply {run_id}: {} done, {} failed, {} skipped.",
+        s["done"], s["failed"], s["skipped"]
+    );
+    for r in &report.results {
+        match r.status {
+            Status::Failure => eprintln!(
+                "  failed: {} {}: {}",
+                r.change.address(),
+                r.change.action.as_str(),
+                r.error.as_deref().unwrap_or("unknown error")
+            ),
+            Status::Skipped => eprintln!(
+                "  skipped: {} {}: {}",
+                r.change.address(),
+                r.change.action.as_str(),
+                r.error.as_deref().unwrap_or("")
+            ),
+            Status::Success => {
+                if let Some(note) = &r.note {
+                    eprintln!(
+                        "  note: {} {}: {note}",
+                        r.change.address(),
+                        r.change.action.as_str()
+                    );
+                }
+            }
+        }
+    }
+    if report.failed() {
+        eprintln!("Run `roster plan` to see what is left; a re-run of apply converges.");
+    }
+}
