@@ -61,6 +61,9 @@ pub enum Command {
     /// Report how live Asana differs from the config. Read-only: sends only GETs.
     #[command(after_help = "Exit codes:\n  0  no drift\n  1  error\n  2  drift found")]
     Drift(DriftArgs),
+    /// Write YAML declarations from a live system (adopt an existing organisation)
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Render a saved plan file in any format (warns, never fails, if the config changed since)
     Show(ShowArgs),
     /// Test the connection and the token, and print what the server supports. Read-only.
@@ -115,6 +118,22 @@ pub struct ApplyArgs {
     /// Append one JSON line per object to FILE (run id, action, status, old/new values, error)
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Write users and teams from the live Asana organisation into users/ and groups/, so the
+    /// first `roster plan` shows no changes. Read-only towards Asana.
+    Asana(ImportAsanaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportAsanaArgs {
+    /// Replace existing YAML files under users/ and groups/ (they are removed first)
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub target: TargetArgs,
 }

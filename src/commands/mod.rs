@@ -6,6 +6,7 @@ pub mod apply;
 pub mod check;
 pub mod drift;
 pub mod emulator;
+pub mod import;
 pub mod plan;
 pub mod schema;
 pub mod show;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Plan(args) => plan::run(&cli.global, &args),
         Command::Apply(args) => apply::run(&cli.global, &args),
         Command::Drift(args) => drift::run(&cli.global, &args),
+        Command::Import(cmd) => import::run(&cli.global, &cmd),
         Command::Show(args) => show::run(&cli.global, &args),
         Command::Check(args) => check::run(&cli.global, &args),
         Command::Schema(args) => schema::run(&args),
