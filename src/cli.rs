@@ -101,6 +101,11 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0 when it has none)
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Plan only the users and groups whose declarations changed since GIT_REF (added, edited,
+    /// removed, moved between files), reading only those from Asana; unmanaged users are not
+    /// looked for
+    #[arg(long, value_name = "GIT_REF")]
+    pub changed_since: Option<String>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -118,6 +123,9 @@ pub struct ApplyArgs {
     /// Append one JSON line per object to FILE (run id, action, status, old/new values, error)
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// Without a plan file: plan and apply only what changed since GIT_REF (see `plan --help`)
+    #[arg(long, value_name = "GIT_REF", conflicts_with = "plan_file")]
+    pub changed_since: Option<String>,
     #[command(flatten)]
     pub target: TargetArgs,
 }

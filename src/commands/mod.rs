@@ -120,3 +120,36 @@ pub async fn read(
         .map_err(crate::ops::explain)?;
     Ok((session, client, live))
 }
+
+/// Reads what a plan needs: everything, or with `--changed-since` only the changed objects.
+pub async fn read_for_plan(
+    config: &Config,
+    global: &GlobalArgs,
+    args: &crate::cli::TargetArgs,
+    changed_since: Option<&str>,
+) -> anyhow::Result<(
+    crate::ops::Session,
+    crate::scim::client::ReadClient,
+    crate::plan::Live,
+    crate::plan::Scope,
+)> {
+    let Some(git_ref) = changed_since else {
+        let (session, client, live) = read(config, args, global.verbose).await?;
+        return Ok((session, client, live, crate::plan::Scope::default()));
+    };
+    let changed = crate::ops::changed::since(&global.config_dir, git_ref)?;
+    eprintln!(
+        "--changed-since {git_ref}: {} changed and {} removed users, {} changed groups in {} files; \
+         only those are read and planned, and unmanaged users are not looked for.",
+        changed.users.len(),
+        changed.removed_users.len(),
+        changed.groups.len(),
+        changed.files.len()
+    );
+    let session = open(config, args).await?;
+    let client = session.target.reader(global.verbose)?;
+    let live = crate::ops::changed::read_scoped(&client, config, &changed)
+        .await
+        .map_err(crate::ops::explain)?;
+    Ok((session, client, live, changed.scope()))
+}

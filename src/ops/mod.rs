@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+pub mod changed;
+
 use anyhow::{Context, bail};
 
 use crate::config::Config;
