@@ -296,10 +296,10 @@ where
             let Some(k) = keys.next() else { break };
             set.spawn(lookup(client.clone(), k));
         }
-        if let Some(r) = set.join_next().await {
-            if let Some(found) = r.expect("a lookup task panicked")? {
-                out.push(found);
-            }
+        if let Some(r) = set.join_next().await
+            && let Some(found) = r.expect("a lookup task panicked")?
+        {
+            out.push(found);
         }
     }
     Ok(out)
