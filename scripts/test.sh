@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it and CI runs it (.ci/run calls exactly this).
 # Installs nothing globally: the Rust toolchain and Debian's base system (prlimit from
-# util-linux bounds memory in the hostile-input tests) are all it assumes; scim2-tester is
+# util-linux bounds memory in the hostile-input tests) are all it assumes; scim2-tester
 # and actionlint are installed from PyPI into virtual environments under target/ by
 # scripts/scim2-tester.sh and scripts/actionlint.sh.
 set -euo pipefail
