@@ -511,11 +511,21 @@ impl<'a> Planner<'a> {
             ));
             return;
         };
-        // Members who should be active; disabled users are not added to teams.
+        // Members who should be active; disabled users are not added to teams, nor are users
+        // deprovisioned live that the target cannot reactivate: Asana refuses them as members,
+        // so the change could never be applied and the plan would never converge.
+        let cannot_join = |upn: &str| {
+            !self.caps.reactivate
+                && self
+                    .matched
+                    .get(&upn.to_lowercase())
+                    .is_some_and(|&i| !self.live.users[i].active)
+        };
         let desired: Vec<Member> = match mapped.get("members") {
             Some(MappedValue::UserRefs(upns)) => upns
                 .iter()
                 .filter(|upn| self.config.user(upn).is_none_or(|u| u.account_enabled))
+                .filter(|upn| !cannot_join(upn))
                 .map(|upn| Member {
                     key: upn.to_lowercase(),
                     id: self
