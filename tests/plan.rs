@@ -1087,3 +1087,191 @@ fn a_missing_token_variable_exits_1_and_names_it() {
         .unwrap();
     assert_exit(&out, 0);
 }
+
+#[test]
+fn a_user_deprovisioned_in_asana_is_not_planned_into_a_team() {
+    // judy is deprovisioned live and declared active: Asana cannot reactivate her, and refuses
+    // her as a team member, so an add could never apply and the plan would never converge.
+    let org = Org::with_state(
+        json!({"format": "roster-emulator-state/1",
+               "users": [
+                   live_user(BOB, "bob@example.com", json!({})),
+                   live_user(JUDY, "judy@example.com", json!({"active": false})),
+               ],
+               "groups": [{"id": "1204000000000100", "displayName": "Platform", "members": [BOB]}]}),
+        Emulator::builder(),
+    );
+    let dir = config(
+        "version: 1\n",
+        "users:\n  - userPrincipalName: bob@example.com\n    mail: bob@example.com\n    displayName: bob@example.com\n  - userPrincipalName: judy@example.com\n",
+        Some(
+            "groups:\n  - displayName: Platform\n    members: [bob@example.com, judy@example.com]\n",
+        ),
+    );
+    let plan = plan_json(&org, dir.path());
+    assert_eq!(actions(&plan), Vec::<String>::new());
+    assert_eq!(plan["reactivation_blocked"], json!(["judy@example.com"]));
+    assert!(
+        plan["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("cannot reactivate users through SCIM"),
+        "{:#}",
+        plan["warnings"]
+    );
+    // Drift still reports her, once, in her own category.
+    let out = run(&org, dir.path(), &["drift", "--format", "json"]);
+    assert_exit(&out, 2);
+    let drift: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        drift["deprovisioned_but_declared"],
+        json!([r#"user["judy@example.com"]"#])
+    );
+    assert_eq!(drift["membership"], json!([]));
+}
+
+// ---- scale and faults ---------------------------------------------------------------------
+
+const SEED_TITLES: [&str; 5] = ["Engineer", "Designer", "Analyst", "Manager", "Sales Rep"];
+const SEED_DEPARTMENTS: [&str; 4] = ["Engineering", "Design", "Finance", "Sales"];
+
+/// The declaration of the emulator's n-th seeded user (1-based), exactly as it is seeded
+/// (`Store::seed`: titles in turn, each block of ten users in the next department), with
+/// `title` instead of the seeded title when given.
+fn seeded_user(n: usize, title: Option<&str>, out: &mut String) {
+    let i = n - 1;
+    out.push_str(&format!(
+        "  - userPrincipalName: user{n:06}@seed.example\n    mail: user{n:06}@seed.example\n    \
+         displayName: User {n:06}\n    jobTitle: {}\n    department: {}\n    employeeId: E{n:06}\n",
+        title.unwrap_or(SEED_TITLES[i % SEED_TITLES.len()]),
+        SEED_DEPARTMENTS[(i / 10) % SEED_DEPARTMENTS.len()],
+    ));
+}
+
+/// Users 1..=1,999 of 2,000 seeded ones, as seeded except user 7's title (seeded "Designer"),
+/// plus a new user: one create, one update, 1,998 unchanged, one unmanaged (user 2,000).
+fn seeded_config() -> TempDir {
+    let mut users = String::from("users:\n");
+    for n in 1..2000 {
+        seeded_user(n, (n == 7).then_some("Staff Designer"), &mut users);
+    }
+    users.push_str("  - userPrincipalName: new@example.com\n    mail: new@example.com\n");
+    config("version: 1\n", &users, None)
+}
+
+#[track_caller]
+fn assert_seeded_plan(plan: &Value) {
+    assert_eq!(
+        actions(plan),
+        [
+            r#"user["new@example.com"] create"#,
+            r#"user["user000007@seed.example"] update"#,
+        ]
+    );
+    assert_eq!(
+        attributes(change(plan, r#"user["user000007@seed.example"]"#, "update")),
+        BTreeMap::from([(
+            "title".to_string(),
+            (json!("Designer"), json!("Staff Designer"))
+        )])
+    );
+    assert_eq!(plan["summary"]["no_op"], 1998);
+    assert_eq!(unmanaged_keys(plan), ["user002000@seed.example"]);
+}
+
+#[test]
+fn the_seeded_organisation_plans_as_declared() {
+    // The baseline for the fault tests below: no faults, no limits hit.
+    let org = Org::start(Emulator::builder().seed_users(2000));
+    assert_seeded_plan(&plan_json(&org, seeded_config().path()));
+    let stats = org.stats();
+    // 20 pages of users, one of teams.
+    assert_eq!((stats.requests, stats.rate_limited), (21, 0), "{stats:?}");
+}
+
+#[test]
+fn retries_survive_503s_and_resets_end_to_end() {
+    let org = Org::start(
+        Emulator::builder()
+            .seed_users(2000)
+            .faults(FaultConfig {
+                // With this seed the 21 reads meet 503s and resets.
+                seed: 7,
+                p_503: 0.10,
+                p_reset: 0.05,
+                latency_ms: 200,
+                jitter_ms: 200,
+                ..FaultConfig::default()
+            })
+            // 200-400 emulated ms of latency is 10-20 real ms.
+            .time_scale(20.0),
+    );
+    let out = run(
+        &org,
+        seeded_config().path(),
+        &["-v", "plan", "--format", "json"],
+    );
+    assert_exit(&out, 0);
+    assert_seeded_plan(&serde_json::from_slice(&out.stdout).unwrap());
+    let stats = org.stats();
+    assert!(
+        stats.by_status.get("503").copied().unwrap_or(0) > 0 && stats.resets > 0,
+        "the faults were not injected: {stats:?}"
+    );
+    assert_eq!(stats.by_status.get("200").copied(), Some(21), "{stats:?}");
+    assert_eq!(stats.writes, 0);
+    assert!(stderr(&out).contains("retried"), "{}", stderr(&out));
+}
+
+#[test]
+fn rate_limited_reads_wait_and_still_plan_correctly() {
+    // 10 requests per emulated minute at 60x: 10 a real second, so the 21 reads of the plan
+    // hit the limit and must wait out the 429s (X-Emulator-Retry-After-Ms).
+    let org = Org::start(
+        Emulator::builder()
+            .seed_users(2000)
+            .limits(LimitsConfig {
+                requests_per_minute: 10,
+                ..LimitsConfig::default()
+            })
+            .time_scale(60.0),
+    );
+    let plan = plan_json(&org, seeded_config().path());
+    assert_seeded_plan(&plan);
+    let stats = org.stats();
+    assert!(stats.rate_limited > 0, "the limit was not hit: {stats:?}");
+    assert_eq!(stats.by_status.get("200").copied(), Some(21), "{stats:?}");
+}
+
+#[test]
+fn ten_thousand_creates_fit_in_a_pull_request_comment() {
+    let org = Org::start(Emulator::builder());
+    let mut users = String::from("users:\n");
+    for i in 0..10_000 {
+        users.push_str(&format!(
+            "  - userPrincipalName: new{i:05}@example.com\n    mail: new{i:05}@example.com\n    \
+             displayName: New User {i:05}\n    jobTitle: Engineer\n    department: Engineering\n"
+        ));
+    }
+    let dir = config("version: 1\n", &users, None);
+    let out = run(&org, dir.path(), &["plan", "--format", "markdown"]);
+    assert_exit(&out, 0);
+    let md = stdout(&out);
+    assert!(
+        md.chars().count() < 65_000,
+        "{} characters",
+        md.chars().count()
+    );
+    assert!(md.contains("| 10000 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |"), "{md}");
+    assert!(md.contains("more changes not shown"), "no truncation note");
+    assert!(md.contains("new00000@example.com"));
+    assert!(
+        md.trim_end().ends_with(
+            "**Plan: 10000 to create, 0 to update, 0 to deprovision, 0 team membership changes; \
+             0 unchanged, 0 unmanaged.**"
+        ),
+        "{}",
+        &md[md.len().saturating_sub(300)..]
+    );
+    assert_eq!(md.matches("```").count() % 2, 0, "unbalanced code fences");
+}
