@@ -360,6 +360,30 @@ async fn paging_fetches_the_remaining_pages_concurrently() {
 }
 
 #[tokio::test]
+async fn list_users_with_keeps_what_the_caller_keeps_in_order_without_duplicates() {
+    // Every page after the first starts one user early, as when the list shifts between
+    // reads: user 100 arrives twice and is kept once.
+    let all: Vec<Value> = (1..=250).map(user).collect();
+    let server = ScriptServer::start(move |r| {
+        let start = r.query_u64("startIndex").unwrap_or(1) as usize;
+        let from = if start > 1 { start - 2 } else { 0 };
+        let items: Vec<Value> = all.iter().skip(from).take(100).cloned().collect();
+        Reply::json(
+            200,
+            json!({"Resources": items, "totalResults": 250, "startIndex": start}),
+        )
+    })
+    .await;
+    let (client, _) = reader(&server);
+    let kept = client
+        .list_users_with(|r| r.str_attr("userName").map(str::to_string))
+        .await
+        .unwrap();
+    let expected: Vec<Option<String>> = (1..=250).map(|i| Some(format!("u{i}@x.io"))).collect();
+    assert_eq!(kept, expected);
+}
+
+#[tokio::test]
 async fn a_server_that_caps_the_page_size_is_paged_by_its_size() {
     let all: Vec<Value> = (1..=120).map(user).collect();
     let server = ScriptServer::start(move |r| page_of(&all, r, 50, true)).await;

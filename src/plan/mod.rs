@@ -243,7 +243,15 @@ impl<'a> Planner<'a> {
                 .users
                 .iter()
                 .enumerate()
-                .filter_map(|(i, u)| Some((comparable(path.get(&u.resource)?)?, i)))
+                .filter_map(|(i, u)| {
+                    // userName is at hand; anything else means reading the resource.
+                    let key = if m.target.path == "userName" {
+                        u.user_name.to_lowercase()
+                    } else {
+                        comparable(path.get(&u.resource())?)?
+                    };
+                    Some((key, i))
+                })
                 .collect();
             match_indexes.push((m.target.path, index));
         }
@@ -414,12 +422,13 @@ impl<'a> Planner<'a> {
     /// Attribute-by-attribute differences between what the mappings give and what is live.
     fn diff(&self, mapped: &mapping::Mapped, live: &LiveUser) -> Vec<AttrChange> {
         let mut out = Vec::new();
+        let resource = live.resource();
         for (path, value) in &mapped.attributes {
             if *path == "active" {
                 continue;
             }
             let target = AttrPath::parse(path).expect("known targets parse");
-            let current = target.get(&live.resource);
+            let current = target.get(&resource);
             let (before, after, same) = match value {
                 MappedValue::UserRef(upn) => {
                     let current_id = current.and_then(|c| match c {
