@@ -78,8 +78,14 @@ pub enum Command {
 /// Where to find the SCIM API.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// SCIM base URL, overriding `asana.url` in roster.yaml (https, or http to loopback only)
-    #[arg(long, env = "ROSTER_ASANA_URL", value_name = "URL")]
+    /// SCIM base URL, overriding `asana.url` / `target.url` in roster.yaml (https, or http to
+    /// loopback only)
+    #[arg(
+        long,
+        visible_alias = "target-url",
+        env = "ROSTER_ASANA_URL",
+        value_name = "URL"
+    )]
     pub asana_url: Option<String>,
     /// Use roster's built-in Asana emulator instead of Asana: no account, no token, no network
     #[arg(long, conflicts_with = "asana_url")]

@@ -79,6 +79,7 @@ fn the_client_decides_retries_and_paging_without_io() {
         &[
             "src/scim/client/retry.rs",
             "src/scim/client/paging.rs",
+            "src/scim/client/features.rs",
             "src/scim/client/resource.rs",
             "src/scim/client/secret.rs",
             "src/scim/client/stats.rs",

@@ -319,3 +319,43 @@ fn the_sample_organisation_is_valid_and_its_copies_are_current() {
         );
     }
 }
+
+/// A config directory with `roster.yaml` and one users file.
+fn config_dir(settings: &str, users: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("roster.yaml"), settings).unwrap();
+    std::fs::create_dir(dir.path().join("users")).unwrap();
+    std::fs::write(dir.path().join("users/people.yaml"), users).unwrap();
+    dir
+}
+
+#[test]
+fn the_generic_profile_drops_asanas_restrictions_and_the_asana_profile_keeps_them() {
+    // userName need not be an email address, and the name parts may be updated: RFC 7643
+    // allows both, Asana does not.
+    let users = "users:\n  - { userPrincipalName: alice, givenName: Alice }\n  - { userPrincipalName: bob, manager: alice }\n";
+    let mappings = "mappings:\n  users:\n    - { target: userName, source: userPrincipalName, match: 1 }\n    - { target: name.givenName, source: givenName }\n    - { target: displayName, source: displayName }\n";
+    let generic = config_dir(
+        &format!(
+            "version: 1\ntarget: {{ profile: generic, url: https://scim.example.com/v2 }}\n{mappings}"
+        ),
+        users,
+    );
+    let out = validate(generic.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let asana = config_dir(
+        &format!("version: 1\ntarget: {{ profile: asana }}\n{mappings}"),
+        users,
+    );
+    let out = validate(asana.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    for expected in [
+        "userPrincipalName `alice` is not an email address",
+        "manager `alice` is not an email address",
+        "Asana refuses `name.givenName` on update",
+        "unknown target attribute `displayName`",
+    ] {
+        assert!(text.contains(expected), "{expected}:\n{text}");
+    }
+}

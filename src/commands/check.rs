@@ -3,8 +3,9 @@
 
 use super::Outcome;
 use crate::cli::{CheckArgs, GlobalArgs};
+use crate::config::model::Profile;
 use crate::ops;
-use crate::scim::client::redact_url;
+use crate::scim::client::{Features, redact_url};
 
 pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<Outcome> {
     let Some((config, _)) = super::load_config(global)? else {
@@ -15,10 +16,20 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<Outcome> {
     let target = &session.target;
     let client = target.reader(global.verbose)?;
     println!("target: {}", redact_url(&target.url));
+    println!("profile: {}", target.profile.as_str());
     println!("token:  from ${} (not shown)", target.token_env);
+    // A generic server's features decide how the probe is sent: without filter support it is
+    // a list read, matched here.
+    let features = match target.profile {
+        Profile::Generic => Some(rt.block_on(ops::features(&client, target.profile))),
+        Profile::Asana => None,
+    };
     // Entra's test: filter on a userName that cannot exist; the answer must be an empty list.
     let probe = format!("roster-check-{}@invalid.example", std::process::id());
     match rt.block_on(client.find_user_by_username(&probe)) {
+        Ok(None) if features.is_some_and(|f| !f.filter) => {
+            println!("ok:     the token works; the users listed hold no random userName")
+        }
         Ok(None) => {
             println!("ok:     the token works; a filter on a random userName returned no user")
         }
@@ -51,13 +62,50 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<Outcome> {
                 ("sort", "sort"),
                 ("changePassword", "changePassword"),
             ] {
-                println!("  {label:<15} {}", flag(key));
+                println!("  {label:<17} {}", flag(key));
             }
             if let Some(max) = v.get("filter").and_then(|f| f.get("maxResults")) {
-                println!("  {:<15} {max}", "filter.maxResults");
+                println!("  {:<17} {max}", "filter.maxResults");
+            }
+            if target.profile == Profile::Generic {
+                describe(&Features::from_config(&v));
             }
         }
         Err(e) => println!("note:   /ServiceProviderConfig could not be read: {e}"),
     }
     Ok(Outcome::Success)
+}
+
+/// What the generic profile does with what the server advertises.
+fn describe(f: &Features) {
+    println!("roster will:");
+    println!(
+        "  {}",
+        if f.patch {
+            "update with PATCH"
+        } else {
+            "update with PUT of the whole resource (no PATCH)"
+        }
+    );
+    println!(
+        "  {}",
+        if f.filter {
+            "find users and groups with `filter`"
+        } else {
+            "find users and groups by reading the list (no filter)"
+        }
+    );
+    match f.max_results {
+        Some(n) => println!("  ask for pages of at most {n}"),
+        None => println!("  ask for pages of 100"),
+    }
+    println!(
+        "  {}",
+        if f.etag {
+            "send If-Match with the version each plan saw"
+        } else {
+            "send no If-Match (no ETags)"
+        }
+    );
+    println!("  reactivate users (active: true) when the files enable them again");
 }

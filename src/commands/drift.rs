@@ -18,7 +18,12 @@ pub fn run(global: &GlobalArgs, args: &DriftArgs) -> anyhow::Result<Outcome> {
     let rt = ops::runtime()?;
     let (_session, _client, live) =
         rt.block_on(super::read(&config, &args.target, global.verbose))?;
-    let plan = plan::plan(&config, &live, Capabilities::ASANA, &Scope::default());
+    let plan = plan::plan(
+        &config,
+        &live,
+        Capabilities::of(config.settings.target.profile),
+        &Scope::default(),
+    );
     let drift = plan::drift::drift(&plan);
     let mut out = std::io::stdout().lock();
     match args.format {

@@ -115,6 +115,7 @@ pub async fn read(
 )> {
     let session = open(config, args).await?;
     let client = session.target.reader(verbose)?;
+    crate::ops::features(&client, session.target.profile).await;
     let live = crate::ops::read_live(&client)
         .await
         .map_err(crate::ops::explain)?;
@@ -148,6 +149,7 @@ pub async fn read_for_plan(
     );
     let session = open(config, args).await?;
     let client = session.target.reader(global.verbose)?;
+    crate::ops::features(&client, session.target.profile).await;
     let live = crate::ops::changed::read_scoped(&client, config, &changed)
         .await
         .map_err(crate::ops::explain)?;

@@ -25,7 +25,12 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
         args.changed_since.as_deref(),
     ))?;
     let target = &session.target;
-    let plan = plan::plan(&config, &live, Capabilities::ASANA, &scope);
+    let plan = plan::plan(
+        &config,
+        &live,
+        Capabilities::of(config.settings.target.profile),
+        &scope,
+    );
 
     if let Some(path) = &args.out {
         let provenance = Provenance {

@@ -10,12 +10,54 @@ use std::path::PathBuf;
 use crate::diagnostics::Span;
 use crate::mapping::{Mapping, expr};
 
-pub use super::raw::{Apply, DeprovisionWith, Unmanaged};
+pub use super::raw::{Apply, DeprovisionWith, Profile, Unmanaged};
 
 /// Default SCIM base URL of Asana.
 pub const DEFAULT_ASANA_URL: &str = "https://app.asana.com/api/1.0/scim";
 /// Default environment variable holding the Asana token.
 pub const DEFAULT_TOKEN_ENV: &str = "ASANA_TOKEN";
+/// Default environment variable holding the token of a generic SCIM server.
+pub const DEFAULT_GENERIC_TOKEN_ENV: &str = "SCIM_TOKEN";
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Asana => "asana",
+            Profile::Generic => "generic",
+        }
+    }
+
+    /// The base URL when the config names none: Asana's; a generic server has no default.
+    pub fn default_url(self) -> Option<&'static str> {
+        match self {
+            Profile::Asana => Some(DEFAULT_ASANA_URL),
+            Profile::Generic => None,
+        }
+    }
+
+    pub fn default_token_env(self) -> &'static str {
+        match self {
+            Profile::Asana => DEFAULT_TOKEN_ENV,
+            Profile::Generic => DEFAULT_GENERIC_TOKEN_ENV,
+        }
+    }
+
+    /// The target in the middle of a sentence ("nothing was sent to Asana").
+    pub fn target_name(self) -> &'static str {
+        match self {
+            Profile::Asana => "Asana",
+            Profile::Generic => "the SCIM server",
+        }
+    }
+
+    /// The target at the start of a sentence.
+    pub fn target_name_capitalized(self) -> &'static str {
+        match self {
+            Profile::Asana => "Asana",
+            Profile::Generic => "The SCIM server",
+        }
+    }
+}
 
 /// The whole config directory.
 #[derive(Debug)]
@@ -38,15 +80,18 @@ impl Config {
 
 #[derive(Debug)]
 pub struct Settings {
-    pub asana: AsanaSettings,
+    pub target: TargetSettings,
     pub user_mappings: Vec<Mapping>,
     pub group_mappings: Vec<Mapping>,
     pub policy: Policy,
 }
 
+/// The SCIM service to provision (`target:` or `asana:` in roster.yaml).
 #[derive(Debug, Clone)]
-pub struct AsanaSettings {
-    pub url: String,
+pub struct TargetSettings {
+    pub profile: Profile,
+    /// The configured or default URL; `None` for a generic server whose URL is given per run.
+    pub url: Option<String>,
     pub token_env: String,
 }
 

@@ -74,9 +74,14 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
 pub struct RawSettings {
     /// Version of this file's format. Only `1` exists.
     pub version: Spanned<u32>,
-    /// The Asana organisation to provision.
+    /// The Asana organisation to provision: the same as `target:` with `profile: asana`. Give
+    /// `asana:` or `target:`, not both.
     #[serde(default)]
     pub asana: Option<Spanned<RawAsana>>,
+    /// The SCIM 2.0 service to provision: Asana (the default) or any SCIM 2.0 server
+    /// (`profile: generic`). Give `target:` or `asana:`, not both.
+    #[serde(default)]
+    pub target: Option<Spanned<RawTarget>>,
     /// Attribute mappings from declared users and groups to SCIM attributes. When absent, Asana's
     /// gallery-app mappings are used.
     #[serde(default)]
@@ -98,6 +103,39 @@ pub struct RawAsana {
     /// Name of the environment variable that holds the service-account token. Default `ASANA_TOKEN`.
     #[serde(default)]
     pub token_env: Option<Spanned<String>>,
+}
+
+/// The SCIM 2.0 service roster provisions, and what it may assume about it. The token itself
+/// never goes in a file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "Target")]
+pub struct RawTarget {
+    /// `asana` (the default) or `generic`.
+    #[serde(default)]
+    pub profile: Option<Spanned<Profile>>,
+    /// Base URL of the SCIM API. Default `https://app.asana.com/api/1.0/scim` for `asana`; no
+    /// default for `generic` (give it here, or with `--target-url` / `ROSTER_ASANA_URL`). Plain
+    /// `http://` is accepted only for loopback addresses.
+    #[serde(default)]
+    pub url: Option<Spanned<String>>,
+    /// Name of the environment variable that holds the bearer token. Default `ASANA_TOKEN` for
+    /// `asana`, `SCIM_TOKEN` for `generic`.
+    #[serde(default)]
+    pub token_env: Option<Spanned<String>>,
+}
+
+/// What roster assumes about the SCIM server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// Asana's documented SCIM API: the gallery app's attributes, userName an email address,
+    /// `name.givenName`/`familyName` only on create, deprovisioning irreversible.
+    #[default]
+    Asana,
+    /// Any SCIM 2.0 server (RFC 7643/7644): the standard User attributes, userName any
+    /// string, reactivation allowed; PATCH, filtering, ETags and the page size are read from
+    /// the server's `/ServiceProviderConfig` and honoured (PUT when PATCH is not supported).
+    Generic,
 }
 
 /// Attribute mappings, in Entra's model.
@@ -221,9 +259,9 @@ pub struct RawUsersFile {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", rename = "User")]
 pub struct RawUser {
-    /// Sign-in name, an email address. Required and unique (case-insensitive); mapped to the
-    /// SCIM `userName` by default.
-    #[schemars(required, email)]
+    /// Sign-in name. Required and unique (case-insensitive); mapped to the SCIM `userName` by
+    /// default. With the `asana` profile (the default) it must be an email address.
+    #[schemars(required)]
     pub user_principal_name: Option<Spanned<String>>,
     /// Primary email address.
     #[serde(default)]

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use super::load::RawConfig;
 use super::model::{
-    self, AsanaSettings, Config, Group, MaxDeprovisions, Policy, ProtectedPattern, User, UserAttr,
+    self, Config, Group, MaxDeprovisions, Policy, Profile, ProtectedPattern, TargetSettings, User,
+    UserAttr,
 };
 use super::raw::{self, RawMapping, Spanned};
 use crate::diagnostics::{Diagnostic, FileId, Report, Span, did_you_mean};
@@ -15,7 +16,10 @@ use crate::mapping::{self, Mapping, MappingSource, expr, targets};
 
 /// Validates the parsed files; returns the model when there were no errors.
 pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> Option<Config> {
-    let mut v = Validator { report };
+    let mut v = Validator {
+        report,
+        profile: Profile::Asana,
+    };
     let settings = raw.settings.map(|(file, s)| v.settings(file, s));
     let (users, user_index, manager_spans) = v.users(&raw.users);
     if !raw.incomplete {
@@ -41,6 +45,8 @@ pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> O
 
 struct Validator<'r> {
     report: &'r mut Report,
+    /// The target profile, known once roster.yaml is read (Asana when it could not be).
+    profile: Profile,
 }
 
 fn span<T>(file: FileId, s: &Spanned<T>) -> Span {
@@ -61,9 +67,9 @@ impl Validator<'_> {
                 "this roster reads `version: 1`",
             );
         }
-        let asana = s.asana.map(|a| a.value);
-        let url = asana.as_ref().and_then(|a| a.url.as_ref());
-        if let Some(url) = url
+        let (profile, url, token_env) = self.target(file, s.asana, s.target);
+        self.profile = profile;
+        if let Some(url) = &url
             && let Err(e) = check_url(&url.value)
         {
             self.error(
@@ -72,8 +78,7 @@ impl Validator<'_> {
                 "use https://…, or http:// only for 127.0.0.1/localhost",
             );
         }
-        let token_env = asana.as_ref().and_then(|a| a.token_env.as_ref());
-        if let Some(t) = token_env
+        if let Some(t) = &token_env
             && !is_env_name(&t.value)
         {
             self.error(
@@ -88,20 +93,53 @@ impl Validator<'_> {
         });
         let user_mappings = match mappings.users {
             Some(list) => self.mappings(file, &list, Kind::User),
-            None => targets::default_user_mappings(),
+            None => targets::default_user_mappings_for(profile),
         };
         let group_mappings = match mappings.groups {
             Some(list) => self.mappings(file, &list, Kind::Group),
             None => targets::default_group_mappings(),
         };
         model::Settings {
-            asana: AsanaSettings {
-                url: url.map_or(model::DEFAULT_ASANA_URL.into(), |u| u.value.clone()),
-                token_env: token_env.map_or(model::DEFAULT_TOKEN_ENV.into(), |t| t.value.clone()),
+            target: TargetSettings {
+                profile,
+                url: url
+                    .map(|u| u.value)
+                    .or(profile.default_url().map(str::to_string)),
+                token_env: token_env.map_or(profile.default_token_env().into(), |t| t.value),
             },
             user_mappings,
             group_mappings,
             policy: s.policy.map(|p| self.policy(file, p)).unwrap_or_default(),
+        }
+    }
+
+    /// The target's profile, URL and token variable, from `target:` or `asana:` (not both).
+    fn target(
+        &mut self,
+        file: FileId,
+        asana: Option<Spanned<raw::RawAsana>>,
+        target: Option<Spanned<raw::RawTarget>>,
+    ) -> (Profile, Option<Spanned<String>>, Option<Spanned<String>>) {
+        if let (Some(a), Some(t)) = (&asana, &target) {
+            let at = span(file, t);
+            self.report.push(
+                Diagnostic::error(
+                    "roster.yaml has both `asana:` and `target:`",
+                    Some(Span::new(at.file, at.range.start..at.range.start)),
+                )
+                .with_note(span(file, a), "`asana:` is here")
+                .with_hint("keep one: `asana:` is `target:` with `profile: asana`"),
+            );
+        }
+        // With both, `target:` is checked further, so its own problems are reported too.
+        match (asana, target) {
+            (_, Some(t)) => {
+                let t = t.value;
+                let profile = t.profile.map_or(Profile::Asana, |p| p.value);
+                (profile, t.url, t.token_env)
+            }
+            (Some(a), None) => (Profile::Asana, a.value.url, a.value.token_env),
+            (None, None) => (Profile::Asana, None, None),
         }
     }
 
@@ -210,8 +248,12 @@ impl Validator<'_> {
             && !self.report.has_errors()
         {
             let at = span(file, &list[0]);
+            let who = match self.profile {
+                Profile::Asana => "Asana requires",
+                Profile::Generic => "SCIM requires (RFC 7643 §4.1)",
+            };
             self.error(
-                format!("no mapping for `{required}`, which Asana requires"),
+                format!("no mapping for `{required}`, which {who}"),
                 Span::new(at.file, at.range.start..at.range.start),
                 format!("map `{required}`, e.g. from `{}`", kind.match_source()),
             );
@@ -222,12 +264,17 @@ impl Validator<'_> {
 
     fn mapping(&mut self, file: FileId, m: &RawMapping, kind: Kind) -> Option<Mapping> {
         let target_at = span(file, &m.target);
-        let target = match kind.target(&m.target.value) {
+        let targets = kind.targets(self.profile);
+        let target = match targets.iter().find(|t| t.path == m.target.value) {
             Some(t) => t,
             None => {
-                let hint = match suggest_target(&m.target.value, kind.targets()) {
+                let accepts = match self.profile {
+                    Profile::Asana => "Asana accepts",
+                    Profile::Generic => "the generic profile accepts",
+                };
+                let hint = match suggest_target(&m.target.value, targets) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("Asana accepts: {}", target_list(kind.targets())),
+                    None => format!("{accepts}: {}", target_list(targets)),
                 };
                 self.error(
                     format!("unknown target attribute `{}`", m.target.value),
@@ -294,9 +341,13 @@ impl Validator<'_> {
                     "use `match: 1` for the first matching attribute",
                 );
             } else if !target.filterable {
+                let who = match self.profile {
+                    Profile::Asana => "Asana filters",
+                    Profile::Generic => "roster matches",
+                };
                 self.error(
                     format!(
-                        "cannot match on `{}`: Asana filters only on `{}`",
+                        "cannot match on `{}`: {who} only on `{}`",
                         target.path,
                         kind.match_target()
                     ),
@@ -417,7 +468,10 @@ impl Validator<'_> {
         };
         let upn_at = span(file, upn);
         let mut valid = true;
-        if !is_email(&upn.value) {
+        // Asana's userName is an email address; RFC 7643's is any unique string, and a manager
+        // is checked against the declared users either way.
+        let emails_required = self.profile == Profile::Asana;
+        if emails_required && !is_email(&upn.value) {
             self.error(
                 format!("userPrincipalName `{}` is not an email address", upn.value),
                 upn_at.clone(),
@@ -427,6 +481,7 @@ impl Validator<'_> {
         }
         for (key, value) in [("mail", &r.mail), ("manager", &r.manager)] {
             if let Some(v) = value
+                && (key == "mail" || emails_required)
                 && !is_email(&v.value)
             {
                 self.error(
@@ -625,14 +680,11 @@ impl Kind {
             Kind::Group => "group",
         }
     }
-    fn targets(self) -> &'static [mapping::TargetDef] {
+    fn targets(self, profile: Profile) -> &'static [mapping::TargetDef] {
         match self {
-            Kind::User => targets::USER_TARGETS,
+            Kind::User => targets::user_targets(profile),
             Kind::Group => targets::GROUP_TARGETS,
         }
-    }
-    fn target(self, path: &str) -> Option<&'static mapping::TargetDef> {
-        self.targets().iter().find(|t| t.path == path)
     }
     fn sources(self) -> Box<dyn Iterator<Item = &'static str>> {
         match self {

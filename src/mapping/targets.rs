@@ -1,11 +1,13 @@
-//! The SCIM target attributes roster can write, and the default mappings.
+//! The SCIM target attributes roster can write, and the default mappings, per target profile.
 //!
-//! The user targets are those of Asana's Entra gallery app (see
+//! For the `asana` profile the user targets are those of Asana's Entra gallery app (see
 //! `reference/asana-scim-api.md` §4): anything else is refused at validation, because Asana
-//! would ignore or reject it.
+//! would ignore or reject it. For the `generic` profile they are RFC 7643's User attributes
+//! and the enterprise extension (§4.1, §4.3), and the defaults are Entra's non-gallery SCIM
+//! app's (`reference/entra-provisioning-and-graph.md` §2.1) as far as Graph users declare them.
 
 use super::{Mapping, MappingSource};
-use crate::config::model::Apply;
+use crate::config::model::{Apply, Profile};
 use crate::mapping::expr;
 
 /// How a target attribute's value is typed.
@@ -80,6 +82,59 @@ pub static USER_TARGETS: &[TargetDef] = &[
     target("phoneNumbers[type eq \"work\"].value", TargetKind::String),
 ];
 
+/// User targets of a generic SCIM 2.0 server: RFC 7643's core User attributes that are single
+/// strings or booleans, the usual elements of the multi-valued ones, and the enterprise
+/// extension. Every one may be sent on update.
+pub static GENERIC_USER_TARGETS: &[TargetDef] = &[
+    TargetDef {
+        filterable: true,
+        ..target("userName", TargetKind::String)
+    },
+    target("active", TargetKind::Boolean),
+    target("externalId", TargetKind::String),
+    target("displayName", TargetKind::String),
+    target("nickName", TargetKind::String),
+    target("profileUrl", TargetKind::String),
+    target("title", TargetKind::String),
+    target("userType", TargetKind::String),
+    target("preferredLanguage", TargetKind::String),
+    target("locale", TargetKind::String),
+    target("timezone", TargetKind::String),
+    target("name.formatted", TargetKind::String),
+    target("name.givenName", TargetKind::String),
+    target("name.familyName", TargetKind::String),
+    target("name.middleName", TargetKind::String),
+    target("name.honorificPrefix", TargetKind::String),
+    target("name.honorificSuffix", TargetKind::String),
+    target("emails[type eq \"work\"].value", TargetKind::String),
+    target("emails[type eq \"home\"].value", TargetKind::String),
+    target("phoneNumbers[type eq \"work\"].value", TargetKind::String),
+    target("phoneNumbers[type eq \"mobile\"].value", TargetKind::String),
+    target("addresses[type eq \"work\"].formatted", TargetKind::String),
+    target(
+        "addresses[type eq \"work\"].streetAddress",
+        TargetKind::String,
+    ),
+    target("addresses[type eq \"work\"].locality", TargetKind::String),
+    target("addresses[type eq \"work\"].region", TargetKind::String),
+    target("addresses[type eq \"work\"].postalCode", TargetKind::String),
+    target("addresses[type eq \"work\"].country", TargetKind::String),
+    target(ent!("employeeNumber"), TargetKind::String),
+    target(ent!("costCenter"), TargetKind::String),
+    target(ent!("organization"), TargetKind::String),
+    target(ent!("division"), TargetKind::String),
+    target(ent!("department"), TargetKind::String),
+    target(ent!("manager"), TargetKind::UserRef),
+];
+
+/// The user targets a profile accepts.
+pub fn user_targets(profile: Profile) -> &'static [TargetDef] {
+    match profile {
+        Profile::Asana => USER_TARGETS,
+        Profile::Generic => GENERIC_USER_TARGETS,
+    }
+}
+
 /// Group (Asana team) targets.
 pub static GROUP_TARGETS: &[TargetDef] = &[
     TargetDef {
@@ -89,8 +144,14 @@ pub static GROUP_TARGETS: &[TargetDef] = &[
     target("members", TargetKind::UserRefs),
 ];
 
+/// An Asana user target.
 pub fn user_target(path: &str) -> Option<&'static TargetDef> {
     USER_TARGETS.iter().find(|t| t.path == path)
+}
+
+/// A user target of `profile`.
+pub fn user_target_of(profile: Profile, path: &str) -> Option<&'static TargetDef> {
+    user_targets(profile).iter().find(|t| t.path == path)
 }
 
 pub fn group_target(path: &str) -> Option<&'static TargetDef> {
@@ -101,19 +162,71 @@ pub fn group_target(path: &str) -> Option<&'static TargetDef> {
 pub const ACTIVE_EXPRESSION: &str =
     r#"Switch([IsSoftDeleted], , "False", "True", "True", "False")"#;
 
+/// The default user mappings of a profile.
+pub fn default_user_mappings_for(profile: Profile) -> Vec<Mapping> {
+    match profile {
+        Profile::Asana => default_user_mappings(),
+        Profile::Generic => generic_user_mappings(),
+    }
+}
+
+fn direct(t: &str, s: &str) -> (String, MappingSource) {
+    (t.to_string(), MappingSource::Direct(s.to_string()))
+}
+
+fn active_mapping() -> (String, MappingSource) {
+    let active = expr::parse(ACTIVE_EXPRESSION).expect("the built-in active expression parses");
+    (
+        "active".to_string(),
+        MappingSource::Expression {
+            expr: Box::new(active),
+            text: ACTIVE_EXPRESSION.to_string(),
+        },
+    )
+}
+
+fn user_mappings(profile: Profile, list: Vec<(String, MappingSource)>) -> Vec<Mapping> {
+    list.into_iter()
+        .map(|(t, source)| Mapping {
+            match_priority: (t == "userName").then_some(1),
+            target: user_target_of(profile, &t).expect("default targets are known"),
+            source,
+            apply: Apply::Always,
+            default: None,
+            origin: None,
+        })
+        .collect()
+}
+
+/// Entra's non-gallery SCIM app's user mappings, for the Graph attributes a declaration has
+/// (`mailNickname`, street address, postal code and fax are not among them).
+fn generic_user_mappings() -> Vec<Mapping> {
+    let list = vec![
+        direct("userName", "userPrincipalName"),
+        active_mapping(),
+        direct("displayName", "displayName"),
+        direct("title", "jobTitle"),
+        direct("emails[type eq \"work\"].value", "mail"),
+        direct("preferredLanguage", "preferredLanguage"),
+        direct("name.givenName", "givenName"),
+        direct("name.familyName", "surname"),
+        direct("addresses[type eq \"work\"].locality", "city"),
+        direct("addresses[type eq \"work\"].region", "state"),
+        direct("addresses[type eq \"work\"].country", "country"),
+        direct("phoneNumbers[type eq \"work\"].value", "telephoneNumber"),
+        direct("phoneNumbers[type eq \"mobile\"].value", "mobilePhone"),
+        direct(ent!("employeeNumber"), "employeeId"),
+        direct(ent!("department"), "department"),
+        direct(ent!("manager"), "manager"),
+    ];
+    user_mappings(Profile::Generic, list)
+}
+
 /// Asana's gallery-app user mappings, with Graph source attributes.
 pub fn default_user_mappings() -> Vec<Mapping> {
-    let direct = |t: &str, s: &str| (t.to_string(), MappingSource::Direct(s.to_string()));
-    let active = expr::parse(ACTIVE_EXPRESSION).expect("the built-in active expression parses");
-    let mut list = vec![
+    let list = vec![
         direct("userName", "userPrincipalName"),
-        (
-            "active".to_string(),
-            MappingSource::Expression {
-                expr: Box::new(active),
-                text: ACTIVE_EXPRESSION.to_string(),
-            },
-        ),
+        active_mapping(),
         direct("name.formatted", "displayName"),
         direct("emails[type eq \"work\"].value", "mail"),
         direct("title", "jobTitle"),
@@ -128,16 +241,7 @@ pub fn default_user_mappings() -> Vec<Mapping> {
         direct("addresses[type eq \"work\"].locality", "city"),
         direct("phoneNumbers[type eq \"work\"].value", "telephoneNumber"),
     ];
-    list.drain(..)
-        .map(|(t, source)| Mapping {
-            match_priority: (t == "userName").then_some(1),
-            target: user_target(&t).expect("default targets are known"),
-            source,
-            apply: Apply::Always,
-            default: None,
-            origin: None,
-        })
-        .collect()
+    user_mappings(Profile::Asana, list)
 }
 
 /// Group mappings: displayName (matching) and members.

@@ -11,12 +11,14 @@ pub mod changed;
 use anyhow::{Context, bail};
 
 use crate::config::Config;
+use crate::config::model::Profile;
 use crate::plan::{Live, LiveGroup, LiveUser};
-use crate::scim::client::{ClientConfig, ClientError, LogSink, ReadClient, Secret};
+use crate::scim::client::{ClientConfig, ClientError, Features, LogSink, ReadClient, Secret};
 
 /// Where to connect and with which token, resolved from flags, environment and roster.yaml.
 #[derive(Debug, Clone)]
 pub struct Target {
+    pub profile: Profile,
     pub url: String,
     pub token: Secret,
     /// The environment variable the token came from, for messages.
@@ -27,21 +29,35 @@ impl Target {
     /// `--asana-url` / `ROSTER_ASANA_URL` win over roster.yaml; the token comes from the
     /// environment variable the config names.
     pub fn resolve(config: &Config, url_override: Option<&str>) -> anyhow::Result<Target> {
-        let url = url_override
+        let settings = &config.settings.target;
+        let Some(url) = url_override
             .map(str::to_string)
-            .unwrap_or_else(|| config.settings.asana.url.clone());
+            .or_else(|| settings.url.clone())
+        else {
+            bail!(
+                "no SCIM URL: the generic profile has no default; set target.url in roster.yaml, \
+                 or pass --target-url (or ROSTER_ASANA_URL)"
+            );
+        };
         if let Err(e) = crate::config::validate::check_url(&url) {
             bail!("{e}; use https://, or http:// only for 127.0.0.1 or localhost");
         }
-        let token_env = config.settings.asana.token_env.clone();
+        let token_env = settings.token_env.clone();
         let token = match std::env::var(&token_env) {
             Ok(t) if !t.trim().is_empty() => Secret::new(t),
-            _ => bail!(
-                "the environment variable {token_env} is not set: export the Asana \
-                 service-account token in it (or name another variable in asana.token_env)"
-            ),
+            _ => match settings.profile {
+                Profile::Asana => bail!(
+                    "the environment variable {token_env} is not set: export the Asana \
+                     service-account token in it (or name another variable in asana.token_env)"
+                ),
+                Profile::Generic => bail!(
+                    "the environment variable {token_env} is not set: export the SCIM server's \
+                     bearer token in it (or name another variable in target.token_env)"
+                ),
+            },
         };
         Ok(Target {
+            profile: settings.profile,
             url,
             token,
             token_env,
@@ -107,6 +123,7 @@ impl Session {
             .context("cannot start the built-in emulator")?;
         Ok(Session {
             target: Target {
+                profile: config.settings.target.profile,
                 url: running.url().to_string(),
                 token: Secret::new(token),
                 token_env: "(built-in emulator)".into(),
@@ -127,6 +144,25 @@ impl Drop for Session {
         if let Some(copy) = &self.state_copy {
             let _ = std::fs::remove_file(copy);
         }
+    }
+}
+
+/// What the target supports. For the generic profile, read from `/ServiceProviderConfig`, which
+/// also sets the client's page size and its use of filters; for Asana, its documented behaviour
+/// without a request (Asana does not document that document's contents).
+pub async fn features(client: &ReadClient, profile: Profile) -> Features {
+    match profile {
+        Profile::Asana => Features::ASANA,
+        Profile::Generic => match client.service_provider_config().await {
+            Ok(config) => Features::from_config(&config.0),
+            Err(e) => {
+                eprintln!(
+                    "warning: cannot read /ServiceProviderConfig ({e}); assuming PATCH and \
+                     filters are supported and ETags are not"
+                );
+                Features::ASSUMED
+            }
+        },
     }
 }
 

@@ -27,6 +27,9 @@ pub struct Drift {
     pub membership: Vec<MembershipDrift>,
     /// Whether unmanaged users were looked for.
     pub unmanaged_checked: bool,
+    /// The target profile, which names the target in reports; not part of the JSON format.
+    #[serde(skip)]
+    pub profile: crate::config::model::Profile,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +67,7 @@ pub fn drift(plan: &Plan) -> Drift {
         format_version: FORMAT_VERSION.into(),
         unmanaged: plan.unmanaged.clone(),
         unmanaged_checked: plan.unmanaged_checked,
+        profile: plan.profile,
         deprovisioned_but_declared: plan
             .reactivation_blocked
             .iter()

@@ -15,7 +15,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value as Json;
 
-use crate::config::model::{Config, DeprovisionWith, Group, Unmanaged as UnmanagedPolicy, User};
+use crate::config::model::{
+    Config, DeprovisionWith, Group, Profile, Unmanaged as UnmanagedPolicy, User,
+};
 use crate::mapping::{self, Flow, MappedValue};
 use crate::scim::AttrPath;
 pub use live::{Live, LiveGroup, LiveUser};
@@ -29,6 +31,16 @@ pub struct Capabilities {
 
 impl Capabilities {
     pub const ASANA: Capabilities = Capabilities { reactivate: false };
+    /// An RFC 7644 server: `active` goes back to true like any other attribute.
+    pub const GENERIC: Capabilities = Capabilities { reactivate: true };
+
+    /// What a target profile allows.
+    pub fn of(profile: Profile) -> Capabilities {
+        match profile {
+            Profile::Asana => Capabilities::ASANA,
+            Profile::Generic => Capabilities::GENERIC,
+        }
+    }
 }
 
 #[derive(
@@ -195,6 +207,9 @@ pub struct Plan {
     /// SCIM ids of the live users the changes refer to (managers, team members), by key, so
     /// apply resolves references without reading them again.
     pub references: std::collections::BTreeMap<String, String>,
+    /// The target profile planned for, which names the target in reports.
+    #[serde(default)]
+    pub profile: Profile,
 }
 
 impl Plan {
@@ -727,6 +742,7 @@ impl<'a> Planner<'a> {
             unmanaged_checked,
             reactivation_blocked: self.reactivation_blocked,
             references,
+            profile: self.config.settings.target.profile,
         }
     }
 }

@@ -34,7 +34,11 @@ fn render(d: &Drift, md: bool) -> String {
         let _ = writeln!(s, "{MARKER}\n### roster drift report\n");
     }
     if d.is_empty() {
-        let _ = writeln!(s, "No drift: Asana matches the configuration.");
+        let _ = writeln!(
+            s,
+            "No drift: {} matches the configuration.",
+            d.profile.target_name_capitalized()
+        );
         return s;
     }
     // Markdown goes into a GitHub issue, which holds at most 65,536 characters: lines are
@@ -64,7 +68,11 @@ fn render(d: &Drift, md: bool) -> String {
         s.push('\n');
     };
     let c = |a: &str| format!("{code}{a}{code}");
-    section("Missing in Asana", d.missing.iter().map(|a| c(a)).collect());
+    let target = d.profile.target_name();
+    section(
+        &format!("Missing in {target}"),
+        d.missing.iter().map(|a| c(a)).collect(),
+    );
     section(
         "Attributes differ",
         d.attributes
@@ -87,11 +95,11 @@ fn render(d: &Drift, md: bool) -> String {
             .collect(),
     );
     section(
-        "Active in Asana, disabled in the files",
+        &format!("Active in {target}, disabled in the files"),
         d.should_be_deprovisioned.iter().map(|a| c(a)).collect(),
     );
     section(
-        "Deprovisioned in Asana, enabled in the files",
+        &format!("Deprovisioned in {target}, enabled in the files"),
         d.deprovisioned_but_declared.iter().map(|a| c(a)).collect(),
     );
     section(
@@ -123,7 +131,7 @@ fn render(d: &Drift, md: bool) -> String {
     if !d.unmanaged_checked {
         let _ = writeln!(
             s,
-            "Unmanaged users were not looked for (only part of Asana was read)."
+            "Unmanaged users were not looked for (only part of {target} was read)."
         );
     }
     let _ = writeln!(

@@ -117,6 +117,7 @@ pub fn plan() -> Plan {
         unmanaged_checked: true,
         reactivation_blocked: vec!["zed@example.com".into()],
         references: [("bob@example.com".to_string(), "1200000000000002".to_string())].into(),
+        profile: Default::default(),
     }
 }
 
@@ -141,5 +142,6 @@ pub fn empty() -> Plan {
         unmanaged_checked: true,
         reactivation_blocked: vec![],
         references: Default::default(),
+        profile: Default::default(),
     }
 }

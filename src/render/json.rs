@@ -26,6 +26,9 @@ pub struct PlanJson {
     /// SCIM ids of the existing users the changes refer to (managers, team members), by key.
     #[serde(default)]
     pub references: std::collections::BTreeMap<String, String>,
+    /// The target profile planned for: `asana` or `generic`.
+    #[serde(default)]
+    pub profile: crate::config::model::Profile,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +123,7 @@ impl From<&Plan> for PlanJson {
             warnings: p.warnings.clone(),
             reactivation_blocked: p.reactivation_blocked.clone(),
             references: p.references.clone(),
+            profile: p.profile,
         }
     }
 }
@@ -172,6 +176,7 @@ impl PlanJson {
             unmanaged_checked: self.unmanaged_checked,
             reactivation_blocked: self.reactivation_blocked.clone(),
             references: self.references.clone(),
+            profile: self.profile,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::{display_path, show_value, summary_line};
+use crate::config::model::Profile;
 use crate::plan::{Action, Change, Plan};
 
 /// Budget for the whole comment, under GitHub's 65,536-character limit with room to spare.
@@ -67,11 +68,16 @@ pub fn to_string(plan: &Plan) -> String {
     if !plan.unmanaged_checked {
         let _ = writeln!(
             head,
-            "_Only the changed declarations were read from Asana; unmanaged users were not looked for._\n"
+            "_Only the changed declarations were read from {}; unmanaged users were not looked for._\n",
+            plan.profile.target_name()
         );
     }
     if plan.changes.is_empty() {
-        let _ = writeln!(head, "**No changes.** Asana matches the configuration.\n");
+        let _ = writeln!(
+            head,
+            "**No changes.** {} matches the configuration.\n",
+            plan.profile.target_name_capitalized()
+        );
     }
 
     let mut tail = String::new();
@@ -89,7 +95,7 @@ pub fn to_string(plan: &Plan) -> String {
             emoji(c.action),
             code(&c.address()),
             c.action.as_str(),
-            reason(c)
+            reason(c, plan.profile)
         );
         if line.len() > budget {
             break;
@@ -163,7 +169,7 @@ fn emoji(a: Action) -> &'static str {
     }
 }
 
-fn reason(c: &Change) -> String {
+fn reason(c: &Change, profile: Profile) -> String {
     let mut r = String::new();
     if !c.members.is_empty() {
         let _ = write!(
@@ -176,7 +182,7 @@ fn reason(c: &Change) -> String {
     if let Some(reason) = &c.reason {
         let _ = write!(r, ": {}", escape(reason));
     }
-    if c.action == Action::Deprovision {
+    if c.action == Action::Deprovision && profile == Profile::Asana {
         r.push_str(" — **irreversible in Asana**");
     }
     r

@@ -10,6 +10,7 @@ pub mod text;
 
 use serde_json::Value as Json;
 
+use crate::config::model::Profile;
 use crate::plan::{Action, Change, Kind, Summary};
 
 /// Output formats of reports.
@@ -36,13 +37,16 @@ pub fn display_path(path: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// What a change will do, in words.
-pub fn verb(change: &Change) -> &'static str {
+/// What a change will do, in words. Deprovisioning is irreversible only in Asana.
+pub fn verb(change: &Change, profile: Profile) -> &'static str {
     match (change.kind, change.action) {
         (_, Action::Create) => "will be created",
         (_, Action::Update) => "will be updated in place",
         (_, Action::Reactivate) => "will be reactivated",
-        (_, Action::Deprovision) => "will be deprovisioned (irreversible in Asana)",
+        (_, Action::Deprovision) if profile == Profile::Asana => {
+            "will be deprovisioned (irreversible in Asana)"
+        }
+        (_, Action::Deprovision) => "will be deprovisioned",
         (Kind::Group, Action::AddMembers) | (Kind::User, Action::AddMembers) => "will gain members",
         (Kind::Group, Action::RemoveMembers) | (Kind::User, Action::RemoveMembers) => {
             "will lose members"

@@ -23,7 +23,11 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
         }
     };
     if plan.changes.is_empty() {
-        writeln!(out, "No changes. Asana matches the configuration.")?;
+        writeln!(
+            out,
+            "No changes. {} matches the configuration.",
+            plan.profile.target_name_capitalized()
+        )?;
     } else {
         writeln!(out, "roster will perform the following actions:")?;
     }
@@ -37,7 +41,10 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "  {}",
-            paint("1", &format!("# {} {}{reason}", c.address(), verb(c)))
+            paint(
+                "1",
+                &format!("# {} {}{reason}", c.address(), verb(c, plan.profile))
+            )
         )?;
         if c.action == Action::Deprovision {
             writeln!(out, "  {} {}", sym(c.action), c.address())?;
@@ -111,7 +118,8 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "Note: unmanaged users were not looked for (only part of Asana was read)."
+            "Note: unmanaged users were not looked for (only part of {} was read).",
+            plan.profile.target_name()
         )?;
     }
     for w in &plan.warnings {

@@ -42,6 +42,7 @@
 mod clock;
 mod config;
 mod error;
+mod features;
 mod pacing;
 mod paging;
 mod read;
@@ -55,6 +56,7 @@ mod write;
 pub use clock::{Clock, RecordingClock, Sleep, TokioClock};
 pub use config::{ClientConfig, LogSink};
 pub use error::{ClientError, ScimError, TransportKind};
+pub use features::Features;
 pub use read::ReadClient;
 pub use resource::{ListPage, Resource, eq_filter};
 pub use secret::{Secret, redact_url};

@@ -4,13 +4,14 @@
 //! can send anything else. `tests/architecture.rs` keeps this file from naming the write side.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use serde_json::Value;
 use tokio::task::JoinSet;
 
 use super::config::ClientConfig;
 use super::error::ClientError;
+use super::features::Features;
 use super::paging::{Collector, Kept, MAX_PAGES, remaining_starts};
 use super::resource::{ListPage, Resource, encode_segment, eq_filter};
 use super::stats::Stats;
@@ -26,6 +27,8 @@ pub struct ReadClient {
     page_size: u32,
     /// The server's advertised `filter.maxResults`, once read (0: unknown).
     server_max: Arc<AtomicU32>,
+    /// Whether list requests may carry a `filter`: true until the server says otherwise.
+    filter: Arc<AtomicBool>,
 }
 
 impl ReadClient {
@@ -42,6 +45,7 @@ impl ReadClient {
             reader,
             page_size,
             server_max: Arc::new(AtomicU32::new(0)),
+            filter: Arc::new(AtomicBool::new(true)),
         }
     }
 
@@ -50,20 +54,16 @@ impl ReadClient {
         self.reader.stats()
     }
 
-    /// `GET /ServiceProviderConfig`. Remembers `filter.maxResults` as the largest page to ask for.
+    /// `GET /ServiceProviderConfig`. From then on this client (and its clones) asks for pages no
+    /// larger than the advertised maximum, and sends no `filter` if filtering is not supported.
     pub async fn service_provider_config(&self) -> Result<Resource, ClientError> {
         let response = self.reader.get("ServiceProviderConfig", Vec::new()).await?;
         let config = parse_resource(&response)?;
-        let max = config
-            .0
-            .get("filter")
-            .and_then(|f| f.get("maxResults"))
-            .and_then(Value::as_u64)
-            .filter(|m| *m > 0);
-        if let Some(max) = max {
-            self.server_max
-                .store(u32::try_from(max).unwrap_or(u32::MAX), Ordering::Relaxed);
+        let features = Features::from_config(&config.0);
+        if let Some(max) = features.max_results {
+            self.server_max.store(max, Ordering::Relaxed);
         }
+        self.filter.store(features.filter, Ordering::Relaxed);
         Ok(config)
     }
 
@@ -136,13 +136,20 @@ impl ReadClient {
         attr: &str,
         value: &str,
     ) -> Result<Option<Resource>, ClientError> {
+        let want = value.to_lowercase();
+        if !self.filter.load(Ordering::Relaxed) {
+            // The server cannot filter (it would answer 501): read the list and match here.
+            let all = self.list(kind, Arc::new(|r| r)).await?;
+            return Ok(all
+                .into_iter()
+                .find(|r| r.str_attr(attr).is_some_and(|v| v.to_lowercase() == want)));
+        }
         let response = self
             .reader
             .get(kind, vec![("filter", eq_filter(attr, value))])
             .await?;
         let page = ListPage::parse(&response.body).map_err(|e| response.invalid(e))?;
         // A server may ignore the filter and list everything; match here too.
-        let want = value.to_lowercase();
         let returned = page.resources.len();
         let found = page
             .resources
