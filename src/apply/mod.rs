@@ -132,6 +132,33 @@ pub async fn execute(plan: &Plan, client: &WriteClient, options: Options) -> App
     report
 }
 
+/// The version (`meta.version`) of every live object a change touches, by address, for
+/// `If-Match` when the plan was made in this run.
+pub fn etags(plan: &Plan, live: &crate::plan::Live) -> HashMap<String, String> {
+    let users: HashMap<&str, &Json> = live
+        .users
+        .iter()
+        .map(|u| (u.id.as_str(), &u.resource))
+        .collect();
+    let groups: HashMap<&str, &Json> = live
+        .groups
+        .iter()
+        .map(|g| (g.id.as_str(), &g.resource))
+        .collect();
+    plan.changes
+        .iter()
+        .filter_map(|c| {
+            let id = c.id.as_deref()?;
+            let resource = match c.kind {
+                Kind::User => users.get(id)?,
+                Kind::Group => groups.get(id)?,
+            };
+            let version = resource.get("meta")?.get("version")?.as_str()?;
+            Some((c.address(), version.to_string()))
+        })
+        .collect()
+}
+
 /// Splits user changes into levels so every manager is created before the users reporting to
 /// them: level 0 has no manager being created in this plan, level n's manager is in level n-1.
 fn manager_levels<'a>(users: &[&'a Change]) -> Vec<Vec<&'a Change>> {
