@@ -292,9 +292,9 @@ impl Executor {
             .cloned()
     }
 
-    /// The SCIM body for a change's attributes; `manager` resolved to an id.
-    fn user_body(&self, change: &Change) -> Result<Map<String, Json>, StepError> {
-        let mut body = Map::new();
+    /// The values a change sets, with their paths; `manager` resolved to an id.
+    fn values(&self, change: &Change) -> Result<Vec<(String, AttrPath, Json)>, StepError> {
+        let mut values = Vec::new();
         for a in &change.attributes {
             let Some(after) = &a.after else { continue };
             let value = if a.path.ends_with(":manager") {
@@ -312,6 +312,15 @@ impl Executor {
             };
             let path = AttrPath::parse(&a.path)
                 .map_err(|e| StepError::Fail(format!("bad path in plan: {e}")))?;
+            values.push((a.path.clone(), path, value));
+        }
+        Ok(values)
+    }
+
+    /// The SCIM body for a create.
+    fn user_body(&self, change: &Change) -> Result<Map<String, Json>, StepError> {
+        let mut body = Map::new();
+        for (_, path, value) in self.values(change)? {
             path.set(&mut body, value);
         }
         Ok(body)
@@ -320,7 +329,7 @@ impl Executor {
     async fn create_user(&self, change: &Change) -> Result<Done, StepError> {
         let mut body = self.user_body(change)?;
         body.insert("schemas".into(), json!(USER_SCHEMAS));
-        match self.client.create_user(&Json::Object(body.clone())).await {
+        match self.client.create_user(&Json::Object(body)).await {
             Ok(r) => {
                 let id = r.id().ok_or_else(|| {
                     StepError::Fail("the server created the user but sent no id".into())
@@ -355,9 +364,12 @@ impl Executor {
                     .lock()
                     .expect("ids lock")
                     .insert(change.key.clone(), id.clone());
-                body.remove("schemas");
-                body.remove("userName");
-                self.patch_user(&id, body, None).await?;
+                let values = self
+                    .values(change)?
+                    .into_iter()
+                    .filter(|(path, _, _)| path != "userName")
+                    .collect();
+                self.patch_user(&id, values, None).await?;
                 Ok(Done {
                     id: Some(id),
                     note: Some("already existed (409): updated instead".into()),
@@ -372,27 +384,27 @@ impl Executor {
             .id
             .clone()
             .ok_or_else(|| StepError::Fail("update without an id".into()))?;
-        let body = self.user_body(change)?;
+        let values = self.values(change)?;
         let etag = self.options.etags.get(&change.address()).cloned();
-        self.patch_user(&id, body, etag.as_deref()).await?;
+        self.patch_user(&id, values, etag.as_deref()).await?;
         Ok(Done {
             id: Some(id),
             note: None,
         })
     }
 
-    /// Asana's documented PATCH form: one path-less `replace` with an object value.
+    /// Sets `values` on a user in one PATCH.
     async fn patch_user(
         &self,
         id: &str,
-        value: Map<String, Json>,
+        values: Vec<(String, AttrPath, Json)>,
         etag: Option<&str>,
     ) -> Result<(), StepError> {
-        if value.is_empty() {
+        let operations = patch_operations(values);
+        if operations.is_empty() {
             return Ok(());
         }
-        let body =
-            json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "replace", "value": value }] });
+        let body = json!({ "schemas": [PATCH_OP], "Operations": operations });
         self.client
             .patch_user(id, &body, etag)
             .await
@@ -513,6 +525,27 @@ impl Executor {
     }
 }
 
+/// PATCH operations that set `values`: Asana's documented path-less `replace` with an object
+/// value, except for one element of a multi-valued attribute (`addresses[type eq "work"].locality`).
+/// Inside a path-less value that would replace the whole list, dropping the element's other
+/// sub-attributes and every other element, so it goes as a path-based `replace` (Entra's form,
+/// which Asana's gallery app sends).
+fn patch_operations(values: Vec<(String, AttrPath, Json)>) -> Vec<Json> {
+    let mut plain = Map::new();
+    let mut operations = Vec::new();
+    for (text, path, value) in values {
+        if path.type_filter.is_some() {
+            operations.push(json!({ "op": "replace", "path": text, "value": value }));
+        } else {
+            path.set(&mut plain, value);
+        }
+    }
+    if !plain.is_empty() {
+        operations.insert(0, json!({ "op": "replace", "value": plain }));
+    }
+    operations
+}
+
 struct Done {
     id: Option<String>,
     note: Option<String>,
@@ -593,6 +626,32 @@ mod tests {
             levels,
             vec![vec!["a@x", "e@x"], vec!["b@x"], vec!["c@x"], vec!["d@x"]]
         );
+    }
+
+    #[test]
+    fn an_update_of_one_address_part_keeps_the_other_parts_and_elements() {
+        // Regression: a path-less replace of `addresses` with only the changed part replaced
+        // the whole list, so changing the city dropped the country and the plan never emptied.
+        let values = [
+            ("title", json!("Lead")),
+            ("addresses[type eq \"work\"].locality", json!("Boston")),
+            ("emails[type eq \"work\"].value", json!("a@x.io")),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+                json!("Sales"),
+            ),
+        ]
+        .map(|(p, v)| (p.to_string(), AttrPath::parse(p).unwrap(), v));
+        assert_eq!(
+            patch_operations(values.to_vec()),
+            vec![
+                json!({ "op": "replace", "value": { "title": "Lead",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { "department": "Sales" } } }),
+                json!({ "op": "replace", "path": "addresses[type eq \"work\"].locality", "value": "Boston" }),
+                json!({ "op": "replace", "path": "emails[type eq \"work\"].value", "value": "a@x.io" }),
+            ]
+        );
+        assert!(patch_operations(Vec::new()).is_empty());
     }
 
     #[test]
