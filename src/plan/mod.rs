@@ -514,11 +514,19 @@ impl<'a> Planner<'a> {
             ));
             return;
         };
-        // Members who should be active; disabled users are not added to teams.
+        // Members who should be active; disabled users are not added to teams, nor are users
+        // deprovisioned in a target that cannot reactivate them (it refuses them as members).
         let desired: Vec<Member> = match mapped.get("members") {
             Some(MappedValue::UserRefs(upns)) => upns
                 .iter()
                 .filter(|upn| self.config.user(upn).is_none_or(|u| u.account_enabled))
+                .filter(|upn| {
+                    self.caps.reactivate
+                        || self
+                            .matched
+                            .get(&upn.to_lowercase())
+                            .is_none_or(|&i| self.live.users[i].active)
+                })
                 .map(|upn| Member {
                     key: upn.to_lowercase(),
                     id: self

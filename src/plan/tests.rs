@@ -390,6 +390,43 @@ fn team_membership_is_reconciled() {
 }
 
 #[test]
+fn a_deprovisioned_member_asana_cannot_reactivate_is_not_added_to_teams() {
+    // Regression: the plan added a declared member who is deprovisioned in Asana; Asana refuses
+    // deprovisioned users as members, so the team change failed on every apply.
+    let users = "users:\n  - userPrincipalName: alice@example.com\n  - userPrincipalName: zed@example.com\n";
+    let groups = "groups:\n  - displayName: Platform\n    members: [alice@example.com, zed@example.com]\n  - displayName: Design\n    members: [zed@example.com]\n";
+    let mut zed = live_user("2", "zed@example.com", json!({}));
+    zed.active = false;
+    let l = live(
+        vec![live_user("1", "alice@example.com", json!({})), zed],
+        vec![json!({ "id": 50, "displayName": "Platform", "members": [] })],
+    );
+    let config = config_with(SETTINGS, users, groups);
+    let p = run(&config, &l);
+    let teams: Vec<(&str, Action, Vec<&str>)> = p
+        .changes
+        .iter()
+        .filter(|c| c.kind == Kind::Group)
+        .map(|c| {
+            let members = c.members.iter().map(|m| m.key.as_str()).collect();
+            (c.key.as_str(), c.action, members)
+        })
+        .collect();
+    assert_eq!(
+        teams,
+        vec![
+            ("Design", Action::Create, vec![]),
+            ("Platform", Action::AddMembers, vec!["alice@example.com"]),
+        ]
+    );
+    assert!(p.warnings.iter().any(|w| w.contains("cannot reactivate")));
+    // A target that reactivates the user first may add it.
+    let p = plan(&config, &l, Capabilities { reactivate: true }, &Scope::default());
+    let design = p.changes.iter().find(|c| c.key == "Design").unwrap();
+    assert_eq!(design.members[0].key, "zed@example.com");
+}
+
+#[test]
 fn scope_limits_the_plan_to_changed_objects() {
     let users =
         "users:\n  - userPrincipalName: a@example.com\n  - userPrincipalName: b@example.com\n";
