@@ -22,7 +22,8 @@ use tokio::task::JoinSet;
 use crate::config::model::DeprovisionWith;
 use crate::plan::{Action, Change, Kind, Plan};
 use crate::scim::AttrPath;
-use crate::scim::client::{ClientError, WriteClient};
+use crate::scim::client::retry::GiveUp;
+use crate::scim::client::{ClientError, Resource, WriteClient};
 
 const USER_SCHEMAS: [&str; 2] = [
     "urn:ietf:params:scim:schemas:core:2.0:User",
@@ -329,54 +330,81 @@ impl Executor {
     async fn create_user(&self, change: &Change) -> Result<Done, StepError> {
         let mut body = self.user_body(change)?;
         body.insert("schemas".into(), json!(USER_SCHEMAS));
-        match self.client.create_user(&Json::Object(body)).await {
-            Ok(r) => {
-                let id = r.id().ok_or_else(|| {
-                    StepError::Fail("the server created the user but sent no id".into())
-                })?;
-                self.ids
-                    .lock()
-                    .expect("ids lock")
-                    .insert(change.key.clone(), id.clone());
-                Ok(Done {
-                    id: Some(id),
-                    note: None,
-                })
-            }
-            Err(e) if e.status() == Some(409) => {
-                // The user exists (a previous run created it, or someone else did): adopt it.
-                let existing = self
-                    .client
-                    .reader()
-                    .find_user_by_username(&change.key)
-                    .await
-                    .map_err(fail)?
-                    .ok_or_else(|| {
+        let body = Json::Object(body);
+        let mut dropped = 0;
+        loop {
+            match self.client.create_user(&body).await {
+                Ok(r) => {
+                    let id = r.id().ok_or_else(|| {
+                        StepError::Fail("the server created the user but sent no id".into())
+                    })?;
+                    self.record_id(change, &id);
+                    return Ok(Done {
+                        id: Some(id),
+                        note: (dropped > 0).then(|| resent(dropped)),
+                    });
+                }
+                Err(e) if e.status() == Some(409) => {
+                    // The user exists (a previous run created it, or someone else did).
+                    let existing = self.find_user(change).await?.ok_or_else(|| {
                         StepError::Fail(format!(
                             "409 on create, but no user `{}` can be found",
                             change.key
                         ))
                     })?;
-                let id = existing
-                    .id()
-                    .ok_or_else(|| StepError::Fail("existing user has no id".into()))?;
-                self.ids
-                    .lock()
-                    .expect("ids lock")
-                    .insert(change.key.clone(), id.clone());
-                let values = self
-                    .values(change)?
-                    .into_iter()
-                    .filter(|(path, _, _)| path != "userName")
-                    .collect();
-                self.patch_user(&id, values, None).await?;
-                Ok(Done {
-                    id: Some(id),
-                    note: Some("already existed (409): updated instead".into()),
-                })
+                    return self
+                        .adopt_user(change, existing, "already existed (409): updated instead")
+                        .await;
+                }
+                Err(e) if may_have_applied(&e) && dropped + 1 < CREATE_ATTEMPTS => {
+                    // The answer was lost after the POST was sent, so Asana may have created the
+                    // user. Look before sending it again: a retry never makes a duplicate.
+                    dropped += 1;
+                    if let Some(existing) = self.find_user(change).await? {
+                        return self.adopt_user(change, existing, LOST_ANSWER).await;
+                    }
+                }
+                Err(e) => return Err(fail(e)),
             }
-            Err(e) => Err(fail(e)),
         }
+    }
+
+    async fn find_user(&self, change: &Change) -> Result<Option<Resource>, StepError> {
+        self.client
+            .reader()
+            .find_user_by_username(&change.key)
+            .await
+            .map_err(fail)
+    }
+
+    fn record_id(&self, change: &Change, id: &str) {
+        self.ids
+            .lock()
+            .expect("ids lock")
+            .insert(change.key.clone(), id.to_string());
+    }
+
+    /// Takes over an existing user for a create: sets what the create would have.
+    async fn adopt_user(
+        &self,
+        change: &Change,
+        existing: Resource,
+        note: &str,
+    ) -> Result<Done, StepError> {
+        let id = existing
+            .id()
+            .ok_or_else(|| StepError::Fail("existing user has no id".into()))?;
+        self.record_id(change, &id);
+        let values = self
+            .values(change)?
+            .into_iter()
+            .filter(|(path, _, _)| path != "userName")
+            .collect();
+        self.patch_user(&id, values, None).await?;
+        Ok(Done {
+            id: Some(id),
+            note: Some(note.into()),
+        })
     }
 
     async fn update_user(&self, change: &Change) -> Result<Done, StepError> {
@@ -461,32 +489,48 @@ impl Executor {
         let members: Vec<Json> = ids.iter().map(|id| json!({ "value": id })).collect();
         let body =
             json!({ "schemas": [GROUP_SCHEMA], "displayName": change.key, "members": members });
-        let r = match self.client.create_group(&body).await {
-            Ok(r) => r,
-            Err(e) if e.status() == Some(409) => {
-                let existing = self
-                    .client
-                    .reader()
-                    .find_group_by_name(&change.key)
-                    .await
-                    .map_err(fail)?;
-                let existing = existing.ok_or_else(|| {
-                    StepError::Fail("409 on create, but the team cannot be found".into())
-                })?;
-                let id = existing
-                    .id()
-                    .ok_or_else(|| StepError::Fail("existing team has no id".into()))?;
-                self.add_members(&id, &ids).await?;
-                return partial(
-                    Some(id),
-                    &missing,
-                    Some("already existed (409): members added instead"),
-                );
+        let mut dropped = 0;
+        loop {
+            let conflict = match self.client.create_group(&body).await {
+                Ok(r) => {
+                    let note = (dropped > 0).then(|| resent(dropped));
+                    return partial(r.id(), &missing, note.as_deref());
+                }
+                Err(e) if e.status() == Some(409) => true,
+                Err(e) if may_have_applied(&e) && dropped + 1 < CREATE_ATTEMPTS => {
+                    // As for users: look before sending it again.
+                    dropped += 1;
+                    false
+                }
+                Err(e) => return Err(fail(e)),
+            };
+            let existing = self
+                .client
+                .reader()
+                .find_group_by_name(&change.key)
+                .await
+                .map_err(fail)?;
+            match existing {
+                Some(existing) => {
+                    let id = existing
+                        .id()
+                        .ok_or_else(|| StepError::Fail("existing team has no id".into()))?;
+                    self.add_members(&id, &ids).await?;
+                    let note = if conflict {
+                        "already existed (409): members added instead"
+                    } else {
+                        "the answer to the create was lost, and it had been created: members added to be sure"
+                    };
+                    return partial(Some(id), &missing, Some(note));
+                }
+                None if conflict => {
+                    return Err(StepError::Fail(
+                        "409 on create, but the team cannot be found".into(),
+                    ));
+                }
+                None => {}
             }
-            Err(e) => return Err(fail(e)),
-        };
-        let id = r.id();
-        partial(id, &missing, None)
+        }
     }
 
     async fn add_members(&self, group: &str, ids: &[String]) -> Result<(), StepError> {
@@ -544,6 +588,31 @@ fn patch_operations(values: Vec<(String, AttrPath, Json)>) -> Vec<Json> {
         operations.insert(0, json!({ "op": "replace", "value": plain }));
     }
     operations
+}
+
+/// How many times a create is sent when its answer is lost (checking in between that it was
+/// not created).
+const CREATE_ATTEMPTS: u32 = 3;
+
+const LOST_ANSWER: &str =
+    "the answer to the create was lost, and it had been created: updated to be sure";
+
+fn resent(dropped: u32) -> String {
+    format!(
+        "the answer to the create was lost {dropped} time(s), and it had not been created: sent again"
+    )
+}
+
+/// The request was sent but its answer lost (a dropped connection or a timeout after a POST):
+/// the server may have acted on it.
+fn may_have_applied(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Transport {
+            why: GiveUp::MayHaveApplied,
+            ..
+        }
+    )
 }
 
 struct Done {
