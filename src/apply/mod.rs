@@ -20,6 +20,7 @@ use serde_json::{Map, Value as Json, json};
 use tokio::task::JoinSet;
 
 use crate::config::model::DeprovisionWith;
+use crate::mapping::targets::user_target;
 use crate::plan::{Action, Change, Kind, Plan};
 use crate::scim::AttrPath;
 use crate::scim::client::retry::GiveUp;
@@ -395,10 +396,14 @@ impl Executor {
             .id()
             .ok_or_else(|| StepError::Fail("existing user has no id".into()))?;
         self.record_id(change, &id);
+        // The userName matches already, and Asana refuses create-only targets
+        // (`name.givenName`) on PATCH.
         let values = self
             .values(change)?
             .into_iter()
-            .filter(|(path, _, _)| path != "userName")
+            .filter(|(path, _, _)| {
+                path != "userName" && user_target(path).is_none_or(|t| t.updatable)
+            })
             .collect();
         self.patch_user(&id, values, None).await?;
         Ok(Done {
