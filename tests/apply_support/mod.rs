@@ -68,6 +68,7 @@ pub fn unlimited() -> LimitsConfig {
 /// synchronously) and a config directory for `roster -C`.
 pub struct Harness {
     pub rt: tokio::runtime::Runtime,
+    /// Dropped without waiting for open connections (no state file to write).
     pub emu: Option<RunningEmulator>,
     pub dir: tempfile::TempDir,
 }
@@ -179,14 +180,6 @@ impl Harness {
             }
             ids
         })
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if let Some(emu) = self.emu.take() {
-            let _ = self.rt.block_on(emu.shutdown());
-        }
     }
 }
 
