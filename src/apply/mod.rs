@@ -7,7 +7,9 @@
 //! concurrently within the client's write limit; the client paces and retries, and one failing
 //! object never stops the others. A 409 on create means the user exists: it is found by
 //! userName and updated instead, so a re-run after any interruption converges without
-//! duplicates.
+//! duplicates. A create whose answer was lost (the connection dropped after the POST) is looked
+//! up the same way before it is sent again. Updates use Asana's path-less `replace`, and a
+//! path-based one for an element of a multi-valued attribute.
 
 pub mod audit;
 pub mod gates;
