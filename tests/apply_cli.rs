@@ -247,7 +247,17 @@ fn without_a_terminal_apply_needs_auto_approve_and_sends_nothing() {
 fn a_saved_plan_applies_with_or_without_auto_approve() {
     for extra in [&["--auto-approve"][..], &[][..]] {
         let h = Harness::start(Emulator::builder());
-        h.write_config("version: 1\n", Some(&users_yaml(&SEVEN[..3])), None);
+        // The plan refers to a live user it does not change (a manager, a member): the saved
+        // plan carries its id.
+        h.seed_users(&[("boss@ex.test", "Engineer")]);
+        let mut users = users_yaml(&["boss@ex.test"]);
+        for n in &SEVEN[..3] {
+            users.push_str(&format!(
+                "  - userPrincipalName: {n}\n    manager: boss@ex.test\n"
+            ));
+        }
+        let groups = "groups:\n  - displayName: Team\n    members: [boss@ex.test, u0@ex.test]\n";
+        h.write_config("version: 1\n", Some(&users), Some(groups));
         let plan = h.path("plan.json");
         assert_code(&h.run("plan", &["--out", plan.to_str().unwrap()]), 0);
         let mut args = vec![plan.to_str().unwrap()];
@@ -255,7 +265,7 @@ fn a_saved_plan_applies_with_or_without_auto_approve() {
         let out = h.run("apply", &args);
         assert_code(&out, 0);
         assert!(
-            stderr(&out).contains("3 done, 0 failed, 0 skipped"),
+            stderr(&out).contains("4 done, 0 failed, 0 skipped"),
             "{}",
             stderr(&out)
         );
