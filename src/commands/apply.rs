@@ -75,23 +75,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
                     ),
                 };
                 let plan = plan::plan(&config, &live, Capabilities::ASANA, &scope);
-                let etags = plan
-                    .changes
-                    .iter()
-                    .filter_map(|c| {
-                        let id = c.id.as_ref()?;
-                        let resource = match c.kind {
-                            plan::Kind::User => live.users.iter().find(|u| &u.id == id)?.resource(),
-                            plan::Kind::Group => {
-                                live.groups.iter().find(|g| &g.id == id)?.resource.clone()
-                            }
-                        };
-                        Some((
-                            c.address(),
-                            resource.get("meta")?.get("version")?.as_str()?.to_string(),
-                        ))
-                    })
-                    .collect();
+                let etags = apply::etags(&plan, &live);
                 render::text::render(&plan, super::stdout_color(), &mut std::io::stdout().lock())?;
                 (plan, etags)
             }

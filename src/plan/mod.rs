@@ -226,6 +226,8 @@ struct Planner<'a> {
     by_id: HashMap<&'a str, usize>,
     /// Which live user each declared user matched (by declared user key).
     matched: HashMap<String, usize>,
+    /// Declared users the plan creates (keys).
+    created: BTreeSet<String>,
     changes: Vec<Change>,
     warnings: Vec<String>,
     reactivation_blocked: Vec<String>,
@@ -270,6 +272,7 @@ impl<'a> Planner<'a> {
                 .map(|(i, u)| (u.id.as_str(), i))
                 .collect(),
             matched: HashMap::new(),
+            created: BTreeSet::new(),
             changes: Vec::new(),
             warnings: Vec::new(),
             reactivation_blocked: Vec::new(),
@@ -286,6 +289,17 @@ impl<'a> Planner<'a> {
         for u in &self.config.users {
             if let Some(i) = self.find_live(u) {
                 self.matched.insert(u.key(), i);
+            }
+        }
+        // And know who will be created, so a manager who will not exist is never referred to.
+        for u in &self.config.users {
+            let key = u.key();
+            if !self.matched.contains_key(&key) && in_scope(&scope.users, &key) {
+                let mapped =
+                    mapping::map_user(&self.config.settings.user_mappings, u, true, Flow::Create);
+                if mapped.is_ok_and(|m| desired_active(&m, u)) {
+                    self.created.insert(key);
+                }
             }
         }
         for u in &self.config.users {
@@ -355,12 +369,10 @@ impl<'a> Planner<'a> {
             ));
             return;
         };
-        let desired_active = match mapped.get("active") {
-            Some(MappedValue::Boolean(b)) => *b,
-            _ => u.account_enabled,
-        };
+        let desired_active = desired_active(&mapped, u);
         let Some(live) = live else {
             if desired_active {
+                let mapped = self.without_missing_references(&key, mapped);
                 let attributes = mapped
                     .attributes
                     .iter()
@@ -411,6 +423,7 @@ impl<'a> Planner<'a> {
             }
             _ => {}
         }
+        let mapped = self.without_missing_references(&key, mapped);
         let attributes = self.diff(&mapped, live);
         let id = Some(live.id.clone());
         if !live.active {
@@ -429,6 +442,36 @@ impl<'a> Planner<'a> {
         } else {
             self.push(Kind::User, &key, Action::Update, id, attributes, None);
         }
+    }
+
+    /// Leaves out references (`manager`) to declared users who are not in the target and that
+    /// the plan does not create (disabled, or out of scope): there is no id to send, and
+    /// planning the change would make it fail on every apply. The reviewer is told.
+    fn without_missing_references(
+        &mut self,
+        key: &str,
+        mut mapped: mapping::Mapped,
+    ) -> mapping::Mapped {
+        let mut missing = Vec::new();
+        mapped.attributes.retain(|_, v| match v {
+            MappedValue::UserRef(upn) => {
+                let upn = upn.to_lowercase();
+                let exists = self.matched.contains_key(&upn) || self.created.contains(&upn);
+                if !exists {
+                    missing.push(upn);
+                }
+                exists
+            }
+            _ => true,
+        });
+        for upn in missing {
+            self.warnings.push(format!(
+                "{}: its manager `{upn}` is not in Asana and this plan does not create it \
+                 (accountEnabled: false, or out of scope), so no manager is sent",
+                address(Kind::User, key)
+            ));
+        }
+        mapped
     }
 
     /// Attribute-by-attribute differences between what the mappings give and what is live.
@@ -728,6 +771,14 @@ impl<'a> Planner<'a> {
             reactivation_blocked: self.reactivation_blocked,
             references,
         }
+    }
+}
+
+/// Whether the mappings make the user active (the `active` target), else `accountEnabled`.
+fn desired_active(mapped: &mapping::Mapped, u: &User) -> bool {
+    match mapped.get("active") {
+        Some(MappedValue::Boolean(b)) => *b,
+        _ => u.account_enabled,
     }
 }
 
