@@ -545,6 +545,7 @@ mod tests {
                 .collect(),
             members: vec![],
             reason: None,
+            source: None,
         }
     }
 

@@ -10,6 +10,7 @@
 pub mod drift;
 pub mod live;
 pub mod saved;
+pub mod source;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -95,6 +96,8 @@ pub struct Change {
     pub members: Vec<Member>,
     /// Why, when it is not obvious (`accountEnabled: false`, unmanaged by policy).
     pub reason: Option<String>,
+    /// Where the values came from, when Entra is merged live; `None` otherwise.
+    pub source: Option<source::Source>,
 }
 
 impl Change {
@@ -212,7 +215,9 @@ pub struct Scope {
 
 /// Computes the plan. Pure.
 pub fn plan(config: &Config, live: &Live, caps: Capabilities, scope: &Scope) -> Plan {
-    Planner::new(config, live, caps).run(scope)
+    let mut plan = Planner::new(config, live, caps).run(scope);
+    source::annotate(&mut plan, config);
+    plan
 }
 
 struct Planner<'a> {
@@ -373,7 +378,7 @@ impl<'a> Planner<'a> {
                         Action::Deprovision,
                         id,
                         Vec::new(),
-                        Some("accountEnabled is false".into()),
+                        Some(self.config.deprovision_reason(u)),
                     );
                 }
                 return;
@@ -514,11 +519,11 @@ impl<'a> Planner<'a> {
             ));
             return;
         };
-        // Members who should be active; disabled users are not added to teams.
+        // Members who should be active; disabled and out-of-scope users are not added to teams.
         let desired: Vec<Member> = match mapped.get("members") {
             Some(MappedValue::UserRefs(upns)) => upns
                 .iter()
-                .filter(|upn| self.config.user(upn).is_none_or(|u| u.account_enabled))
+                .filter(|upn| self.config.user(upn).is_none_or(User::provisioned))
                 .map(|upn| Member {
                     key: upn.to_lowercase(),
                     id: self
@@ -620,6 +625,7 @@ impl<'a> Planner<'a> {
             attributes,
             members: Vec::new(),
             reason,
+            source: None,
         }
     }
 

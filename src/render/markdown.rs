@@ -262,6 +262,7 @@ mod tests {
                 }],
                 members: vec![],
                 reason: None,
+                source: None,
             })
             .collect();
         plan.summary.create = 10_000;
