@@ -16,4 +16,9 @@
 //! Never: write to Graph, print the client secret or a token, or send a token to a host other
 //! than the configured Graph and login hosts.
 
+pub mod directory;
 pub mod filter;
+pub mod graph;
+pub mod merge;
+pub mod scope;
+pub mod yaml;
