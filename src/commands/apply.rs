@@ -15,7 +15,7 @@ use crate::plan::{self, Capabilities, Plan, Scope};
 use crate::render;
 
 pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
-    let Some((config, report)) = super::load_config(global)? else {
+    let Some((mut config, mut report)) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
     let saved = match &args.plan_file {
@@ -37,6 +37,16 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
         );
     }
     let rt = ops::runtime()?;
+    // A saved plan already holds what Entra gave when it was made; only a fresh plan reads it.
+    if saved.is_none()
+        && !rt.block_on(ops::entra::merge_live(
+            &mut config,
+            &mut report,
+            global.verbose,
+        ))?
+    {
+        return Ok(Outcome::Failed);
+    }
     rt.block_on(async {
         let session = super::open(&config, &args.target).await?;
         let client = session.target.writer(global.verbose)?;
@@ -87,7 +97,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
         if let Err(refusals) = gates::check(
             &plan,
             &config.settings.policy,
-            config.users.len(),
+            config.users.iter().filter(|u| u.in_scope).count(),
             args.allow_deprovisions,
         ) {
             for r in refusals {

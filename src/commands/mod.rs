@@ -6,6 +6,7 @@ pub mod apply;
 pub mod check;
 pub mod drift;
 pub mod emulator;
+pub mod import;
 pub mod plan;
 pub mod schema;
 pub mod show;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Apply(args) => apply::run(&cli.global, &args),
         Command::Drift(args) => drift::run(&cli.global, &args),
         Command::Show(args) => show::run(&cli.global, &args),
+        Command::Import(source) => import::run(&cli.global, &source),
         Command::Check(args) => check::run(&cli.global, &args),
         Command::Schema(args) => schema::run(&args),
         Command::Emulator(args) => emulator::run(&cli.global, &args),

@@ -17,8 +17,11 @@
 //! than the configured Graph and login hosts.
 
 pub mod directory;
+pub mod emulator;
 pub mod filter;
 pub mod graph;
+pub mod import;
 pub mod merge;
+pub mod read;
 pub mod scope;
 pub mod yaml;

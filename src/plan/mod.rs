@@ -682,7 +682,8 @@ impl<'a> Planner<'a> {
             max_count: policy.max_deprovisions.count,
             max_percent: policy.max_deprovisions.percent,
             exceeded: false,
-            empty_desired: summary.deprovision > 0 && self.config.users.is_empty(),
+            // Users out of Entra's scope are there only to be deprovisioned: they do not count.
+            empty_desired: summary.deprovision > 0 && self.config.users.iter().all(|u| !u.in_scope),
         };
         gate.exceeded = gate.count > gate.max_count || gate.percent() > gate.max_percent;
         Plan {
