@@ -161,6 +161,9 @@ fn reason(c: &Change) -> String {
     if c.action == Action::Deprovision {
         r.push_str(" — **irreversible in Asana**");
     }
+    if let Some(note) = super::source_note(c) {
+        let _ = write!(r, " _({})_", escape(&note));
+    }
     r
 }
 

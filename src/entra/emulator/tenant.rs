@@ -131,8 +131,10 @@ impl Tenant {
 
     pub fn display_name(&self, id: &str) -> String {
         match (self.user(id), self.group(id)) {
-            (Some(u), _) => u.properties["displayName"]
-                .as_str()
+            (Some(u), _) => u
+                .properties
+                .get("displayName")
+                .and_then(Json::as_str)
                 .unwrap_or_default()
                 .to_string(),
             (_, Some(g)) => g.display_name.clone(),
