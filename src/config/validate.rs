@@ -250,9 +250,23 @@ impl Validator<'_> {
             }
             let Some(operator) = Operator::parse(&c.operator.value) else {
                 let names = Operator::ALL.map(Operator::name);
-                let hint = match did_you_mean(&c.operator.value, names.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("Entra's operators: {}", names.join(", ")),
+                let plain: String = c
+                    .operator
+                    .value
+                    .chars()
+                    .filter(char::is_ascii_alphabetic)
+                    .collect::<String>()
+                    .to_ascii_uppercase();
+                let hint = match (
+                    plain.as_str(),
+                    did_you_mean(&c.operator.value, names.iter().copied()),
+                ) {
+                    ("CONTAINS", _) => "Entra's containment operator is `Includes`".to_string(),
+                    ("STARTSWITH", _) => {
+                        "Entra has no STARTS_WITH: use `REGEX MATCH` with `^…`".to_string()
+                    }
+                    (_, Some(s)) => format!("did you mean `{s}`?"),
+                    (_, None) => format!("Entra's operators: {}", names.join(", ")),
                 };
                 self.error(
                     format!("unknown scoping operator `{}`", c.operator.value),

@@ -152,7 +152,17 @@ impl Clause {
                 }
                 Operator::RegexMatch | Operator::NotRegexMatch => match regex::Regex::new(v) {
                     Ok(re) => Compiled::Regex(re),
-                    Err(e) => return Err(format!("invalid regular expression: {e}")),
+                    Err(e) => {
+                        // The parser's message quotes the pattern over several lines; the last
+                        // says what is wrong.
+                        let text = e.to_string();
+                        let what = text
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                            .trim_start_matches("error: ");
+                        return Err(format!("invalid regular expression: {what}"));
+                    }
                 },
                 _ => Compiled::None,
             },
