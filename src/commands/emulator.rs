@@ -100,16 +100,18 @@ async fn serve(
         ),
         None => None,
     };
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on {}", emulator.url())?;
+    // Both lines in one write: a script that reads only the first and closes the pipe must
+    // not make the second fail.
+    let mut lines = format!("listening on {}\n", emulator.url());
     if let Some(g) = &graph {
-        writeln!(
-            out,
-            "graph login_url {} graph_url {}",
+        lines.push_str(&format!(
+            "graph login_url {} graph_url {}\n",
             g.login_url(),
             g.graph_url()
-        )?;
+        ));
     }
+    let mut out = std::io::stdout().lock();
+    out.write_all(lines.as_bytes())?;
     out.flush()?;
     drop(out);
     wait_for_signal().await?;

@@ -243,6 +243,13 @@ fn json_response(status: StatusCode, body: &Json) -> Resp {
     r
 }
 
+/// An error answer, boxed: it travels through `?`.
+type Refused = Box<Resp>;
+
+fn refuse(status: StatusCode, code: &str, message: &str) -> Refused {
+    Box::new(graph_error(status, code, message))
+}
+
 /// Graph's error shape.
 fn graph_error(status: StatusCode, code: &str, message: &str) -> Resp {
     json_response(
@@ -333,7 +340,7 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
     // Faults first, like a gateway in front of Graph.
     let n = shared.seq.fetch_add(1, Ordering::Relaxed) + 1;
     let cfg = &shared.config;
-    if cfg.throttle_every > 0 && n % cfg.throttle_every == 0 {
+    if cfg.throttle_every > 0 && n.is_multiple_of(cfg.throttle_every) {
         shared.counters.throttled.fetch_add(1, Ordering::Relaxed);
         return with_retry_after(
             graph_error(
@@ -344,7 +351,7 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
             cfg,
         );
     }
-    if cfg.unavailable_every > 0 && n % cfg.unavailable_every == 0 {
+    if cfg.unavailable_every > 0 && n.is_multiple_of(cfg.unavailable_every) {
         shared.counters.unavailable.fetch_add(1, Ordering::Relaxed);
         return with_retry_after(
             graph_error(
@@ -380,7 +387,7 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Resp {
     let q = Query::new(query, eventual);
     match graph(shared, rest, &q) {
         Ok(r) => r,
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -525,14 +532,14 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
-    fn select(&self, allowed: &[&str]) -> Result<Option<Vec<String>>, Resp> {
+    fn select(&self, allowed: &[&str]) -> Result<Option<Vec<String>>, Refused> {
         let Some(s) = self.get("$select") else {
             return Ok(None);
         };
         let mut out = Vec::new();
         for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let Some(known) = allowed.iter().find(|a| a.eq_ignore_ascii_case(p)) else {
-                return Err(graph_error(
+                return Err(refuse(
                     StatusCode::BAD_REQUEST,
                     "Request_BadRequest",
                     &format!(
@@ -545,12 +552,12 @@ impl Query {
         Ok(Some(out))
     }
 
-    fn top(&self, default: usize) -> Result<usize, Resp> {
+    fn top(&self, default: usize) -> Result<usize, Refused> {
         match self.get("$top") {
             None => Ok(default),
             Some(t) => match t.parse::<usize>() {
                 Ok(n) if (1..=999).contains(&n) => Ok(n),
-                _ => Err(graph_error(
+                _ => Err(refuse(
                     StatusCode::BAD_REQUEST,
                     "Request_BadRequest",
                     &format!(
@@ -567,9 +574,9 @@ impl Query {
     }
 
     /// Advanced queries (`$count`, OData casts) need `ConsistencyLevel: eventual`.
-    fn require_eventual(&self, advanced: bool) -> Result<(), Resp> {
+    fn require_eventual(&self, advanced: bool) -> Result<(), Refused> {
         if (advanced || self.count()) && !self.eventual {
-            return Err(graph_error(
+            return Err(refuse(
                 StatusCode::BAD_REQUEST,
                 "Request_UnsupportedQuery",
                 "This query is an advanced query: it needs the ConsistencyLevel header set to \
@@ -579,14 +586,14 @@ impl Query {
         Ok(())
     }
 
-    fn skip(&self) -> Result<usize, Resp> {
+    fn skip(&self) -> Result<usize, Refused> {
         match self.get("$skiptoken") {
             None => Ok(0),
             Some(t) => t
                 .strip_prefix("o")
                 .and_then(|n| n.parse().ok())
                 .ok_or_else(|| {
-                    graph_error(
+                    refuse(
                         StatusCode::BAD_REQUEST,
                         "Request_BadRequest",
                         "The specified page token value has expired or is invalid.",
@@ -613,7 +620,7 @@ fn link(shared: &Shared, path: &str, q: &Query, key: &str, value: &str) -> Strin
 }
 
 /// One page of `items` with paging links and, on the first page, `@odata.count` when asked.
-fn page(shared: &Shared, path: &str, q: &Query, items: Vec<Json>) -> Result<Resp, Resp> {
+fn page(shared: &Shared, path: &str, q: &Query, items: Vec<Json>) -> Result<Resp, Refused> {
     let size = q.top(shared.config.page_size)?;
     let skip = q.skip()?;
     let total = items.len();
@@ -633,8 +640,8 @@ fn page(shared: &Shared, path: &str, q: &Query, items: Vec<Json>) -> Result<Resp
     Ok(json_response(StatusCode::OK, &Json::Object(body)))
 }
 
-fn not_found(what: &str, id: &str) -> Resp {
-    graph_error(
+fn not_found(what: &str, id: &str) -> Refused {
+    refuse(
         StatusCode::NOT_FOUND,
         "Request_ResourceNotFound",
         &format!(
@@ -643,7 +650,7 @@ fn not_found(what: &str, id: &str) -> Resp {
     )
 }
 
-fn graph(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Resp> {
+fn graph(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Refused> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     match segments.as_slice() {
         ["users", "delta"] => delta(shared, path, q),
@@ -745,7 +752,7 @@ fn graph(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Resp> {
                 ["microsoft.graph.user"] => Some("user"),
                 ["microsoft.graph.group"] => Some("group"),
                 _ => {
-                    return Err(graph_error(
+                    return Err(refuse(
                         StatusCode::BAD_REQUEST,
                         "BadRequest",
                         "unknown cast",
@@ -785,7 +792,7 @@ fn graph(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Resp> {
             drop(state);
             page(shared, path, q, items)
         }
-        _ => Err(graph_error(
+        _ => Err(refuse(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             &format!("Resource not found for the segment '{}'.", segments[0]),
@@ -796,9 +803,9 @@ fn graph(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Resp> {
 /// `/users/delta`: a full round without a token, changes since the token with one. Tokens
 /// carry the epoch they were made in; once the epoch moves on (`/_graph/expire-delta-links`),
 /// they answer 410 Gone, as Graph does for a sync state it no longer holds.
-fn delta(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Resp> {
+fn delta(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Refused> {
     if q.get("$top").is_some() || q.get("$expand").is_some() || q.get("$orderby").is_some() {
-        return Err(graph_error(
+        return Err(refuse(
             StatusCode::BAD_REQUEST,
             "Request_UnsupportedQuery",
             "$top, $expand and $orderby are not supported with delta queries.",
@@ -810,7 +817,7 @@ fn delta(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Resp> {
     let (epoch, from, until, skip) = match (q.get("$deltatoken"), q.get("$skiptoken")) {
         (Some(token), _) => {
             let Some((epoch, from)) = parse_pair(token) else {
-                return Err(graph_error(
+                return Err(refuse(
                     StatusCode::BAD_REQUEST,
                     "syncStateNotFound",
                     "The delta token is not valid.",
@@ -828,7 +835,7 @@ fn delta(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Resp> {
                 [epoch, 0, until, skip] => (*epoch, None, *until, *skip as usize),
                 [epoch, 1, from, until, skip] => (*epoch, Some(*from), *until, *skip as usize),
                 _ => {
-                    return Err(graph_error(
+                    return Err(refuse(
                         StatusCode::BAD_REQUEST,
                         "syncStateNotFound",
                         "The skip token is not valid.",
@@ -848,7 +855,7 @@ fn delta(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Resp> {
         if let Some(select) = q.get("$select") {
             fresh.query_pairs_mut().append_pair("$select", select);
         }
-        let mut r = graph_error(
+        let mut r = refuse(
             StatusCode::GONE,
             "resyncRequired",
             "The sync state is no longer available; start a new delta round without a token.",
