@@ -693,20 +693,39 @@ async fn delta_runs_fetch_only_changes_and_a_410_falls_back_to_a_full_read() {
 
 struct Emulators {
     rt: tokio::runtime::Runtime,
+    state_copy: Option<std::path::PathBuf>,
     scim: Option<roster::emulator::RunningEmulator>,
     graph: Option<RunningGraphEmulator>,
 }
 
 impl Emulators {
     fn start() -> Emulators {
+        Emulators::start_with(None)
+    }
+
+    /// With the Asana emulator started from a copy of `state`.
+    fn start_with(state: Option<&Path>) -> Emulators {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
+        let copy = state.map(|s| {
+            let copy = std::env::temp_dir().join(format!(
+                "roster-entra-test-{}-{:?}.json",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            std::fs::copy(s, &copy).unwrap();
+            copy
+        });
         let (scim, graph) = rt.block_on(async {
+            let mut builder = roster::emulator::Emulator::builder();
+            if let Some(copy) = &copy {
+                builder = builder.state_file(copy);
+            }
             (
-                roster::emulator::Emulator::builder().start().await.unwrap(),
+                builder.start().await.unwrap(),
                 seeded(GraphEmulatorConfig {
                     page_size: 3,
                     ..GraphEmulatorConfig::default()
@@ -716,6 +735,7 @@ impl Emulators {
         });
         Emulators {
             rt,
+            state_copy: copy,
             scim: Some(scim),
             graph: Some(graph),
         }
@@ -754,6 +774,9 @@ impl Drop for Emulators {
                 g.shutdown().await;
             }
         });
+        if let Some(copy) = &self.state_copy {
+            let _ = std::fs::remove_file(copy);
+        }
     }
 }
 
@@ -854,6 +877,32 @@ fn comparable(plan_json: &str) -> Value {
         c.remove("reason");
     }
     plan
+}
+
+#[test]
+fn the_committed_example_is_what_the_import_writes() {
+    // examples/entra/users/entra and groups/entra are `roster import entra` against the
+    // emulators, the Asana one started from examples/entra/emulator-state.json.
+    let emus = Emulators::start_with(Some(Path::new("examples/entra/emulator-state.json")));
+    let dir = example_dir("seed");
+    let (code, _, err) = run(emus.roster(dir.path()).args(["import", "entra"]));
+    assert_eq!(code, 0, "{err}");
+    for file in ["users/entra/users.yaml", "groups/entra/groups.yaml"] {
+        let body = |text: String| text.split_once('\n').unwrap().1.to_string();
+        let committed =
+            body(std::fs::read_to_string(Path::new("examples/entra").join(file)).unwrap());
+        let written = body(std::fs::read_to_string(dir.path().join(file)).unwrap());
+        assert_eq!(
+            written, committed,
+            "{file} is stale: run the Entra quickstart's import (README) to refresh it"
+        );
+    }
+    let (code, out, err) = run(emus.roster(dir.path()).arg("plan"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Plan: 4 to create, 1 to update, 4 to deprovision, 2 team membership changes"),
+        "{out}"
+    );
 }
 
 #[test]

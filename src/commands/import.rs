@@ -59,7 +59,7 @@ fn entra(global: &GlobalArgs, args: &ImportEntraArgs) -> anyhow::Result<Outcome>
     if i.out_of_scope > 0 {
         eprintln!(
             "{} out-of-scope users hold an Asana account: they are written with \
-             accountEnabled: false, so the plan deprovisions them.",
+             accountEnabled: false, so roster deprovisions them.",
             i.out_of_scope
         );
     }

@@ -197,8 +197,12 @@ pub async fn import(
     }
     let header = vec![
         format!(
-            "Written by `roster import entra` from Entra tenant {} (service principal {}).",
-            settings.tenant_id, settings.service_principal_id
+            "Written by `roster import entra` from Entra ID: tenant {},",
+            settings.tenant_id
+        ),
+        format!(
+            "service principal {} (the Asana app).",
+            settings.service_principal_id
         ),
         "Do not edit: every import rewrites this folder. Change people in Entra, or declare a"
             .to_string(),
