@@ -1000,6 +1000,33 @@ fn yaml_overrides_entra_in_live_mode_and_the_plan_says_so() {
 }
 
 #[test]
+fn check_signs_in_to_entra_and_reads_the_asana_app() {
+    let emus = Emulators::start();
+    let dir = example_dir("seed");
+    let (code, out, err) = run(emus.roster(dir.path()).arg("check"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("ok:     the Asana app is `Asana`, with 5 users and 2 groups assigned"),
+        "{out}"
+    );
+    assert!(!out.contains(tenant::SEED_CLIENT_SECRET));
+    // A service principal that is not there says which setting to fix.
+    let text = std::fs::read_to_string(dir.path().join("roster.yaml"))
+        .unwrap()
+        .replace(
+            tenant::SEED_SERVICE_PRINCIPAL_ID,
+            "99999999-0000-4000-8000-000000000001",
+        );
+    std::fs::write(dir.path().join("roster.yaml"), text).unwrap();
+    let (code, _, err) = run(emus.roster(dir.path()).arg("check"));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("hint: check entra.service_principal_id"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_wrong_secret_fails_with_a_hint_and_never_prints_the_secret() {
     let emus = Emulators::start();
     let dir = example_dir("seed");

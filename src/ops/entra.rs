@@ -77,6 +77,56 @@ pub fn explain(e: GraphError) -> anyhow::Error {
     }
 }
 
+/// `roster check` for Entra: signs in and reads the Asana app's service principal and its
+/// assignments. Returns lines to print.
+pub async fn check(config: &Config, verbosity: u8) -> anyhow::Result<Vec<String>> {
+    let settings = settings(config)?;
+    let client = client(&settings, verbosity)?;
+    let sp = &settings.service_principal_id;
+    let app = client
+        .get(
+            &client.url(
+                &format!("servicePrincipals/{sp}"),
+                &[("$select", "id,displayName,appId")],
+            ),
+            false,
+        )
+        .await
+        .map_err(explain)?;
+    let assignments = client
+        .list(
+            client.url(
+                &format!("servicePrincipals/{sp}/appRoleAssignedTo"),
+                &[("$select", "principalType"), ("$top", "999")],
+            ),
+            false,
+        )
+        .await
+        .map_err(explain)?;
+    let count = |kind: &str| {
+        assignments
+            .iter()
+            .filter(|a| a["principalType"].as_str() == Some(kind))
+            .count()
+    };
+    Ok(vec![
+        format!(
+            "entra:  {} (tenant {})",
+            settings.graph_url, settings.tenant_id
+        ),
+        format!(
+            "secret: from ${} (not shown); signed in as client {}",
+            settings.client_secret_env, settings.client_id
+        ),
+        format!(
+            "ok:     the Asana app is `{}`, with {} users and {} groups assigned",
+            app["displayName"].as_str().unwrap_or("?"),
+            count("User"),
+            count("Group")
+        ),
+    ])
+}
+
 /// What one read of Entra gave.
 pub struct EntraRead {
     pub data: EntraData,

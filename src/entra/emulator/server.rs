@@ -697,6 +697,19 @@ fn graph(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Refused> {
             drop(state);
             page(shared, path, q, items)
         }
+        ["servicePrincipals", sp] => {
+            let state = shared.lock();
+            let t = &state.tenant;
+            if *sp != t.service_principal_id {
+                return Err(not_found("servicePrincipal", sp));
+            }
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"id": t.service_principal_id, "displayName": "Asana",
+                        "appId": "00000000-0000-4000-8000-0000000a5a7a",
+                        "servicePrincipalType": "Application"}),
+            ))
+        }
         ["servicePrincipals", sp, "appRoleAssignedTo"] => {
             shared
                 .counters
