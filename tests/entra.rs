@@ -1000,6 +1000,30 @@ fn yaml_overrides_entra_in_live_mode_and_the_plan_says_so() {
 }
 
 #[test]
+fn a_plan_saved_in_live_mode_applies_its_deprovisions() {
+    // Regression: apply of a saved plan does not read Entra, so the YAML alone declares no
+    // user; the empty-config gate must go by the plan, not refuse every deprovision.
+    let emus = Emulators::start();
+    emus.rt.block_on(async {
+        asana_user(
+            emus.scim(),
+            "marie.curie@northwind.example",
+            "Director of Research",
+        )
+        .await;
+        asana_user(emus.scim(), "james.maxwell@northwind.example", "Physicist").await;
+    });
+    let live = example_dir("live");
+    let plan = live.path().join("plan.json");
+    let (code, _, err) = run(emus.roster(live.path()).args(["plan", "--out"]).arg(&plan));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(emus.roster(live.path()).arg("apply").arg(&plan));
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, out, _) = run(emus.roster(live.path()).arg("plan"));
+    assert!(out.contains("No changes."), "{out}");
+}
+
+#[test]
 fn check_signs_in_to_entra_and_reads_the_asana_app() {
     let emus = Emulators::start();
     let dir = example_dir("seed");

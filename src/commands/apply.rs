@@ -97,7 +97,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
         if let Err(refusals) = gates::check(
             &plan,
             &config.settings.policy,
-            config.users.iter().filter(|u| u.in_scope).count(),
+            declared_users(&config, &plan, saved.is_some()),
             args.allow_deprovisions,
         ) {
             for r in refusals {
@@ -234,5 +234,21 @@ fn print_report(_plan: &Plan, report: &ApplyReport, run_id: &str) {
     }
     if report.failed() {
         eprintln!("Run `roster plan` to see what is left; a re-run of apply converges.");
+    }
+}
+
+/// How many users the config wants, for the empty-config gate. Users out of Entra's scope are
+/// there only to be deprovisioned and do not count. A saved plan made in live mode was made
+/// with what Entra gave then, which this run did not read: its own verdict stands.
+fn declared_users(config: &crate::config::Config, plan: &Plan, saved: bool) -> usize {
+    let live = config
+        .settings
+        .entra
+        .as_ref()
+        .is_some_and(|e| e.mode == crate::config::model::EntraMode::Live);
+    if saved && live {
+        usize::from(!plan.deprovision_gate.empty_desired)
+    } else {
+        config.users.iter().filter(|u| u.in_scope).count()
     }
 }
