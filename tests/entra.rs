@@ -1072,6 +1072,26 @@ fn a_wrong_secret_fails_with_a_hint_and_never_prints_the_secret() {
 }
 
 #[test]
+fn url_overrides_from_the_environment_are_checked_like_the_config() {
+    let dir = example_dir("seed");
+    let out = assert_cmd::Command::cargo_bin("roster")
+        .unwrap()
+        .env("ENTRA_CLIENT_SECRET", "x")
+        .env("ROSTER_ENTRA_GRAPH_URL", "http://graph.example.com")
+        .arg("-C")
+        .arg(dir.path())
+        .args(["import", "entra", "--entra-only"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ROSTER_ENTRA_GRAPH_URL: plain http:// is refused for `graph.example.com`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn the_emulator_command_serves_graph_on_its_second_line() {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))

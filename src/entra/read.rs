@@ -215,7 +215,20 @@ async fn read_assignments(
             principal_type: text(a, "principalType"),
             principal_display_name: text(a, "principalDisplayName"),
         })
-        .filter(|a| !a.principal_id.is_empty())
+        .filter(|a| {
+            // Ids go into request paths: only what a directory object id looks like.
+            let plain = !a.principal_id.is_empty()
+                && a.principal_id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if !plain {
+                warnings.push(format!(
+                    "entra: skipping an assignment with an unexpected principal id `{}`",
+                    a.principal_id
+                ));
+            }
+            plain
+        })
         .collect();
     if settings.scope == EntraScope::All && assignments.is_empty() {
         warnings.push("entra: no group is assigned to the app, so no team comes from Entra".into());
