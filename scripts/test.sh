@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it and CI runs it (.ci/run calls exactly this).
 # Installs nothing globally: the Rust toolchain and Debian's base system (prlimit from
-# util-linux bounds memory in the hostile-input tests) are all it assumes; scim2-tester is
-# installed from PyPI into a virtual environment under target/ by scripts/scim2-tester.sh.
+# util-linux bounds memory in the hostile-input tests) are all it assumes; scim2-tester
+# and actionlint are installed from PyPI into virtual environments under target/ by
+# scripts/scim2-tester.sh and scripts/actionlint.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,8 @@ echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --locked 2>&1 | tee "$log"
+echo "== actionlint on every shipped GitHub workflow"
+bash scripts/actionlint.sh
 echo "== scim2-tester (a third-party SCIM compliance checker from PyPI) against roster emulator"
 bash scripts/scim2-tester.sh
 # One closing line for the whole suite (cargo prints one per test binary, the last being the

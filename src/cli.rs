@@ -61,11 +61,11 @@ pub enum Command {
     /// Report how live Asana differs from the config. Read-only: sends only GETs.
     #[command(after_help = "Exit codes:\n  0  no drift\n  1  error\n  2  drift found")]
     Drift(DriftArgs),
+    /// Write YAML declarations from a live system: adopt Asana, or seed from Entra ID
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Render a saved plan file in any format (warns, never fails, if the config changed since)
     Show(ShowArgs),
-    /// Write YAML declarations from a source, for review as a pull request
-    #[command(subcommand)]
-    Import(ImportSource),
     /// Test the connection and the token, and print what the server supports. Read-only.
     Check(CheckArgs),
     /// Print the JSON Schemas of roster.yaml, users and groups files
@@ -101,6 +101,11 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0 when it has none)
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Plan only the users and groups whose declarations changed since GIT_REF (added, edited,
+    /// removed, moved between files), reading only those from Asana; unmanaged users are not
+    /// looked for
+    #[arg(long, value_name = "GIT_REF")]
+    pub changed_since: Option<String>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -118,6 +123,30 @@ pub struct ApplyArgs {
     /// Append one JSON line per object to FILE (run id, action, status, old/new values, error)
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// Without a plan file: plan and apply only what changed since GIT_REF (see `plan --help`)
+    #[arg(long, value_name = "GIT_REF", conflicts_with = "plan_file")]
+    pub changed_since: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Write users and teams from the live Asana organisation into users/ and groups/, so the
+    /// first `roster plan` shows no changes. Read-only towards Asana.
+    Asana(ImportAsanaArgs),
+    /// Write the users and teams Entra ID would provision (roster.yaml's `entra:`) into
+    /// users/entra/ and groups/entra/, replacing what is there. Read-only towards Entra and
+    /// Asana.
+    #[command(after_help = IMPORT_ENTRA_HELP)]
+    Entra(ImportEntraArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportAsanaArgs {
+    /// Replace existing YAML files under users/ and groups/ (they are removed first)
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -131,16 +160,6 @@ pub struct DriftArgs {
     pub target: TargetArgs,
 }
 
-/// Where `roster import` reads from.
-#[derive(Debug, Subcommand)]
-pub enum ImportSource {
-    /// Write the users and teams Entra ID would provision (roster.yaml's `entra:`) into
-    /// users/entra/ and groups/entra/, replacing what is there. Read-only towards Entra and
-    /// Asana.
-    #[command(after_help = IMPORT_ENTRA_HELP)]
-    Entra(ImportEntraArgs),
-}
-
 const IMPORT_ENTRA_HELP: &str = "\
 The client secret comes from the variable entra.client_secret_env names (ENTRA_CLIENT_SECRET by
 default); ROSTER_ENTRA_LOGIN_URL and ROSTER_ENTRA_GRAPH_URL override entra.login_url and
@@ -148,7 +167,7 @@ entra.graph_url. Users are read by delta query: the delta link is kept in .roste
 directory (git-ignored), so a second import reads only what changed.
 
 Out-of-scope users (unassigned, filtered out, deleted) that hold an Asana account are written
-with accountEnabled: false, so the plan deprovisions them; finding them reads Asana (GETs only).
+with accountEnabled: false, so roster deprovisions them; finding them reads Asana (GETs only).
 
 Exit codes:
   0  the files were written

@@ -290,3 +290,32 @@ fn every_schema_property_has_a_description() {
         assert!(missing.is_empty(), "undocumented properties: {missing:?}");
     }
 }
+
+#[test]
+fn the_sample_organisation_is_valid_and_its_copies_are_current() {
+    let out = validate(Path::new("examples/organisation"), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // It is meant to be copied whole, so it carries its own schemas and workflows: they must
+    // be the project's current ones.
+    for (name, generated) in roster::config::schema::all() {
+        let copy =
+            std::fs::read_to_string(Path::new("examples/organisation/schema").join(name)).unwrap();
+        assert!(
+            copy == generated,
+            "examples/organisation/schema/{name} is stale: copy schema/{name}"
+        );
+    }
+    for e in std::fs::read_dir("examples/github").unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap();
+        let copy = std::fs::read_to_string(
+            Path::new("examples/organisation/.github/workflows").join(name),
+        )
+        .unwrap_or_default();
+        assert!(
+            copy == std::fs::read_to_string(&p).unwrap(),
+            "examples/organisation/.github/workflows/{name:?} differs from {}",
+            p.display()
+        );
+    }
+}

@@ -37,6 +37,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
         );
     }
     let rt = ops::runtime()?;
+    ops::entra::refuse_changed_since(&config, args.changed_since.as_deref())?;
     // A saved plan already holds what Entra gave when it was made; only a fresh plan reads it.
     if saved.is_none()
         && !rt.block_on(ops::entra::merge_live(
@@ -71,8 +72,20 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
                 (saved.plan.to_plan(), fresh.etags)
             }
             None => {
-                let live = ops::read_live(&reader).await.map_err(ops::explain)?;
-                let plan = plan::plan(&config, &live, Capabilities::ASANA, &Scope::default());
+                let (live, scope) = match &args.changed_since {
+                    Some(git_ref) => {
+                        let changed = ops::changed::since(&global.config_dir, git_ref)?;
+                        let live = ops::changed::read_scoped(&reader, &config, &changed)
+                            .await
+                            .map_err(ops::explain)?;
+                        (live, changed.scope())
+                    }
+                    None => (
+                        ops::read_live(&reader).await.map_err(ops::explain)?,
+                        Scope::default(),
+                    ),
+                };
+                let plan = plan::plan(&config, &live, Capabilities::ASANA, &scope);
                 let etags = plan
                     .changes
                     .iter()

@@ -1,91 +1,114 @@
-//! `roster import entra`: write the users and teams Entra would provision as YAML, then check
-//! that the config directory is still valid.
+//! `roster import asana`: write declarations from the live organisation (adoption).
+//! `roster import entra` lives in `import_entra.rs`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
 
 use super::Outcome;
-use crate::cli::{GlobalArgs, ImportEntraArgs, ImportSource};
-use crate::config::model::EntraMode;
+use crate::cli::{GlobalArgs, ImportAsanaArgs, ImportCommand};
+use crate::config::load::SETTINGS_FILE;
+use crate::import;
 use crate::ops;
 
-pub fn run(global: &GlobalArgs, source: &ImportSource) -> anyhow::Result<Outcome> {
-    match source {
-        ImportSource::Entra(args) => entra(global, args),
+const STARTER_SETTINGS: &str = "\
+# yaml-language-server: $schema=schema/roster.schema.json
+# Written by `roster import asana`. See the README for every setting.
+version: 1
+asana:
+  url: https://app.asana.com/api/1.0/scim
+  token_env: ASANA_TOKEN
+policy:
+  unmanaged: report
+  deprovision_with: deactivate
+  max_deprovisions: { count: 25, percent: 10 }
+";
+
+pub fn run(global: &GlobalArgs, cmd: &ImportCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        ImportCommand::Asana(args) => asana(global, args),
+        ImportCommand::Entra(args) => super::import_entra::run(global, args),
     }
 }
 
-fn entra(global: &GlobalArgs, args: &ImportEntraArgs) -> anyhow::Result<Outcome> {
-    let Some((config, report)) = super::load_config(global)? else {
+fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome> {
+    let dir = &global.config_dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let existing = declaration_files(dir)?;
+    if !existing.is_empty() && !args.force {
+        bail!(
+            "`{}` already has {} declaration file(s) under users/ or groups/: importing would declare \
+             users twice; pass --force to replace them",
+            dir.display(),
+            existing.len()
+        );
+    }
+    if !dir.join(SETTINGS_FILE).is_file() {
+        std::fs::write(dir.join(SETTINGS_FILE), STARTER_SETTINGS)
+            .with_context(|| format!("cannot write {SETTINGS_FILE}"))?;
+        eprintln!("Wrote a starter {SETTINGS_FILE}.");
+    }
+    let Some((config, _)) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
-    if config
-        .settings
-        .entra
-        .as_ref()
-        .is_some_and(|e| e.mode == EntraMode::Live)
-    {
-        eprintln!(
-            "note: entra.mode is live, so plan reads Entra itself; imported files are YAML \
-             declarations, which override Entra's values"
-        );
-    }
     let rt = ops::runtime()?;
-    let imported = rt.block_on(async {
-        let asana = if args.entra_only {
-            None
-        } else {
-            Some(super::read(&config, &args.target, global.verbose).await?)
-        };
-        let live = asana.as_ref().map(|(_, _, live)| live);
-        ops::entra::import(&config, &report, live, global.verbose, args.full).await
-    })?;
-    let i = &imported.import;
-    let shown: Vec<String> = imported
-        .files
-        .iter()
-        .map(|f| {
-            f.strip_prefix(&global.config_dir)
-                .unwrap_or(f)
-                .display()
-                .to_string()
-        })
-        .collect();
+    eprintln!("Reading users and teams from Asana…");
+    let (_session, _client, live) =
+        rt.block_on(super::read(&config, &args.target, global.verbose))?;
     eprintln!(
-        "Wrote {} users ({} disabled in Entra) and {} teams to {} ({}).",
-        i.users,
-        i.disabled,
-        i.groups,
-        shown.join(" and "),
-        imported.users_read
+        "Read {} users and {} teams.",
+        live.users.len(),
+        live.groups.len()
     );
-    if i.out_of_scope > 0 {
-        eprintln!(
-            "{} out-of-scope users hold an Asana account: they are written with \
-             accountEnabled: false, so roster deprovisions them.",
-            i.out_of_scope
-        );
+    let result = import::asana(&live.users, &live.groups, &config.settings.user_mappings);
+    // Only now that Asana was read: a failed read leaves the old files in place.
+    for f in &existing {
+        std::fs::remove_file(f).with_context(|| format!("cannot remove `{}`", f.display()))?;
     }
-    if args.entra_only {
-        eprintln!(
-            "Asana was not read (--entra-only): out-of-scope users that hold an Asana account \
-             are not in the files."
-        );
+    for f in &result.files {
+        let path = dir.join(&f.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, &f.contents)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
     }
-    if !i.declared_elsewhere.is_empty() {
-        eprintln!(
-            "Left out, because YAML elsewhere declares them: {}.",
-            i.declared_elsewhere.join(", ")
-        );
+    std::fs::create_dir_all(dir.join("schema"))?;
+    for (name, text) in crate::config::schema::all() {
+        std::fs::write(dir.join("schema").join(name), text)?;
     }
-    // The files must leave the directory valid; say so now rather than at the next plan.
-    let (checked, report) = crate::config::load(&global.config_dir);
-    if checked.is_none() {
-        crate::diagnostics::render(
-            &report,
-            crate::diagnostics::DiagnosticFormat::Text,
-            super::stderr_color(),
-            &mut std::io::stderr().lock(),
-        )?;
-        eprintln!("the config directory is not valid after the import; see above");
-        return Ok(Outcome::Failed);
+    for m in &result.skipped_mappings {
+        eprintln!("note: the mapping to {m} cannot be inverted; that attribute was not imported");
     }
+    eprintln!(
+        "Wrote {} users and {} teams in {} files under `{}`; `roster plan` should now show no changes.",
+        result.users,
+        result.groups,
+        result.files.len(),
+        dir.display()
+    );
     Ok(Outcome::Success)
+}
+
+/// Every YAML file under users/ and groups/.
+fn declaration_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        if !dir.is_dir() {
+            return Ok(());
+        }
+        for e in std::fs::read_dir(dir)? {
+            let p = e?.path();
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(&dir.join("users"), &mut out)?;
+    walk(&dir.join("groups"), &mut out)?;
+    out.sort();
+    Ok(out)
 }

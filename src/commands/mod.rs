@@ -7,6 +7,7 @@ pub mod check;
 pub mod drift;
 pub mod emulator;
 pub mod import;
+pub mod import_entra;
 pub mod plan;
 pub mod schema;
 pub mod show;
@@ -45,8 +46,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Plan(args) => plan::run(&cli.global, &args),
         Command::Apply(args) => apply::run(&cli.global, &args),
         Command::Drift(args) => drift::run(&cli.global, &args),
+        Command::Import(cmd) => import::run(&cli.global, &cmd),
         Command::Show(args) => show::run(&cli.global, &args),
-        Command::Import(source) => import::run(&cli.global, &source),
         Command::Check(args) => check::run(&cli.global, &args),
         Command::Schema(args) => schema::run(&args),
         Command::Emulator(args) => emulator::run(&cli.global, &args),
@@ -119,4 +120,37 @@ pub async fn read(
         .await
         .map_err(crate::ops::explain)?;
     Ok((session, client, live))
+}
+
+/// Reads what a plan needs: everything, or with `--changed-since` only the changed objects.
+pub async fn read_for_plan(
+    config: &Config,
+    global: &GlobalArgs,
+    args: &crate::cli::TargetArgs,
+    changed_since: Option<&str>,
+) -> anyhow::Result<(
+    crate::ops::Session,
+    crate::scim::client::ReadClient,
+    crate::plan::Live,
+    crate::plan::Scope,
+)> {
+    let Some(git_ref) = changed_since else {
+        let (session, client, live) = read(config, args, global.verbose).await?;
+        return Ok((session, client, live, crate::plan::Scope::default()));
+    };
+    let changed = crate::ops::changed::since(&global.config_dir, git_ref)?;
+    eprintln!(
+        "--changed-since {git_ref}: {} changed and {} removed users, {} changed groups in {} files; \
+         only those are read and planned, and unmanaged users are not looked for.",
+        changed.users.len(),
+        changed.removed_users.len(),
+        changed.groups.len(),
+        changed.files.len()
+    );
+    let session = open(config, args).await?;
+    let client = session.target.reader(global.verbose)?;
+    let live = crate::ops::changed::read_scoped(&client, config, &changed)
+        .await
+        .map_err(crate::ops::explain)?;
+    Ok((session, client, live, changed.scope()))
 }

@@ -9,7 +9,7 @@ use super::Outcome;
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::ops;
 use crate::plan::saved::{Provenance, SavedPlan};
-use crate::plan::{self, Capabilities, Scope};
+use crate::plan::{self, Capabilities};
 use crate::render::{self, Format};
 use crate::scim::client::redact_url;
 
@@ -18,6 +18,7 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Failed);
     };
     let rt = ops::runtime()?;
+    ops::entra::refuse_changed_since(&config, args.changed_since.as_deref())?;
     if !rt.block_on(ops::entra::merge_live(
         &mut config,
         &mut report,
@@ -25,10 +26,14 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     ))? {
         return Ok(Outcome::Failed);
     }
-    let (session, client, live) =
-        rt.block_on(super::read(&config, &args.target, global.verbose))?;
+    let (session, client, live, scope) = rt.block_on(super::read_for_plan(
+        &config,
+        global,
+        &args.target,
+        args.changed_since.as_deref(),
+    ))?;
     let target = &session.target;
-    let plan = plan::plan(&config, &live, Capabilities::ASANA, &Scope::default());
+    let plan = plan::plan(&config, &live, Capabilities::ASANA, &scope);
 
     if let Some(path) = &args.out {
         let provenance = Provenance {

@@ -199,6 +199,14 @@ fn parse_file<T: DeserializeOwned>(path: &Path) -> Parsed<T> {
     parse_text(display, text)
 }
 
+/// Parses one declarations file's text into its raw type; the error is a one-line message.
+pub fn parse_raw<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    match parse_text::<T>(PathBuf::new(), text.to_string()).result {
+        Ok(v) => Ok(v),
+        Err(p) => Err(p.message),
+    }
+}
+
 /// Parses text already in memory, as if read from `display`.
 fn parse_text<T: DeserializeOwned>(display: PathBuf, text: String) -> Parsed<T> {
     let options = serde_saphyr::options! {

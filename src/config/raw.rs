@@ -12,12 +12,20 @@ use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Deserializer};
 
 /// A value with the place in its file where it was written.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Spanned<T> {
     pub value: T,
     /// Byte range of the value in its file (files are capped well below 4 GiB).
     start: u32,
     end: u32,
+}
+
+/// Debug shows the value only, so two declarations with the same content print the same
+/// wherever they are written (`--changed-since` compares them this way).
+impl<T: std::fmt::Debug> std::fmt::Debug for Spanned<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.value.fmt(f)
+    }
 }
 
 impl<T> Spanned<T> {

@@ -160,6 +160,22 @@ pub async fn read(config: &Config, verbosity: u8, full: bool) -> anyhow::Result<
     })
 }
 
+/// `--changed-since` compares the YAML in git; in live mode what Entra gives is not in git, so
+/// a partial plan would miss its changes. Refused rather than silently incomplete.
+pub fn refuse_changed_since(config: &Config, changed_since: Option<&str>) -> anyhow::Result<()> {
+    let live = config
+        .settings
+        .entra
+        .as_ref()
+        .is_some_and(|e| e.mode == EntraMode::Live);
+    if live && changed_since.is_some() {
+        bail!(
+            "--changed-since compares declarations in git, and with entra.mode: live the users              from Entra are not in git: plan without --changed-since (Entra is read by delta,              so the Graph side stays cheap)"
+        );
+    }
+    Ok(())
+}
+
 /// In live mode, reads Entra and merges it into the config (the YAML wins). Prints the
 /// merge's diagnostics; `false` when a reference resolves nowhere (nothing may be sent then).
 /// Does nothing without `entra:` or in seed mode.

@@ -8,6 +8,8 @@ pub mod entra;
 
 use std::path::Path;
 
+pub mod changed;
+
 use anyhow::{Context, bail};
 
 use crate::config::Config;

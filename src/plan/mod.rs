@@ -290,10 +290,19 @@ impl<'a> Planner<'a> {
                 self.user(u);
             }
         }
-        let unmanaged = if self.live.complete && scope.users.is_none() {
-            self.unmanaged()
-        } else {
-            Vec::new()
+        // With every live user read, any unmatched one is unmanaged. With only some read
+        // (`--changed-since`), only the users whose declarations were removed are.
+        let unmanaged = match &scope.users {
+            None if self.live.complete => self.unmanaged(None),
+            None => Vec::new(),
+            Some(keys) => {
+                let removed: BTreeSet<String> = keys
+                    .iter()
+                    .filter(|k| self.config.user(k).is_none())
+                    .cloned()
+                    .collect();
+                self.unmanaged(Some(&removed))
+            }
         };
         for g in &self.config.groups {
             if in_scope(&scope.groups, &g.key()) {
@@ -478,14 +487,18 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn unmanaged(&mut self) -> Vec<UnmanagedUser> {
+    fn unmanaged(&mut self, only: Option<&BTreeSet<String>>) -> Vec<UnmanagedUser> {
         let matched: BTreeSet<usize> = self.matched.values().copied().collect();
         let mut out = Vec::new();
         for (i, u) in self.live.users.iter().enumerate() {
-            if matched.contains(&i) || !u.active || self.protected(&u.user_name) {
+            let key = u.user_name.to_lowercase();
+            if matched.contains(&i)
+                || !u.active
+                || self.protected(&u.user_name)
+                || only.is_some_and(|keys| !keys.contains(&key))
+            {
                 continue;
             }
-            let key = u.user_name.to_lowercase();
             match self.config.settings.policy.unmanaged {
                 UnmanagedPolicy::Ignore => {}
                 UnmanagedPolicy::Report => out.push(UnmanagedUser {
@@ -675,7 +688,13 @@ impl<'a> Planner<'a> {
             } += 1;
         }
         let policy = &self.config.settings.policy;
-        let live_active = self.live.users.iter().filter(|u| u.active).count() as u64;
+        // With part of the organisation read (`--changed-since`) the active count is unknown:
+        // 0 here disables the percent cap, and the count cap still holds.
+        let live_active = if self.live.complete {
+            self.live.users.iter().filter(|u| u.active).count() as u64
+        } else {
+            0
+        };
         let mut gate = DeprovisionGate {
             count: summary.deprovision,
             live_active,

@@ -93,10 +93,7 @@ fn render(d: &Drift, md: bool) -> String {
             .iter()
             .map(|m| {
                 let keys = |ms: &[crate::plan::Member]| {
-                    ms.iter()
-                        .map(|m| m.key.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    ms.iter().map(|m| c(&m.key)).collect::<Vec<_>>().join(", ")
                 };
                 let mut parts = Vec::new();
                 if !m.missing.is_empty() {

@@ -1,0 +1,104 @@
+use serde_json::json;
+
+use super::*;
+use crate::config;
+use crate::mapping::targets::{default_group_mappings, default_user_mappings};
+use crate::plan::{Capabilities, Live, Scope, plan};
+use crate::scim::ENTERPRISE_USER;
+
+fn live() -> Live {
+    let users = vec![
+        json!({ "id": "1", "userName": "Grace@Example.com", "active": true, "name": { "formatted": "Grace Hopper" },
+                "emails": [{ "type": "work", "value": "grace@example.com", "primary": true }], "title": "VP",
+                ENTERPRISE_USER: { "department": "Research & Development", "employeeNumber": "7", "costCenter": "CC-1", "division": "Labs" },
+                "addresses": [{ "type": "work", "country": "US", "locality": "Arlington" }] }),
+        json!({ "id": "2", "userName": "ada@example.com", "active": true, "name": { "formatted": "Ada: Countess" },
+                ENTERPRISE_USER: { "department": "Research & Development", "manager": { "value": "1" } },
+                "phoneNumbers": [{ "type": "work", "value": "+44 20 0000" }] }),
+        json!({ "id": "3", "userName": "gone@example.com", "active": false, "title": "yes" }),
+        json!({ "id": "4", "userName": "orphan@example.com", "active": true, ENTERPRISE_USER: { "manager": { "value": "999" } } }),
+    ];
+    let groups = vec![
+        json!({ "id": 9, "displayName": "Platform", "members": [{ "value": "2" }, { "value": "1" }, { "value": "3" }] }),
+    ];
+    Live {
+        users: users
+            .into_iter()
+            .map(|u| crate::plan::LiveUser::from_resource(u).unwrap())
+            .collect(),
+        groups: groups
+            .into_iter()
+            .map(|g| crate::plan::LiveGroup::from_resource(g).unwrap())
+            .collect(),
+        complete: true,
+    }
+}
+
+#[test]
+fn imported_declarations_plan_to_nothing() {
+    let live = live();
+    let import = asana(&live.users, &live.groups, &default_user_mappings());
+    assert_eq!((import.users, import.groups), (4, 1));
+    let paths: Vec<&str> = import.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "users/no-department.yaml",
+            "users/research-development.yaml",
+            "groups/teams.yaml"
+        ]
+    );
+    let users: Vec<(&str, &str)> = import
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("users/"))
+        .map(|f| (f.path.as_str(), f.contents.as_str()))
+        .collect();
+    let groups: Vec<(&str, &str)> = import
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("groups/"))
+        .map(|f| (f.path.as_str(), f.contents.as_str()))
+        .collect();
+    let (config, report) = config::from_texts("version: 1\n", &users, &groups);
+    let config =
+        config.unwrap_or_else(|| panic!("{:#?}\n{}", report.diagnostics, import.files[1].contents));
+    let p = plan(&config, &live, Capabilities::ASANA, &Scope::default());
+    assert!(p.changes.is_empty(), "{:#?}", p.changes);
+    assert!(p.unmanaged.is_empty());
+}
+
+#[test]
+fn import_is_deterministic_and_readable() {
+    let live = live();
+    let a = asana(&live.users, &live.groups, &default_user_mappings());
+    let mut reversed = live.clone();
+    reversed.users.reverse();
+    let b = asana(&reversed.users, &reversed.groups, &default_user_mappings());
+    assert_eq!(a.files, b.files);
+    insta::assert_snapshot!(
+        a.files
+            .iter()
+            .map(|f| format!("=== {}\n{}", f.path, f.contents))
+            .collect::<String>()
+    );
+}
+
+#[test]
+fn big_departments_are_split_into_parts() {
+    let users: Vec<_> = (0..USERS_PER_FILE + 1)
+        .map(|i| crate::plan::LiveUser::from_resource(json!({ "id": i.to_string(), "userName": format!("u{i:05}@x.io"), ENTERPRISE_USER: { "department": "Sales" } })).unwrap())
+        .collect();
+    let import = asana(&users, &[], &default_user_mappings());
+    let paths: Vec<&str> = import.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["users/sales-01.yaml", "users/sales-02.yaml"]);
+    let _ = default_group_mappings();
+}
+
+#[test]
+fn slugs() {
+    assert_eq!(slug("Research & Development"), "research-development");
+    assert_eq!(slug("  IT "), "it");
+    assert_eq!(slug("Ventes Île-de-France"), "ventes-île-de-france");
+    assert_eq!(slug("&&"), "no-department");
+}

@@ -1,0 +1,351 @@
+//! `--changed-since GIT_REF`: which users and groups a change touches, and reading only those
+//! from the target.
+//!
+//! Declarations are compared by content, not by file: a user moved to another file is not a
+//! change; one added, edited or removed is. Git is asked for the files that differ between the
+//! ref and the working tree (renames followed, untracked files included).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::config::Config;
+use crate::config::load::parse_raw;
+use crate::config::raw::{RawGroupsFile, RawUsersFile};
+use crate::plan::{Live, LiveGroup, LiveUser, Scope};
+use crate::scim::client::{ClientError, ReadClient};
+
+/// Declarations that differ between a ref and the working tree.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changed {
+    /// Users added or edited (lowercased userPrincipalName).
+    pub users: BTreeSet<String>,
+    /// Users whose declaration was removed.
+    pub removed_users: BTreeSet<String>,
+    /// Groups added, edited or removed (displayName, lowercased).
+    pub groups: BTreeSet<String>,
+    /// Files that differ, for the message.
+    pub files: Vec<String>,
+}
+
+impl Changed {
+    pub fn scope(&self) -> Scope {
+        Scope {
+            users: Some(
+                self.users
+                    .iter()
+                    .chain(&self.removed_users)
+                    .cloned()
+                    .collect(),
+            ),
+            groups: Some(self.groups.clone()),
+        }
+    }
+}
+
+/// Asks git what changed under `dir`'s users/ and groups/ since `git_ref`.
+pub fn since(dir: &Path, git_ref: &str) -> anyhow::Result<Changed> {
+    let top = git(dir, &["rev-parse", "--show-toplevel"])
+        .context("--changed-since needs the config directory to be in a git repository")?;
+    let top = Path::new(top.trim());
+    let dir_abs = dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve `{}`", dir.display()))?;
+    let prefix = dir_abs
+        .strip_prefix(top.canonicalize()?)
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+    git(
+        dir,
+        &[
+            "rev-parse",
+            "--verify",
+            "-q",
+            &format!("{git_ref}^{{commit}}"),
+        ],
+    )
+    .with_context(|| format!("`{git_ref}` is not a commit git knows"))?;
+    let pathspecs = ["users", "groups"];
+    // Paths in git's output are relative to the top of the repository.
+    let diff = git(
+        dir,
+        &[
+            &["diff", "--name-status", "-M", "--no-color", git_ref, "--"][..],
+            &pathspecs,
+        ]
+        .concat(),
+    )?;
+    let untracked = git(
+        dir,
+        &[
+            &[
+                "ls-files",
+                "--others",
+                "--exclude-standard",
+                "--full-name",
+                "--",
+            ][..],
+            &pathspecs,
+        ]
+        .concat(),
+    )?;
+    let mut old_files: Vec<String> = Vec::new();
+    let mut new_files: Vec<String> = Vec::new();
+    for line in diff.lines() {
+        let parts: Vec<&str> = line.split('\t').collect();
+        match parts.as_slice() {
+            [status, old, new] if status.starts_with('R') || status.starts_with('C') => {
+                old_files.push(old.to_string());
+                new_files.push(new.to_string());
+            }
+            [status, path] if status.starts_with('A') => new_files.push(path.to_string()),
+            [status, path] if status.starts_with('D') => old_files.push(path.to_string()),
+            [_, path] => {
+                old_files.push(path.to_string());
+                new_files.push(path.to_string());
+            }
+            _ => {}
+        }
+    }
+    new_files.extend(untracked.lines().map(str::to_string));
+    let is_yaml = |p: &String| p.ends_with(".yaml") || p.ends_with(".yml");
+    old_files.retain(is_yaml);
+    new_files.retain(is_yaml);
+    let mut old = Declarations::default();
+    for f in &old_files {
+        let text = git(dir, &["show", &format!("{git_ref}:{f}")]).unwrap_or_default();
+        old.add(f, &text)?;
+    }
+    let mut new = Declarations::default();
+    for f in &new_files {
+        let rel = Path::new(f).strip_prefix(&prefix).unwrap_or(Path::new(f));
+        let text = std::fs::read_to_string(dir.join(rel)).unwrap_or_default();
+        new.add(f, &text)?;
+    }
+    let mut files: Vec<String> = old_files.into_iter().chain(new_files).collect();
+    files.sort();
+    files.dedup();
+    Ok(compare(&old, &new, files))
+}
+
+/// The declarations found in a set of files: key -> canonical content.
+#[derive(Debug, Default)]
+pub struct Declarations {
+    users: BTreeMap<String, String>,
+    groups: BTreeMap<String, String>,
+}
+
+impl Declarations {
+    /// Adds a users or groups file (by its path); an empty text is no file.
+    pub fn add(&mut self, path: &str, text: &str) -> anyhow::Result<()> {
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        let in_dir = |d: &str| path.split('/').any(|c| c == d);
+        if in_dir("users") {
+            let f: RawUsersFile = parse_raw(text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+            for u in f.users {
+                if let Some(upn) = &u.value.user_principal_name {
+                    self.users
+                        .insert(upn.value.to_lowercase(), format!("{:?}", u.value));
+                }
+            }
+        } else if in_dir("groups") {
+            let f: RawGroupsFile = parse_raw(text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+            for g in f.groups {
+                self.groups.insert(
+                    g.value.display_name.value.to_lowercase(),
+                    format!("{:?}", g.value),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What differs between two sets of declarations. Pure.
+pub fn compare(old: &Declarations, new: &Declarations, files: Vec<String>) -> Changed {
+    let mut c = Changed {
+        files,
+        ..Changed::default()
+    };
+    for (k, v) in &new.users {
+        if old.users.get(k) != Some(v) {
+            c.users.insert(k.clone());
+        }
+    }
+    for k in old.users.keys() {
+        if !new.users.contains_key(k) {
+            c.removed_users.insert(k.clone());
+        }
+    }
+    let keys: BTreeSet<&String> = old.groups.keys().chain(new.groups.keys()).collect();
+    for k in keys {
+        if old.groups.get(k) != new.groups.get(k) {
+            c.groups.insert(k.clone());
+        }
+    }
+    c
+}
+
+fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .context("cannot run git")?;
+    if !out.status.success() {
+        bail!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Reads only what a scoped plan needs: the changed users, their managers, the changed groups
+/// and their members, each by filter or id. `complete` is false.
+pub async fn read_scoped(
+    client: &ReadClient,
+    config: &Config,
+    changed: &Changed,
+) -> Result<Live, ClientError> {
+    let mut wanted: BTreeSet<String> = changed
+        .users
+        .iter()
+        .chain(&changed.removed_users)
+        .cloned()
+        .collect();
+    for key in &changed.users {
+        if let Some(m) = config.user(key).and_then(|u| u.manager()) {
+            wanted.insert(m.to_lowercase());
+        }
+    }
+    let groups = config
+        .groups
+        .iter()
+        .filter(|g| changed.groups.contains(&g.key()));
+    for g in groups {
+        wanted.extend(g.members.iter().map(|m| m.to_lowercase()));
+    }
+    let mut live = Live::default();
+    let mut seen: HashSet<String> = HashSet::new();
+    for r in fetch(client, wanted.into_iter(), |c, k| async move {
+        c.find_user_by_username(&k).await
+    })
+    .await?
+    {
+        if let Ok(u) = LiveUser::from_resource(r.into_value())
+            && seen.insert(u.id.clone())
+        {
+            live.users.push(u);
+        }
+    }
+    for r in fetch(client, changed.groups.iter().cloned(), |c, k| async move {
+        c.find_group_by_name(&k).await
+    })
+    .await?
+    {
+        if let Ok(g) = LiveGroup::from_resource(r.into_value()) {
+            live.groups.push(g);
+        }
+    }
+    // Live members nobody declared still need a name for the plan to show their removal.
+    let unknown: BTreeSet<String> = live
+        .groups
+        .iter()
+        .flat_map(|g| g.member_ids.iter())
+        .filter(|id| !seen.contains(*id))
+        .cloned()
+        .collect();
+    for r in fetch(client, unknown.into_iter(), |c, id| async move {
+        c.get_user(&id).await
+    })
+    .await?
+    {
+        if let Ok(u) = LiveUser::from_resource(r.into_value())
+            && seen.insert(u.id.clone())
+        {
+            live.users.push(u);
+        }
+    }
+    Ok(live)
+}
+
+/// Runs one lookup per key, at most 20 at a time, keeping the ones that found something.
+async fn fetch<F, Fut>(
+    client: &ReadClient,
+    keys: impl Iterator<Item = String>,
+    lookup: F,
+) -> Result<Vec<crate::scim::client::Resource>, ClientError>
+where
+    F: Fn(ReadClient, String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<crate::scim::client::Resource>, ClientError>>
+        + Send
+        + 'static,
+{
+    let mut set = tokio::task::JoinSet::new();
+    let mut out = Vec::new();
+    let mut keys = keys.peekable();
+    while keys.peek().is_some() || !set.is_empty() {
+        while set.len() < 20 {
+            let Some(k) = keys.next() else { break };
+            set.spawn(lookup(client.clone(), k));
+        }
+        if let Some(r) = set.join_next().await
+            && let Some(found) = r.expect("a lookup task panicked")?
+        {
+            out.push(found);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decl(files: &[(&str, &str)]) -> Declarations {
+        let mut d = Declarations::default();
+        for (p, t) in files {
+            d.add(p, t).unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn edits_additions_and_removals_are_changes_moves_are_not() {
+        let old = decl(&[
+            (
+                "users/a.yaml",
+                "users:\n  - userPrincipalName: a@x.io\n    jobTitle: Eng\n  - userPrincipalName: b@x.io\n  - userPrincipalName: moved@x.io\n    city: Delft\n",
+            ),
+            (
+                "groups/t.yaml",
+                "groups:\n  - displayName: T\n    members: [a@x.io]\n  - displayName: Same\n",
+            ),
+        ]);
+        let new = decl(&[
+            (
+                "users/a.yaml",
+                "users:\n  - userPrincipalName: A@x.io\n    jobTitle: Lead\n  - userPrincipalName: c@x.io\n",
+            ),
+            (
+                "users/b.yaml",
+                "users:\n  - userPrincipalName: moved@x.io\n    city: Delft   # moved here\n",
+            ),
+            (
+                "groups/t.yaml",
+                "groups:\n  - displayName: T\n    members: [a@x.io, c@x.io]\n  - displayName: Same\n",
+            ),
+        ]);
+        let c = compare(&old, &new, vec![]);
+        assert_eq!(c.users, ["a@x.io".to_string(), "c@x.io".into()].into());
+        assert_eq!(c.removed_users, ["b@x.io".to_string()].into());
+        assert_eq!(c.groups, ["t".to_string()].into());
+    }
+}
