@@ -1092,6 +1092,25 @@ fn url_overrides_from_the_environment_are_checked_like_the_config() {
 }
 
 #[test]
+fn changed_since_is_refused_in_live_mode() {
+    // Entra's users are not in git, so a plan of what changed in git would miss their changes.
+    let dir = example_dir("live");
+    let out = assert_cmd::Command::cargo_bin("roster")
+        .unwrap()
+        .arg("-C")
+        .arg(dir.path())
+        .args(["plan", "--changed-since", "HEAD"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--changed-since compares declarations in git"),
+        "{err}"
+    );
+}
+
+#[test]
 fn the_emulator_command_serves_graph_on_its_second_line() {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
