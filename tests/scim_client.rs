@@ -139,6 +139,38 @@ async fn a_reset_connection_is_retried_for_a_get() {
 }
 
 #[tokio::test]
+async fn a_mixed_run_of_429_503_and_reset_is_retried_to_success() {
+    let server = ScriptServer::script(vec![
+        Reply::json(
+            429,
+            json!({"errors": [{"message": "You've made too many requests"}]}),
+        )
+        .header("Retry-After", "3"),
+        Reply::json(503, json!({"errors": [{"message": "Service Unavailable"}]})),
+        Reply::Reset,
+        Reply::json(200, user(1)),
+    ])
+    .await;
+    let (client, clock) = reader(&server);
+    let got = client.get_user("1").await.unwrap().unwrap();
+    assert_eq!(got.id().as_deref(), Some("1"));
+    assert_eq!(server.requests().len(), 4);
+    let sleeps = clock.sleeps();
+    assert_eq!(sleeps.len(), 3, "{sleeps:?}");
+    // The 429's Retry-After exactly; then the jittered backoff of attempts 2 and 3
+    // (nominal 200 ms and 400 ms, equal jitter).
+    assert_eq!(sleeps[0], Duration::from_secs(3));
+    assert!(sleeps[1] >= Duration::from_millis(100) && sleeps[1] <= Duration::from_millis(200));
+    assert!(sleeps[2] >= Duration::from_millis(200) && sleeps[2] <= Duration::from_millis(400));
+    let stats = client.stats().snapshot();
+    assert_eq!(
+        (stats.get, stats.retries, stats.throttled),
+        (4, 3, 1),
+        "{stats}"
+    );
+}
+
+#[tokio::test]
 async fn a_post_is_not_repeated_after_the_connection_drops() {
     // The server may have created the user; a second POST would answer 409 (ssosync#13).
     let server = ScriptServer::script(vec![Reply::Reset, Reply::json(201, user(1))]).await;
@@ -325,6 +357,30 @@ async fn paging_fetches_the_remaining_pages_concurrently() {
             .iter()
             .all(|r| r.query("count") == Some("100"))
     );
+}
+
+#[tokio::test]
+async fn list_users_with_keeps_what_the_caller_keeps_in_order_without_duplicates() {
+    // Every page after the first starts one user early, as when the list shifts between
+    // reads: user 100 arrives twice and is kept once.
+    let all: Vec<Value> = (1..=250).map(user).collect();
+    let server = ScriptServer::start(move |r| {
+        let start = r.query_u64("startIndex").unwrap_or(1) as usize;
+        let from = if start > 1 { start - 2 } else { 0 };
+        let items: Vec<Value> = all.iter().skip(from).take(100).cloned().collect();
+        Reply::json(
+            200,
+            json!({"Resources": items, "totalResults": 250, "startIndex": start}),
+        )
+    })
+    .await;
+    let (client, _) = reader(&server);
+    let kept = client
+        .list_users_with(|r| r.str_attr("userName").map(str::to_string))
+        .await
+        .unwrap();
+    let expected: Vec<Option<String>> = (1..=250).map(|i| Some(format!("u{i}@x.io"))).collect();
+    assert_eq!(kept, expected);
 }
 
 #[tokio::test]

@@ -92,9 +92,9 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
                     .filter_map(|c| {
                         let id = c.id.as_ref()?;
                         let resource = match c.kind {
-                            plan::Kind::User => &live.users.iter().find(|u| &u.id == id)?.resource,
+                            plan::Kind::User => live.users.iter().find(|u| &u.id == id)?.resource(),
                             plan::Kind::Group => {
-                                &live.groups.iter().find(|g| &g.id == id)?.resource
+                                live.groups.iter().find(|g| &g.id == id)?.resource.clone()
                             }
                         };
                         Some((

@@ -157,10 +157,17 @@ impl AccountIndex {
             .filter(|m| m.match_priority.is_some())
             .filter_map(|m| {
                 let path = AttrPath::parse(m.target.path).ok()?;
+                // userName is at hand, as in the planner; anything else means the resource.
                 let values = live
                     .users
                     .iter()
-                    .filter_map(|u| path.get(&u.resource)?.as_str().map(str::to_lowercase))
+                    .filter_map(|u| {
+                        if m.target.path == "userName" {
+                            Some(u.user_name.to_lowercase())
+                        } else {
+                            path.get(&u.resource())?.as_str().map(str::to_lowercase)
+                        }
+                    })
                     .collect();
                 Some((m.target.path, values))
             })

@@ -72,6 +72,7 @@ pub fn asana(users: &[LiveUser], groups: &[LiveGroup], mappings: &[Mapping]) -> 
     let mut sorted: Vec<&LiveUser> = users.iter().collect();
     sorted.sort_by_key(|u| u.user_name.to_lowercase());
     for u in sorted {
+        let resource = u.resource();
         let mut entry = yaml::Entry::default();
         entry.push("userPrincipalName", yaml::Value::Str(u.user_name.clone()));
         let mut department = None;
@@ -79,7 +80,7 @@ pub fn asana(users: &[LiveUser], groups: &[LiveGroup], mappings: &[Mapping]) -> 
             if *attr == UserAttr::UserPrincipalName {
                 continue;
             }
-            let value = match (attr, path.get(&u.resource)) {
+            let value = match (attr, path.get(&resource)) {
                 (UserAttr::Manager, Some(v)) => {
                     let id = match v {
                         Json::Object(_) => v.get("value").and_then(crate::plan::live::id_of_value),

@@ -134,13 +134,18 @@ impl Drop for Session {
 
 /// Reads every live user and group, concurrently.
 pub async fn read_live(client: &ReadClient) -> Result<Live, ClientError> {
-    let (users, groups) = tokio::join!(client.list_users(), client.list_groups());
+    // Users become `LiveUser`s page by page: holding every parsed resource at once would
+    // take about 4 kB a user (400 MB for 100,000).
+    let (users, groups) = tokio::join!(
+        client.list_users_with(|r| LiveUser::from_resource(r.into_value())),
+        client.list_groups()
+    );
     let mut live = Live {
         complete: true,
         ..Live::default()
     };
-    for r in users? {
-        match LiveUser::from_resource(r.into_value()) {
+    for u in users? {
+        match u {
             Ok(u) => live.users.push(u),
             Err(e) => eprintln!("warning: skipping a live user the server sent: {e}"),
         }

@@ -10,8 +10,11 @@ pub struct LiveUser {
     pub id: String,
     pub user_name: String,
     pub active: bool,
-    /// The whole resource, for reading mapped attributes and fingerprinting.
-    pub resource: Json,
+    /// The whole resource as compact JSON text, for reading mapped attributes and
+    /// fingerprinting ([`LiveUser::resource`]). Text because an organisation is read whole: a
+    /// parsed user takes about 4 kB (serde_json objects are B-trees of eleven slots), its text
+    /// about 0.6 kB, so 100,000 users take 65 MB instead of 400.
+    resource: Box<str>,
 }
 
 /// A group (Asana team) as the target holds it.
@@ -63,8 +66,13 @@ impl LiveUser {
             id,
             user_name,
             active,
-            resource,
+            resource: resource.to_string().into_boxed_str(),
         })
+    }
+
+    /// The whole resource, parsed again: callers read it one user at a time.
+    pub fn resource(&self) -> Json {
+        serde_json::from_str(&self.resource).expect("the text was written from a JSON value")
     }
 }
 

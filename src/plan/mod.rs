@@ -251,7 +251,15 @@ impl<'a> Planner<'a> {
                 .users
                 .iter()
                 .enumerate()
-                .filter_map(|(i, u)| Some((comparable(path.get(&u.resource)?)?, i)))
+                .filter_map(|(i, u)| {
+                    // userName is at hand; anything else means reading the resource.
+                    let key = if m.target.path == "userName" {
+                        u.user_name.to_lowercase()
+                    } else {
+                        comparable(path.get(&u.resource())?)?
+                    };
+                    Some((key, i))
+                })
                 .collect();
             match_indexes.push((m.target.path, index));
         }
@@ -431,12 +439,13 @@ impl<'a> Planner<'a> {
     /// Attribute-by-attribute differences between what the mappings give and what is live.
     fn diff(&self, mapped: &mapping::Mapped, live: &LiveUser) -> Vec<AttrChange> {
         let mut out = Vec::new();
+        let resource = live.resource();
         for (path, value) in &mapped.attributes {
             if *path == "active" {
                 continue;
             }
             let target = AttrPath::parse(path).expect("known targets parse");
-            let current = target.get(&live.resource);
+            let current = target.get(&resource);
             let (before, after, same) = match value {
                 MappedValue::UserRef(upn) => {
                     let current_id = current.and_then(|c| match c {
@@ -532,11 +541,21 @@ impl<'a> Planner<'a> {
             ));
             return;
         };
-        // Members who should be active; disabled and out-of-scope users are not added to teams.
+        // Members who should be active; disabled and out-of-scope users are not added to teams,
+        // nor are users deprovisioned live that the target cannot reactivate: Asana refuses them
+        // as members, so the change could never be applied and the plan would never converge.
+        let cannot_join = |upn: &str| {
+            !self.caps.reactivate
+                && self
+                    .matched
+                    .get(&upn.to_lowercase())
+                    .is_some_and(|&i| !self.live.users[i].active)
+        };
         let desired: Vec<Member> = match mapped.get("members") {
             Some(MappedValue::UserRefs(upns)) => upns
                 .iter()
                 .filter(|upn| self.config.user(upn).is_none_or(User::provisioned))
+                .filter(|upn| !cannot_join(upn))
                 .map(|upn| Member {
                     key: upn.to_lowercase(),
                     id: self

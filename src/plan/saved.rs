@@ -96,11 +96,8 @@ fn hex(prefix: &str, bytes: &[u8]) -> String {
 }
 
 fn fingerprints(plan: &Plan, live: &Live) -> BTreeMap<String, Fingerprint> {
-    let users: BTreeMap<&str, &Json> = live
-        .users
-        .iter()
-        .map(|u| (u.id.as_str(), &u.resource))
-        .collect();
+    let users: BTreeMap<&str, &super::LiveUser> =
+        live.users.iter().map(|u| (u.id.as_str(), u)).collect();
     let groups: BTreeMap<&str, &Json> = live
         .groups
         .iter()
@@ -108,16 +105,16 @@ fn fingerprints(plan: &Plan, live: &Live) -> BTreeMap<String, Fingerprint> {
         .collect();
     let mut out = BTreeMap::new();
     for c in &plan.changes {
-        let resource = match (c.kind, &c.id) {
-            (Kind::User, Some(id)) => users.get(id.as_str()),
-            (Kind::Group, Some(id)) => groups.get(id.as_str()),
+        let present = match (c.kind, &c.id) {
+            (Kind::User, Some(id)) => users.get(id.as_str()).map(|u| digest(&u.resource())),
+            (Kind::Group, Some(id)) => groups.get(id.as_str()).map(|g| digest(g)),
             _ => None,
         };
-        let fp = match (c.action, &c.id, resource) {
+        let fp = match (c.action, &c.id, present) {
             (Action::Create, _, _) => Fingerprint::Absent,
-            (_, Some(id), Some(r)) => Fingerprint::Present {
+            (_, Some(id), Some(digest)) => Fingerprint::Present {
                 id: id.clone(),
-                digest: digest(r),
+                digest,
             },
             _ => continue,
         };
@@ -195,7 +192,7 @@ mod tests {
                     r#"user["a@x.io"]"#.to_string(),
                     Fingerprint::Present {
                         id: "1".into(),
-                        digest: digest(&a.resource)
+                        digest: digest(&a.resource())
                     }
                 ),
                 (r#"user["b@x.io"]"#.to_string(), Fingerprint::Absent),

@@ -187,6 +187,56 @@ fn asana_cannot_reactivate_so_the_plan_warns_instead() {
 }
 
 #[test]
+fn a_deprovisioned_user_asana_cannot_reactivate_is_not_added_to_teams() {
+    // Asana refuses a deprovisioned user as a team member: planning the add made every apply
+    // fail on the team and every plan show it again.
+    let users = "users:\n  - userPrincipalName: alice@example.com\n  - userPrincipalName: bob@example.com\n";
+    let groups = "groups:\n  - displayName: Platform\n    members: [alice@example.com, bob@example.com]\n  - displayName: Design\n    members: [alice@example.com]\n";
+    let mut zombie = live_user("1", "alice@example.com", json!({}));
+    zombie.active = false;
+    let l = live(
+        vec![zombie, live_user("2", "bob@example.com", json!({}))],
+        vec![json!({ "id": 50, "displayName": "Platform", "members": [{ "value": "2" }] })],
+    );
+    let config = config_with(SETTINGS, users, groups);
+    let p = run(&config, &l);
+    let addresses: Vec<(String, Action)> =
+        p.changes.iter().map(|c| (c.address(), c.action)).collect();
+    assert_eq!(
+        addresses,
+        [(r#"group["Design"]"#.to_string(), Action::Create)],
+        "{:#?}",
+        p.changes
+    );
+    assert!(p.changes[0].members.is_empty());
+    assert_eq!(p.reactivation_blocked, ["alice@example.com"]);
+    // A target that can reactivate her gets her back into both teams.
+    let p = plan(
+        &config,
+        &l,
+        Capabilities { reactivate: true },
+        &Scope::default(),
+    );
+    let members: Vec<(String, Action, usize)> = p
+        .changes
+        .iter()
+        .map(|c| (c.address(), c.action, c.members.len()))
+        .collect();
+    assert_eq!(
+        members,
+        [
+            (
+                r#"user["alice@example.com"]"#.to_string(),
+                Action::Reactivate,
+                0
+            ),
+            (r#"group["Design"]"#.to_string(), Action::Create, 1),
+            (r#"group["Platform"]"#.to_string(), Action::AddMembers, 1),
+        ]
+    );
+}
+
+#[test]
 fn unmanaged_users_follow_the_policy() {
     let l = || {
         live(

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use super::markdown::MAX_CHARS;
 use super::{display_path, show_value};
 use crate::plan::drift::Drift;
 
@@ -36,6 +37,9 @@ fn render(d: &Drift, md: bool) -> String {
         let _ = writeln!(s, "No drift: Asana matches the configuration.");
         return s;
     }
+    // Markdown goes into a GitHub issue, which holds at most 65,536 characters: lines are
+    // added while they fit, keeping room for every later section's heading and note.
+    let budget = MAX_CHARS - 1_500;
     let mut section = |title: &str, lines: Vec<String>| {
         if lines.is_empty() {
             return;
@@ -44,7 +48,17 @@ fn render(d: &Drift, md: bool) -> String {
         if md {
             s.push('\n');
         }
-        for l in lines {
+        let total = lines.len();
+        for (shown, l) in lines.into_iter().enumerate() {
+            if md && s.len() + item.len() + l.len() + 1 > budget {
+                let _ = writeln!(
+                    s,
+                    "{item}_… and {} more not shown: the report would exceed GitHub's size \
+                     limit; `roster drift --format json` lists them all._",
+                    total - shown
+                );
+                break;
+            }
             let _ = writeln!(s, "{item}{l}");
         }
         s.push('\n');
@@ -123,8 +137,52 @@ fn render(d: &Drift, md: bool) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::MAX_CHARS;
     use crate::plan::drift::drift;
+    use crate::plan::{Member, UnmanagedUser};
     use crate::render::fixtures;
+
+    #[test]
+    fn ten_thousand_unmanaged_users_fit_in_an_issue() {
+        // The Markdown report was unbounded: 10,000 undeclared users (and a team missing them
+        // all) made an issue body of 790,000 characters, which GitHub refuses.
+        let mut d = drift(&fixtures::plan());
+        d.unmanaged = (0..10_000)
+            .map(|i| UnmanagedUser {
+                key: format!("user{i:05}@example.com"),
+                id: format!("12040000000{i:05}"),
+            })
+            .collect();
+        // One team missing every one of them, on one line.
+        d.membership[0].missing = (0..10_000)
+            .map(|i| Member {
+                key: format!("user{i:05}@example.com"),
+                id: None,
+            })
+            .collect();
+        let mut m = Vec::new();
+        super::markdown(&d, &mut m).unwrap();
+        let md = String::from_utf8(m).unwrap();
+        assert!(
+            md.chars().count() < MAX_CHARS,
+            "{} characters",
+            md.chars().count()
+        );
+        assert!(md.contains("### Not declared (unmanaged) (10000)"), "{md}");
+        assert!(md.contains("user00000@example.com"));
+        assert!(md.contains("more not shown"), "no truncation note");
+        // Every section is still there, and the closing count.
+        assert!(md.contains("### Team membership differs (1)"), "{md}");
+        assert!(md.trim_end().ends_with("differences found."), "{md}");
+        // Text is for terminals and logs: never cut.
+        let mut t = Vec::new();
+        super::text(&d, &mut t).unwrap();
+        assert!(
+            String::from_utf8(t)
+                .unwrap()
+                .contains("user09999@example.com")
+        );
+    }
 
     #[test]
     fn drift_text_and_markdown() {

@@ -11,6 +11,9 @@ use crate::plan::{Action, Change, Plan};
 /// Budget for the whole comment, under GitHub's 65,536-character limit with room to spare.
 pub const MAX_CHARS: usize = 65_000;
 
+/// How much of the budget the summary table and the warnings above the changes may take.
+const MAX_WARNING_CHARS: usize = MAX_CHARS / 4;
+
 /// A marker a workflow can search for to update its comment in place.
 pub const MARKER: &str = "<!-- roster-plan -->";
 
@@ -43,8 +46,23 @@ pub fn to_string(plan: &Plan) -> String {
     if let Some(m) = plan.deprovision_gate.message() {
         let _ = writeln!(head, "> [!CAUTION]\n> {}\n", escape(&m));
     }
+    // Warnings come one per user (a disabled protected user, a user Asana cannot reactivate):
+    // thousands of them must not crowd out the changes or push the comment over the limit.
+    let mut warned = 0;
     for w in &plan.warnings {
-        let _ = writeln!(head, "> [!WARNING]\n> {}\n", escape(w));
+        let block = format!("> [!WARNING]\n> {}\n\n", escape(w));
+        if head.len() + block.len() > MAX_WARNING_CHARS {
+            break;
+        }
+        head.push_str(&block);
+        warned += 1;
+    }
+    if warned < plan.warnings.len() {
+        let _ = writeln!(
+            head,
+            "_… and {} more warnings not shown: the full list is in the JSON plan (`roster show --format json`)._\n",
+            plan.warnings.len() - warned
+        );
     }
     if !plan.unmanaged_checked {
         let _ = writeln!(
@@ -279,6 +297,42 @@ mod tests {
         assert!(md.contains("**Plan: 10000 to create"));
         // Code fences stay balanced, so the comment renders.
         assert_eq!(md.matches("```").count() % 2, 0);
+    }
+
+    #[test]
+    fn thousands_of_warnings_cannot_push_the_comment_over_the_limit() {
+        // Every warning was printed above the changes, unbudgeted: 1,000 users deprovisioned in
+        // Asana but declared active made a comment of over 150,000 characters.
+        let mut plan = fixtures::plan();
+        plan.warnings = (0..10_000)
+            .map(|i| {
+                format!(
+                    "user[\"user{i:05}@example.com\"] is deprovisioned in Asana, which cannot \
+                     reactivate users through SCIM; reactivate it in the admin console or set \
+                     accountEnabled: false"
+                )
+            })
+            .collect();
+        let md = to_string(&plan);
+        assert!(
+            md.chars().count() < MAX_CHARS,
+            "{} characters",
+            md.chars().count()
+        );
+        assert!(
+            md.contains("user00000@example.com"),
+            "the first warnings are shown"
+        );
+        assert!(md.contains("more warnings not shown"), "no truncation note");
+        // The changes still have room.
+        for c in &plan.changes {
+            assert!(
+                md.contains(&code(&c.address())),
+                "{} is missing",
+                c.address()
+            );
+        }
+        assert!(md.contains("</details>"));
     }
 
     #[test]

@@ -14,37 +14,77 @@ use super::resource::{ListPage, Resource};
 /// server that keeps inventing ids stops here instead of running forever.
 pub(crate) const MAX_PAGES: u64 = 100_000;
 
+/// One page's resources as the caller keeps them (see [`Kept::from_page`]), each with its id.
+#[derive(Debug)]
+pub(crate) struct Kept<T> {
+    pub(crate) items: Vec<(String, T)>,
+    pub(crate) total: Option<u64>,
+}
+
+impl<T> Kept<T> {
+    /// Passes each resource of `page` through `keep`, as soon as the page is read, so that a
+    /// caller keeping less than the whole parsed resource never holds every parsed resource
+    /// at once (100,000 parsed users take about 400 MB). A resource without an id is an
+    /// error: it could not be matched to a declared user, and dropping it silently would make
+    /// the plan create a duplicate.
+    pub(crate) fn from_page(
+        page: ListPage,
+        keep: &dyn Fn(Resource) -> T,
+    ) -> Result<Kept<T>, String> {
+        let items = page
+            .resources
+            .into_iter()
+            .map(|r| {
+                let id = r
+                    .id()
+                    .ok_or_else(|| "a listed resource has no `id`".to_string())?;
+                Ok((id, keep(r)))
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Kept {
+            items,
+            total: page.total_results,
+        })
+    }
+}
+
 /// Resources collected so far, first copy of each id kept, in the order first seen.
-#[derive(Debug, Default)]
-pub(crate) struct Collector {
+#[derive(Debug)]
+pub(crate) struct Collector<T> {
     seen: HashSet<String>,
-    items: Vec<Resource>,
+    items: Vec<T>,
     /// The largest `totalResults` any page announced.
     total: Option<u64>,
     pub(crate) duplicates: u64,
 }
 
-impl Collector {
-    /// Adds a page's resources; returns how many were new. A resource without an id is an
-    /// error: it could not be matched to a declared user, and dropping it silently would make
-    /// the plan create a duplicate.
-    pub(crate) fn add(&mut self, page: ListPage) -> Result<usize, String> {
-        if let Some(t) = page.total_results {
+impl<T> Default for Collector<T> {
+    fn default() -> Self {
+        Collector {
+            seen: HashSet::new(),
+            items: Vec::new(),
+            total: None,
+            duplicates: 0,
+        }
+    }
+}
+
+impl<T> Collector<T> {
+    /// Adds a page's resources; returns how many were new.
+    pub(crate) fn add(&mut self, page: Kept<T>) -> usize {
+        if let Some(t) = page.total {
             self.total = Some(self.total.map_or(t, |old| old.max(t)));
         }
         let mut new = 0;
-        for r in page.resources {
-            let id = r
-                .id()
-                .ok_or_else(|| "a listed resource has no `id`".to_string())?;
+        for (id, item) in page.items {
             if self.seen.insert(id) {
-                self.items.push(r);
+                self.items.push(item);
                 new += 1;
             } else {
                 self.duplicates += 1;
             }
         }
-        Ok(new)
+        new
     }
 
     pub(crate) fn total(&self) -> Option<u64> {
@@ -61,7 +101,7 @@ impl Collector {
     }
 
     /// The resources, or the shortfall `(got, expected)` when fewer than `totalResults` arrived.
-    pub(crate) fn finish(self) -> Result<Vec<Resource>, (u64, u64)> {
+    pub(crate) fn finish(self) -> Result<Vec<T>, (u64, u64)> {
         match self.total {
             Some(t) if self.len() < t => Err((self.len(), t)),
             _ => Ok(self.items),
@@ -84,12 +124,16 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn page(ids: &[u64], total: Option<u64>) -> ListPage {
+    fn list_page(ids: &[u64], total: Option<u64>) -> ListPage {
         ListPage {
             resources: ids.iter().map(|i| Resource(json!({"id": i}))).collect(),
             total_results: total,
             ..ListPage::default()
         }
+    }
+
+    fn page(ids: &[u64], total: Option<u64>) -> Kept<Resource> {
+        Kept::from_page(list_page(ids, total), &|r| r).unwrap()
     }
 
     #[test]
@@ -105,11 +149,11 @@ mod tests {
     #[test]
     fn duplicates_are_dropped_and_counted() {
         let mut c = Collector::default();
-        assert_eq!(c.add(page(&[1, 2, 3], Some(5))).unwrap(), 3);
-        assert_eq!(c.add(page(&[3, 4], Some(5))).unwrap(), 1);
+        assert_eq!(c.add(page(&[1, 2, 3], Some(5))), 3);
+        assert_eq!(c.add(page(&[3, 4], Some(5))), 1);
         assert!(!c.complete());
-        assert_eq!(c.add(page(&[1, 2, 3, 4], None)).unwrap(), 0);
-        assert_eq!(c.add(page(&[5], Some(5))).unwrap(), 1);
+        assert_eq!(c.add(page(&[1, 2, 3, 4], None)), 0);
+        assert_eq!(c.add(page(&[5], Some(5))), 1);
         assert!(c.complete());
         assert_eq!(c.duplicates, 5);
         let ids: Vec<_> = c
@@ -124,28 +168,37 @@ mod tests {
     #[test]
     fn string_and_number_ids_are_the_same_id() {
         let mut c = Collector::default();
-        c.add(page(&[7], None)).unwrap();
+        c.add(page(&[7], None));
         let again = ListPage {
             resources: vec![Resource(json!({"id": "7"}))],
             ..ListPage::default()
         };
-        assert_eq!(c.add(again).unwrap(), 0);
+        assert_eq!(c.add(Kept::from_page(again, &|r| r).unwrap()), 0);
     }
 
     #[test]
     fn shortfall_is_reported() {
         let mut c = Collector::default();
-        c.add(page(&[1, 2], Some(3))).unwrap();
+        c.add(page(&[1, 2], Some(3)));
         assert_eq!(c.finish().unwrap_err(), (2, 3));
     }
 
     #[test]
     fn missing_id_is_an_error() {
-        let mut c = Collector::default();
         let p = ListPage {
             resources: vec![Resource(json!({"userName": "a@x.io"}))],
             ..ListPage::default()
         };
-        assert!(c.add(p).is_err());
+        assert!(Kept::from_page(p, &|r| r).is_err());
+    }
+
+    #[test]
+    fn pages_keep_what_the_caller_keeps() {
+        let mut c = Collector::default();
+        let keep = |r: Resource| r.id().map(|id| id.len());
+        c.add(Kept::from_page(list_page(&[1, 22, 333], Some(4)), &keep).unwrap());
+        c.add(Kept::from_page(list_page(&[22, 4444], Some(4)), &keep).unwrap());
+        assert_eq!(c.duplicates, 1);
+        assert_eq!(c.finish().unwrap(), [Some(1), Some(2), Some(3), Some(4)]);
     }
 }

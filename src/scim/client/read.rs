@@ -11,10 +11,13 @@ use tokio::task::JoinSet;
 
 use super::config::ClientConfig;
 use super::error::ClientError;
-use super::paging::{Collector, MAX_PAGES, remaining_starts};
+use super::paging::{Collector, Kept, MAX_PAGES, remaining_starts};
 use super::resource::{ListPage, Resource, encode_segment, eq_filter};
 use super::stats::Stats;
 use super::transport::{Method, Reader, Response};
+
+/// What a listing keeps of each resource; shared by the tasks that read pages.
+type Keep<T> = Arc<dyn Fn(Resource) -> T + Send + Sync>;
 
 /// Read-only access to a SCIM server. Cheap to clone; clones share pacing and stats.
 #[derive(Clone)]
@@ -66,12 +69,21 @@ impl ReadClient {
 
     /// Every user (`GET /Users`, all pages).
     pub async fn list_users(&self) -> Result<Vec<Resource>, ClientError> {
-        self.list("Users").await
+        self.list("Users", Arc::new(|r| r)).await
+    }
+
+    /// Every user, each passed through `keep` as soon as its page is read, so that a caller
+    /// keeping less than the parsed resource never holds every parsed user at once.
+    pub async fn list_users_with<T: Send + 'static>(
+        &self,
+        keep: impl Fn(Resource) -> T + Send + Sync + 'static,
+    ) -> Result<Vec<T>, ClientError> {
+        self.list("Users", Arc::new(keep)).await
     }
 
     /// Every group (Asana team), `GET /Groups`, all pages.
     pub async fn list_groups(&self) -> Result<Vec<Resource>, ClientError> {
-        self.list("Groups").await
+        self.list("Groups", Arc::new(|r| r)).await
     }
 
     /// `GET /Users/{id}`; `None` on 404.
@@ -148,14 +160,19 @@ impl ReadClient {
         Ok(found)
     }
 
-    /// Reads every page of `kind`. See `paging.rs` for the server behaviours this survives.
-    async fn list(&self, kind: &'static str) -> Result<Vec<Resource>, ClientError> {
+    /// Reads every page of `kind`, passing each resource through `keep` as its page arrives.
+    /// See `paging.rs` for the server behaviours this survives.
+    async fn list<T: Send + 'static>(
+        &self,
+        kind: &'static str,
+        keep: Keep<T>,
+    ) -> Result<Vec<T>, ClientError> {
         let count = self.page_size();
         let mut collector = Collector::default();
-        let first = self.page(kind, 1, count).await?;
+        let first = self.kept_page(kind, 1, count, &keep).await?;
         // The server's real page size: what it returned, which may be under what was asked.
-        let step = first.resources.len() as u64;
-        self.collect(&mut collector, first, kind)?;
+        let step = first.items.len() as u64;
+        collector.add(first);
         if step == 0 || collector.complete() {
             return self.finish(collector, kind);
         }
@@ -168,8 +185,8 @@ impl ReadClient {
                 next = last + step;
             }
             pages += starts.len() as u64;
-            for (_, page) in self.fetch_pages(kind, starts, count).await? {
-                self.collect(&mut collector, page, kind)?;
+            for (_, page) in self.fetch_pages(kind, starts, count, &keep).await? {
+                collector.add(page);
             }
             if collector.complete() {
                 return self.finish(collector, kind);
@@ -185,13 +202,13 @@ impl ReadClient {
         // No totalResults, or pages that did not add up: one page at a time until a page is
         // empty, adds nothing new, or completes the count.
         while pages < MAX_PAGES {
-            let page = self.page(kind, next, count).await?;
+            let page = self.kept_page(kind, next, count, &keep).await?;
             pages += 1;
-            let len = page.resources.len() as u64;
+            let len = page.items.len() as u64;
             if len == 0 {
                 break;
             }
-            if self.collect(&mut collector, page, kind)? == 0 {
+            if collector.add(page) == 0 {
                 self.reader.log().at(1, || {
                     format!(
                         "GET {}: the page at startIndex {next} repeats resources already read; \
@@ -223,19 +240,41 @@ impl ReadClient {
         ListPage::parse(&response.body).map_err(|e| response.invalid(e))
     }
 
+    /// One page, its resources passed through `keep`.
+    async fn kept_page<T>(
+        &self,
+        kind: &'static str,
+        start: u64,
+        count: u32,
+        keep: &Keep<T>,
+    ) -> Result<Kept<T>, ClientError> {
+        let page = self.page(kind, start, count).await?;
+        Kept::from_page(page, &**keep).map_err(|detail| ClientError::InvalidResponse {
+            method: Method::Get,
+            url: self.reader.shown_url(kind),
+            detail,
+        })
+    }
+
     /// Fetches the pages at `starts` concurrently (at most `max_reads` at once; pacing bounds
     /// them further), sorted by start. The first error cancels the rest.
-    async fn fetch_pages(
+    async fn fetch_pages<T: Send + 'static>(
         &self,
         kind: &'static str,
         starts: Vec<u64>,
         count: u32,
-    ) -> Result<Vec<(u64, ListPage)>, ClientError> {
+        keep: &Keep<T>,
+    ) -> Result<Vec<(u64, Kept<T>)>, ClientError> {
         let mut pending = starts.into_iter();
         let mut running = JoinSet::new();
         let spawn = |running: &mut JoinSet<_>, start: u64| {
             let me = self.clone();
-            running.spawn(async move { me.page(kind, start, count).await.map(|p| (start, p)) });
+            let keep = keep.clone();
+            running.spawn(async move {
+                me.kept_page(kind, start, count, &keep)
+                    .await
+                    .map(|p| (start, p))
+            });
         };
         for start in pending.by_ref().take(self.reader.max_reads()) {
             spawn(&mut running, start);
@@ -262,22 +301,7 @@ impl ReadClient {
         Ok(done)
     }
 
-    fn collect(
-        &self,
-        collector: &mut Collector,
-        page: ListPage,
-        kind: &str,
-    ) -> Result<usize, ClientError> {
-        collector
-            .add(page)
-            .map_err(|detail| ClientError::InvalidResponse {
-                method: Method::Get,
-                url: self.reader.shown_url(kind),
-                detail,
-            })
-    }
-
-    fn finish(&self, collector: Collector, kind: &str) -> Result<Vec<Resource>, ClientError> {
+    fn finish<T>(&self, collector: Collector<T>, kind: &str) -> Result<Vec<T>, ClientError> {
         if collector.duplicates > 0 {
             let n = collector.duplicates;
             self.reader.log().at(1, || {

@@ -1,0 +1,390 @@
+//! Benchmark: a full plan of 100,000 declared users against 100,000 live users (issue 4;
+//! PRODUCT.md §8: CPU time well under 5 s, peak memory under 500 MB, wall time within 10% of
+//! the floor the rate limit sets).
+//!
+//! The emulator runs as a child process (`roster emulator --seed-users 100000`) with Asana's
+//! limits (1,500 requests a minute, 50 concurrent reads, 15 concurrent writes), so the CPU time
+//! and peak memory printed are the planner's own. The planner runs in this process through the
+//! library path the `plan` command takes: `config::load`, a `ReadClient`, `ops::read_live`,
+//! `plan::plan`, and the renderers.
+//!
+//! Time is scaled so the run takes seconds: the emulator runs `--time-scale S` (default 10;
+//! `ROSTER_BENCH_TIME_SCALE` overrides it) and the client's pacing and retry waits run on a
+//! clock S times faster too, so both sides keep Asana's numbers in emulated time. Reading
+//! 100,000 users at 100 a page is 1,000 user pages plus one team page: 1,001 requests. At
+//! 1,500 requests a minute that takes 1,001 / 1,500 min = 40.0 s; at S = 10 it is 4.0 s of real
+//! time. CPU work (parsing YAML and JSON, planning) is not scaled, so it weighs S times more
+//! here than against Asana; the "projected" line scales the read phase back to real time.
+//!
+//! `ROSTER_BENCH_BINARY=1` also runs the `roster plan` binary against the same emulator. The
+//! binary's client paces on real time, so that run takes the real ~40 s.
+//!
+//! Run: `cargo bench --bench plan`. Loopback only.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use roster::plan::{Capabilities, Scope};
+use roster::scim::client::{ClientConfig, Clock, ReadClient, Secret, Sleep};
+
+const USERS: usize = 100_000;
+const FILES: usize = 50;
+/// Every this-many-th declared user has a new title: 100 updates.
+const CHANGED_EVERY: usize = 1_000;
+const TOKEN: &str = "bench-token";
+/// Asana's budget per token.
+const REQUESTS_PER_MINUTE: f64 = 1_500.0;
+
+/// The emulator's seeded titles and departments (`Store::seed`).
+const SEED_TITLES: [&str; 5] = ["Engineer", "Designer", "Analyst", "Manager", "Sales Rep"];
+const SEED_DEPARTMENTS: [&str; 4] = ["Engineering", "Design", "Finance", "Sales"];
+
+fn main() {
+    let scale: f64 = std::env::var("ROSTER_BENCH_TIME_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|s: &f64| *s > 0.0)
+        .unwrap_or(10.0);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let t = Instant::now();
+    generate(dir.path());
+    println!(
+        "generated {USERS} declared users in {FILES} files in {:.2?}",
+        t.elapsed()
+    );
+
+    let t = Instant::now();
+    let emulator = EmulatorProcess::start(scale);
+    println!(
+        "emulator (child process {}, --time-scale {scale}) seeded {USERS} users and listens on {} after {:.2?}",
+        emulator.child.id(),
+        emulator.url,
+        t.elapsed()
+    );
+
+    let hwm_before = vm_hwm_kb("self");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let cpu_start = cpu_seconds("self");
+    let start = Instant::now();
+
+    let (config, report) = roster::config::load(dir.path());
+    let config = config.unwrap_or_else(|| {
+        panic!(
+            "the generated config is invalid: {:?}",
+            report.diagnostics.first()
+        )
+    });
+    let loaded = start.elapsed();
+    let hwm_loaded = vm_hwm_kb("self");
+
+    let mut client_config = ClientConfig::new(emulator.url.clone(), Secret::new(TOKEN));
+    client_config.clock = Arc::new(ScaledClock::new(scale));
+    let client = ReadClient::new(&client_config).expect("client");
+    let read_start = Instant::now();
+    let live = rt
+        .block_on(roster::ops::read_live(&client))
+        .expect("the live organisation reads");
+    let read = read_start.elapsed();
+    let hwm_read = vm_hwm_kb("self");
+
+    let plan_start = Instant::now();
+    let plan = roster::plan::plan(&config, &live, Capabilities::ASANA, &Scope::default());
+    let planned = plan_start.elapsed();
+
+    let render_start = Instant::now();
+    roster::render::text::render(&plan, false, &mut std::io::sink()).expect("text renders");
+    let markdown = roster::render::markdown::to_string(&plan);
+    let rendered = render_start.elapsed();
+
+    let wall = start.elapsed();
+    let cpu = cpu_seconds("self") - cpu_start;
+    let hwm = vm_hwm_kb("self");
+
+    let client_stats = client.stats().snapshot();
+    let emulator_stats = emulator.stats();
+    let requests = client_stats.requests();
+    // What the rate limit allows: requests / (1,500 a minute, S times faster).
+    let floor = requests as f64 / (REQUESTS_PER_MINUTE * scale / 60.0);
+    let projected_wall = wall.as_secs_f64() - read.as_secs_f64() + read.as_secs_f64() * scale;
+    let projected_floor = floor * scale;
+
+    println!();
+    println!("plan: {}", roster::render::summary_line(&plan.summary));
+    println!(
+        "  markdown comment:  {} characters",
+        markdown.chars().count()
+    );
+    println!(
+        "  phases:            load+validate {:.3} s, read {:.3} s, plan {:.3} s, render {:.3} s",
+        loaded.as_secs_f64(),
+        read.as_secs_f64(),
+        planned.as_secs_f64(),
+        rendered.as_secs_f64()
+    );
+    println!("  wall time:         {:.3} s", wall.as_secs_f64());
+    println!(
+        "  requests:          {requests} ({} retried, {} rate-limited); the emulator saw {} ({} answered 429)",
+        client_stats.retries,
+        client_stats.throttled,
+        emulator_stats["requests"],
+        emulator_stats["rate_limited"]
+    );
+    println!(
+        "  rate-limit floor:  {floor:.3} s = {requests} requests / (1,500 a minute x {scale})"
+    );
+    println!(
+        "  read / floor:      {:.3} (target <= 1.1)",
+        read.as_secs_f64() / floor
+    );
+    println!(
+        "  wall / floor:      {:.3} (load, plan and render are CPU work the time scale does not shrink)",
+        wall.as_secs_f64() / floor
+    );
+    println!(
+        "  projected to Asana's real time: {projected_wall:.1} s against a floor of {projected_floor:.1} s, ratio {:.3}",
+        projected_wall / projected_floor
+    );
+    println!(
+        "  CPU time:          {cpu:.2} s (user + system, this process; target well under 5 s)"
+    );
+    println!(
+        "  peak memory:       {:.1} MB VmHWM (target < 500 MB); before loading {:.1} MB, after \
+         loading {:.1} MB, after reading {:.1} MB",
+        hwm as f64 / 1024.0,
+        hwm_before as f64 / 1024.0,
+        hwm_loaded as f64 / 1024.0,
+        hwm_read as f64 / 1024.0,
+    );
+    println!(
+        "  emulator process:  {:.2} s CPU, {:.1} MB VmHWM (not included above)",
+        cpu_seconds(&emulator.child.id().to_string()),
+        vm_hwm_kb(&emulator.child.id().to_string()) as f64 / 1024.0
+    );
+
+    let expected_updates = (USERS / CHANGED_EVERY) as u64;
+    assert_eq!(
+        (
+            plan.summary.create,
+            plan.summary.update,
+            plan.summary.deprovision,
+            plan.summary.no_op,
+            plan.summary.unmanaged
+        ),
+        (0, expected_updates, 0, USERS as u64 - expected_updates, 0),
+        "unexpected plan"
+    );
+    drop((config, live, plan));
+
+    if std::env::var_os("ROSTER_BENCH_BINARY").is_some() {
+        run_binary(dir.path(), &emulator);
+    }
+}
+
+/// `roster plan` as a user runs it, under `/usr/bin/time` for its CPU time and peak memory.
+fn run_binary(dir: &Path, emulator: &EmulatorProcess) {
+    emulator.reset_stats();
+    let start = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%U s user, %S s system, %M kB peak RSS"])
+        .arg(env!("CARGO_BIN_EXE_roster"))
+        .args(["plan", "-C"])
+        .arg(dir)
+        .args(["--asana-url", &emulator.url])
+        .env("ASANA_TOKEN", TOKEN)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("/usr/bin/time and roster run");
+    let wall = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let requests = emulator.stats()["requests"].as_u64().unwrap_or(0);
+    let floor = requests as f64 / (REQUESTS_PER_MINUTE / 60.0);
+    println!();
+    println!("`roster plan` binary (its client paces on real time):");
+    println!("  {}", stdout.lines().last().unwrap_or(""));
+    println!(
+        "  wall {:.1} s for {requests} requests; floor {floor:.1} s; ratio {:.3}",
+        wall.as_secs_f64(),
+        wall.as_secs_f64() / floor
+    );
+    println!("  {}", stderr.lines().last().unwrap_or("").trim());
+}
+
+/// Time for the client, `scale` times faster than real time, like the emulator's.
+struct ScaledClock {
+    start: Instant,
+    scale: f64,
+}
+
+impl ScaledClock {
+    fn new(scale: f64) -> ScaledClock {
+        ScaledClock {
+            start: Instant::now(),
+            scale,
+        }
+    }
+}
+
+impl Clock for ScaledClock {
+    fn now(&self) -> Instant {
+        self.start + self.start.elapsed().mul_f64(self.scale)
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        Box::pin(tokio::time::sleep(duration.div_f64(self.scale)))
+    }
+}
+
+/// `roster emulator` as a child process, killed when dropped.
+struct EmulatorProcess {
+    child: Child,
+    url: String,
+}
+
+impl EmulatorProcess {
+    fn start(scale: f64) -> EmulatorProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(["emulator", "--port", "0", "--token", TOKEN])
+            .args(["--seed-users", &USERS.to_string()])
+            .args(["--time-scale", &scale.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("roster emulator starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("the emulator prints its URL");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_string();
+        EmulatorProcess { child, url }
+    }
+
+    /// `GET /_emulator/stats`.
+    fn stats(&self) -> serde_json::Value {
+        let body = self.call("GET", "/_emulator/stats");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("emulator stats: {e}: {body}"))
+    }
+
+    fn reset_stats(&self) {
+        self.call("POST", "/_emulator/reset-stats");
+    }
+
+    /// One plain HTTP/1.1 request to the emulator's control endpoints; the answer's body.
+    fn call(&self, method: &str, path: &str) -> String {
+        use std::io::Read;
+        let authority = self
+            .url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .expect("host:port");
+        let mut stream = std::net::TcpStream::connect(authority).expect("connect to the emulator");
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        assert!(head.starts_with("HTTP/1.1 2"), "{method} {path}: {head}");
+        body.to_string()
+    }
+}
+
+impl Drop for EmulatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The seeded organisation, declared: user n as the emulator seeds it, except that every
+/// `CHANGED_EVERY`-th user has a new title.
+fn generate(dir: &Path) {
+    std::fs::write(dir.join("roster.yaml"), "version: 1\n").unwrap();
+    std::fs::create_dir_all(dir.join("users")).unwrap();
+    let per_file = USERS / FILES;
+    for f in 0..FILES {
+        let file = std::fs::File::create(dir.join(format!("users/part-{f:02}.yaml"))).unwrap();
+        let mut w = std::io::BufWriter::new(file);
+        writeln!(w, "users:").unwrap();
+        for i in f * per_file..(f + 1) * per_file {
+            let n = i + 1;
+            let title = SEED_TITLES[i % SEED_TITLES.len()];
+            let prefix = if n % CHANGED_EVERY == 0 {
+                "Principal "
+            } else {
+                ""
+            };
+            writeln!(w, "  - userPrincipalName: user{n:06}@seed.example").unwrap();
+            writeln!(w, "    mail: user{n:06}@seed.example").unwrap();
+            writeln!(w, "    displayName: User {n:06}").unwrap();
+            writeln!(w, "    jobTitle: {prefix}{title}").unwrap();
+            writeln!(
+                w,
+                "    department: {}",
+                SEED_DEPARTMENTS[(i / 10) % SEED_DEPARTMENTS.len()]
+            )
+            .unwrap();
+            writeln!(w, "    employeeId: E{n:06}").unwrap();
+        }
+    }
+}
+
+/// User + system CPU seconds of a process (`self` or a pid), from /proc/PID/stat.
+fn cpu_seconds(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return f64::NAN;
+    };
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14,
+    // stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<f64>().ok());
+    match (ticks(14), ticks(15)) {
+        (Some(u), Some(s)) => (u + s) / clock_ticks_per_second(),
+        _ => f64::NAN,
+    }
+}
+
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Peak resident set size (VmHWM) of a process (`self` or a pid), in kB.
+fn vm_hwm_kb(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
