@@ -685,6 +685,7 @@ mod tests {
                 .collect(),
             members: vec![],
             reason: None,
+            source: None,
         }
     }
 

@@ -10,6 +10,7 @@
 pub mod drift;
 pub mod live;
 pub mod saved;
+pub mod source;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -95,6 +96,8 @@ pub struct Change {
     pub members: Vec<Member>,
     /// Why, when it is not obvious (`accountEnabled: false`, unmanaged by policy).
     pub reason: Option<String>,
+    /// Where the values came from, when Entra is merged live; `None` otherwise.
+    pub source: Option<source::Source>,
 }
 
 impl Change {
@@ -212,7 +215,9 @@ pub struct Scope {
 
 /// Computes the plan. Pure.
 pub fn plan(config: &Config, live: &Live, caps: Capabilities, scope: &Scope) -> Plan {
-    Planner::new(config, live, caps).run(scope)
+    let mut plan = Planner::new(config, live, caps).run(scope);
+    source::annotate(&mut plan, config);
+    plan
 }
 
 struct Planner<'a> {
@@ -402,7 +407,7 @@ impl<'a> Planner<'a> {
                         Action::Deprovision,
                         id,
                         Vec::new(),
-                        Some("accountEnabled is false".into()),
+                        Some(self.config.deprovision_reason(u)),
                     );
                 }
                 return;
@@ -579,9 +584,9 @@ impl<'a> Planner<'a> {
             ));
             return;
         };
-        // Members who should be active; disabled users are not added to teams, nor are users
-        // deprovisioned live that the target cannot reactivate: Asana refuses them as members,
-        // so the change could never be applied and the plan would never converge.
+        // Members who should be active; disabled and out-of-scope users are not added to teams,
+        // nor are users deprovisioned live that the target cannot reactivate: Asana refuses them
+        // as members, so the change could never be applied and the plan would never converge.
         let cannot_join = |upn: &str| {
             !self.caps.reactivate
                 && self
@@ -592,7 +597,7 @@ impl<'a> Planner<'a> {
         let desired: Vec<Member> = match mapped.get("members") {
             Some(MappedValue::UserRefs(upns)) => upns
                 .iter()
-                .filter(|upn| self.config.user(upn).is_none_or(|u| u.account_enabled))
+                .filter(|upn| self.config.user(upn).is_none_or(User::provisioned))
                 .filter(|upn| !cannot_join(upn))
                 .map(|upn| Member {
                     key: upn.to_lowercase(),
@@ -695,6 +700,7 @@ impl<'a> Planner<'a> {
             attributes,
             members: Vec::new(),
             reason,
+            source: None,
         }
     }
 
@@ -757,7 +763,8 @@ impl<'a> Planner<'a> {
             max_count: policy.max_deprovisions.count,
             max_percent: policy.max_deprovisions.percent,
             exceeded: false,
-            empty_desired: summary.deprovision > 0 && self.config.users.is_empty(),
+            // Users out of Entra's scope are there only to be deprovisioned: they do not count.
+            empty_desired: summary.deprovision > 0 && self.config.users.iter().all(|u| !u.in_scope),
         };
         gate.exceeded = gate.count > gate.max_count || gate.percent() > gate.max_percent;
         Plan {

@@ -179,6 +179,9 @@ fn reason(c: &Change) -> String {
     if c.action == Action::Deprovision {
         r.push_str(" — **irreversible in Asana**");
     }
+    if let Some(note) = super::source_note(c) {
+        let _ = write!(r, " _({})_", escape(&note));
+    }
     r
 }
 
@@ -280,6 +283,7 @@ mod tests {
                 }],
                 members: vec![],
                 reason: None,
+                source: None,
             })
             .collect();
         plan.summary.create = 10_000;
