@@ -61,7 +61,7 @@ pub enum Command {
     /// Report how live Asana differs from the config. Read-only: sends only GETs.
     #[command(after_help = "Exit codes:\n  0  no drift\n  1  error\n  2  drift found")]
     Drift(DriftArgs),
-    /// Write YAML declarations from a live system (adopt an existing organisation)
+    /// Write YAML declarations from a live system: adopt Asana, or seed from Entra ID
     #[command(subcommand)]
     Import(ImportCommand),
     /// Render a saved plan file in any format (warns, never fails, if the config changed since)
@@ -141,6 +141,11 @@ pub enum ImportCommand {
     /// Write users and teams from the live Asana organisation into users/ and groups/, so the
     /// first `roster plan` shows no changes. Read-only towards Asana.
     Asana(ImportAsanaArgs),
+    /// Write the users and teams Entra ID would provision (roster.yaml's `entra:`) into
+    /// users/entra/ and groups/entra/, replacing what is there. Read-only towards Entra and
+    /// Asana.
+    #[command(after_help = IMPORT_ENTRA_HELP)]
+    Entra(ImportEntraArgs),
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +162,33 @@ pub struct DriftArgs {
     /// Output format
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+const IMPORT_ENTRA_HELP: &str = "\
+The client secret comes from the variable entra.client_secret_env names (ENTRA_CLIENT_SECRET by
+default); ROSTER_ENTRA_LOGIN_URL and ROSTER_ENTRA_GRAPH_URL override entra.login_url and
+entra.graph_url. Users are read by delta query: the delta link is kept in .roster/ in the config
+directory (git-ignored), so a second import reads only what changed.
+
+Out-of-scope users (unassigned, filtered out, deleted) that hold an Asana account are written
+with accountEnabled: false, so roster deprovisions them; finding them reads Asana (GETs only).
+
+Exit codes:
+  0  the files were written
+  1  error (invalid config, failed request)";
+
+#[derive(Debug, Args)]
+pub struct ImportEntraArgs {
+    /// Do not read Asana: out-of-scope users that hold an Asana account are then not written
+    /// (and so not deprovisioned)
+    #[arg(long)]
+    pub entra_only: bool,
+    /// Read every Entra user instead of the changes since the last run (the delta state is
+    /// neither used nor kept)
+    #[arg(long)]
+    pub full: bool,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -191,7 +223,9 @@ pub struct SchemaArgs {
 }
 
 const EMULATOR_HELP: &str = "\
-The first line on stdout is `listening on http://127.0.0.1:PORT/api/1.0/scim`.
+The first line on stdout is `listening on http://127.0.0.1:PORT/api/1.0/scim`; the second is
+`graph login_url http://127.0.0.1:PORT2/login graph_url http://127.0.0.1:PORT2/graph`, the Graph
+emulator (its tenant, app and secret are in docs/entra.md).
 GET /_emulator/stats and POST /_emulator/reset-stats need no token and are never limited.
 With --time-scale N, Retry-After is in emulated seconds: wait Retry-After / N real seconds, or
 the X-Emulator-Retry-After-Ms header's real milliseconds. See docs/emulator.md.
@@ -333,4 +367,42 @@ pub struct EmulatorArgs {
     /// How long a hang lasts, in (emulated) ms
     #[arg(long, value_name = "MS", default_value_t = crate::emulator::DEFAULT_HANG_MS, help_heading = "Fault injection")]
     pub hang_ms: u64,
+
+    #[command(flatten)]
+    pub graph: GraphEmulatorArgs,
+}
+
+/// The Graph (Entra ID) emulator served next to the Asana one.
+#[derive(Debug, Args)]
+pub struct GraphEmulatorArgs {
+    /// Port of the Graph emulator on 127.0.0.1; 0 picks a free one
+    #[arg(
+        long,
+        value_name = "PORT",
+        default_value_t = 0,
+        help_heading = "Graph emulator (Entra ID)"
+    )]
+    pub graph_port: u16,
+    /// Do not serve the Graph emulator
+    #[arg(long, help_heading = "Graph emulator (Entra ID)")]
+    pub no_graph: bool,
+    /// Serve this tenant (JSON) instead of the built-in one
+    #[arg(long, value_name = "FILE", help_heading = "Graph emulator (Entra ID)")]
+    pub graph_tenant: Option<PathBuf>,
+    /// Page size without $top, and of delta pages (Graph: 100)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100,
+        help_heading = "Graph emulator (Entra ID)"
+    )]
+    pub graph_page_size: usize,
+    /// Answer every N-th Graph request with 429 and Retry-After (0: never)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Graph emulator (Entra ID)"
+    )]
+    pub graph_throttle_every: u64,
 }

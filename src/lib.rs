@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod diagnostics;
 pub mod emulator;
+pub mod entra;
 pub mod import;
 pub mod mapping;
 pub mod ops;

@@ -138,3 +138,37 @@ fn validate_never_touches_the_network() {
         assert!(!text.contains(word), "validate names `{word}`");
     }
 }
+
+#[test]
+fn the_entra_source_decides_without_io() {
+    // graph.rs and read.rs talk to Graph and keep the delta state; emulator/ serves. The rest
+    // of src/entra decides scope, merges and writes YAML text without touching anything.
+    assert_pure(
+        &[
+            "src/entra/filter.rs",
+            "src/entra/directory.rs",
+            "src/entra/scope.rs",
+            "src/entra/merge.rs",
+            "src/entra/yaml.rs",
+            "src/entra/import.rs",
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn the_graph_client_only_reads() {
+    // Graph is read with GET; the one POST is the token request to the login host.
+    let text = std::fs::read_to_string("src/entra/graph.rs").unwrap();
+    for word in [
+        ".put(",
+        ".patch(",
+        ".delete(",
+        "Method::POST",
+        "Method::PATCH",
+    ] {
+        assert!(!text.contains(word), "graph.rs names `{word}`");
+    }
+    assert_eq!(text.matches(".post(").count(), 1, "only the token request");
+    assert!(text.contains(".post(inner.token_url.clone())"));
+}

@@ -7,7 +7,9 @@
 //! concurrently within the client's write limit; the client paces and retries, and one failing
 //! object never stops the others. A 409 on create means the user exists: it is found by
 //! userName and updated instead, so a re-run after any interruption converges without
-//! duplicates.
+//! duplicates. A create whose answer was lost (the connection dropped after the POST) is looked
+//! up the same way before it is sent again. Updates use Asana's path-less `replace`, and a
+//! path-based one for an element of a multi-valued attribute.
 
 pub mod audit;
 pub mod gates;
@@ -20,9 +22,11 @@ use serde_json::{Map, Value as Json, json};
 use tokio::task::JoinSet;
 
 use crate::config::model::DeprovisionWith;
+use crate::mapping::targets::user_target;
 use crate::plan::{Action, Change, Kind, Plan};
 use crate::scim::AttrPath;
-use crate::scim::client::{ClientError, WriteClient};
+use crate::scim::client::retry::GiveUp;
+use crate::scim::client::{ClientError, Resource, WriteClient};
 
 const USER_SCHEMAS: [&str; 2] = [
     "urn:ietf:params:scim:schemas:core:2.0:User",
@@ -130,6 +134,37 @@ pub async fn execute(plan: &Plan, client: &WriteClient, options: Options) -> App
         .collect();
     report.results.extend(exec.run_all(deprovisions).await);
     report
+}
+
+/// The version (`meta.version`) of every live object a change touches, by address, for
+/// `If-Match` when the plan was made in this run.
+pub fn etags(plan: &Plan, live: &crate::plan::Live) -> HashMap<String, String> {
+    let users: HashMap<&str, &str> = live
+        .users
+        .iter()
+        .filter_map(|u| Some((u.id.as_str(), u.version.as_deref()?)))
+        .collect();
+    let groups: HashMap<&str, &str> = live
+        .groups
+        .iter()
+        .filter_map(|g| {
+            Some((
+                g.id.as_str(),
+                g.resource.get("meta")?.get("version")?.as_str()?,
+            ))
+        })
+        .collect();
+    plan.changes
+        .iter()
+        .filter_map(|c| {
+            let id = c.id.as_deref()?;
+            let version = match c.kind {
+                Kind::User => users.get(id)?,
+                Kind::Group => groups.get(id)?,
+            };
+            Some((c.address(), version.to_string()))
+        })
+        .collect()
 }
 
 /// Splits user changes into levels so every manager is created before the users reporting to
@@ -265,9 +300,9 @@ impl Executor {
             .cloned()
     }
 
-    /// The SCIM body for a change's attributes; `manager` resolved to an id.
-    fn user_body(&self, change: &Change) -> Result<Map<String, Json>, StepError> {
-        let mut body = Map::new();
+    /// The values a change sets, with their paths; `manager` resolved to an id.
+    fn values(&self, change: &Change) -> Result<Vec<(String, AttrPath, Json)>, StepError> {
+        let mut values = Vec::new();
         for a in &change.attributes {
             let Some(after) = &a.after else { continue };
             let value = if a.path.ends_with(":manager") {
@@ -285,6 +320,15 @@ impl Executor {
             };
             let path = AttrPath::parse(&a.path)
                 .map_err(|e| StepError::Fail(format!("bad path in plan: {e}")))?;
+            values.push((a.path.clone(), path, value));
+        }
+        Ok(values)
+    }
+
+    /// The SCIM body for a create.
+    fn user_body(&self, change: &Change) -> Result<Map<String, Json>, StepError> {
+        let mut body = Map::new();
+        for (_, path, value) in self.values(change)? {
             path.set(&mut body, value);
         }
         Ok(body)
@@ -293,51 +337,85 @@ impl Executor {
     async fn create_user(&self, change: &Change) -> Result<Done, StepError> {
         let mut body = self.user_body(change)?;
         body.insert("schemas".into(), json!(USER_SCHEMAS));
-        match self.client.create_user(&Json::Object(body.clone())).await {
-            Ok(r) => {
-                let id = r.id().ok_or_else(|| {
-                    StepError::Fail("the server created the user but sent no id".into())
-                })?;
-                self.ids
-                    .lock()
-                    .expect("ids lock")
-                    .insert(change.key.clone(), id.clone());
-                Ok(Done {
-                    id: Some(id),
-                    note: None,
-                })
-            }
-            Err(e) if e.status() == Some(409) => {
-                // The user exists (a previous run created it, or someone else did): adopt it.
-                let existing = self
-                    .client
-                    .reader()
-                    .find_user_by_username(&change.key)
-                    .await
-                    .map_err(fail)?
-                    .ok_or_else(|| {
+        let body = Json::Object(body);
+        let mut dropped = 0;
+        loop {
+            match self.client.create_user(&body).await {
+                Ok(r) => {
+                    let id = r.id().ok_or_else(|| {
+                        StepError::Fail("the server created the user but sent no id".into())
+                    })?;
+                    self.record_id(change, &id);
+                    return Ok(Done {
+                        id: Some(id),
+                        note: (dropped > 0).then(|| resent(dropped)),
+                    });
+                }
+                Err(e) if e.status() == Some(409) => {
+                    // The user exists (a previous run created it, or someone else did).
+                    let existing = self.find_user(change).await?.ok_or_else(|| {
                         StepError::Fail(format!(
                             "409 on create, but no user `{}` can be found",
                             change.key
                         ))
                     })?;
-                let id = existing
-                    .id()
-                    .ok_or_else(|| StepError::Fail("existing user has no id".into()))?;
-                self.ids
-                    .lock()
-                    .expect("ids lock")
-                    .insert(change.key.clone(), id.clone());
-                body.remove("schemas");
-                body.remove("userName");
-                self.patch_user(&id, body, None).await?;
-                Ok(Done {
-                    id: Some(id),
-                    note: Some("already existed (409): updated instead".into()),
-                })
+                    return self
+                        .adopt_user(change, existing, "already existed (409): updated instead")
+                        .await;
+                }
+                Err(e) if may_have_applied(&e) && dropped + 1 < CREATE_ATTEMPTS => {
+                    // The answer was lost after the POST was sent, so Asana may have created the
+                    // user. Look before sending it again: a retry never makes a duplicate.
+                    dropped += 1;
+                    if let Some(existing) = self.find_user(change).await? {
+                        return self.adopt_user(change, existing, LOST_ANSWER).await;
+                    }
+                }
+                Err(e) => return Err(fail(e)),
             }
-            Err(e) => Err(fail(e)),
         }
+    }
+
+    async fn find_user(&self, change: &Change) -> Result<Option<Resource>, StepError> {
+        self.client
+            .reader()
+            .find_user_by_username(&change.key)
+            .await
+            .map_err(fail)
+    }
+
+    fn record_id(&self, change: &Change, id: &str) {
+        self.ids
+            .lock()
+            .expect("ids lock")
+            .insert(change.key.clone(), id.to_string());
+    }
+
+    /// Takes over an existing user for a create: sets what the create would have.
+    async fn adopt_user(
+        &self,
+        change: &Change,
+        existing: Resource,
+        note: &str,
+    ) -> Result<Done, StepError> {
+        let id = existing
+            .id()
+            .ok_or_else(|| StepError::Fail("existing user has no id".into()))?;
+        self.record_id(change, &id);
+        // The userName matches already, and Asana refuses create-only targets
+        // (`name.givenName`) on PATCH.
+        let values = self
+            .values(change)?
+            .into_iter()
+            .filter(|(path, _, _)| {
+                path != "userName" && user_target(path).is_none_or(|t| t.updatable)
+            })
+            .collect();
+        self.patch_user(&id, values, None).await?;
+        Ok(Done {
+            id: Some(id),
+            note: Some(note.into()),
+        })
     }
 
     async fn update_user(&self, change: &Change) -> Result<Done, StepError> {
@@ -345,27 +423,27 @@ impl Executor {
             .id
             .clone()
             .ok_or_else(|| StepError::Fail("update without an id".into()))?;
-        let body = self.user_body(change)?;
+        let values = self.values(change)?;
         let etag = self.options.etags.get(&change.address()).cloned();
-        self.patch_user(&id, body, etag.as_deref()).await?;
+        self.patch_user(&id, values, etag.as_deref()).await?;
         Ok(Done {
             id: Some(id),
             note: None,
         })
     }
 
-    /// Asana's documented PATCH form: one path-less `replace` with an object value.
+    /// Sets `values` on a user in one PATCH.
     async fn patch_user(
         &self,
         id: &str,
-        value: Map<String, Json>,
+        values: Vec<(String, AttrPath, Json)>,
         etag: Option<&str>,
     ) -> Result<(), StepError> {
-        if value.is_empty() {
+        let operations = patch_operations(values);
+        if operations.is_empty() {
             return Ok(());
         }
-        let body =
-            json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "replace", "value": value }] });
+        let body = json!({ "schemas": [PATCH_OP], "Operations": operations });
         self.client
             .patch_user(id, &body, etag)
             .await
@@ -422,32 +500,48 @@ impl Executor {
         let members: Vec<Json> = ids.iter().map(|id| json!({ "value": id })).collect();
         let body =
             json!({ "schemas": [GROUP_SCHEMA], "displayName": change.key, "members": members });
-        let r = match self.client.create_group(&body).await {
-            Ok(r) => r,
-            Err(e) if e.status() == Some(409) => {
-                let existing = self
-                    .client
-                    .reader()
-                    .find_group_by_name(&change.key)
-                    .await
-                    .map_err(fail)?;
-                let existing = existing.ok_or_else(|| {
-                    StepError::Fail("409 on create, but the team cannot be found".into())
-                })?;
-                let id = existing
-                    .id()
-                    .ok_or_else(|| StepError::Fail("existing team has no id".into()))?;
-                self.add_members(&id, &ids).await?;
-                return partial(
-                    Some(id),
-                    &missing,
-                    Some("already existed (409): members added instead"),
-                );
+        let mut dropped = 0;
+        loop {
+            let conflict = match self.client.create_group(&body).await {
+                Ok(r) => {
+                    let note = (dropped > 0).then(|| resent(dropped));
+                    return partial(r.id(), &missing, note.as_deref());
+                }
+                Err(e) if e.status() == Some(409) => true,
+                Err(e) if may_have_applied(&e) && dropped + 1 < CREATE_ATTEMPTS => {
+                    // As for users: look before sending it again.
+                    dropped += 1;
+                    false
+                }
+                Err(e) => return Err(fail(e)),
+            };
+            let existing = self
+                .client
+                .reader()
+                .find_group_by_name(&change.key)
+                .await
+                .map_err(fail)?;
+            match existing {
+                Some(existing) => {
+                    let id = existing
+                        .id()
+                        .ok_or_else(|| StepError::Fail("existing team has no id".into()))?;
+                    self.add_members(&id, &ids).await?;
+                    let note = if conflict {
+                        "already existed (409): members added instead"
+                    } else {
+                        "the answer to the create was lost, and it had been created: members added to be sure"
+                    };
+                    return partial(Some(id), &missing, Some(note));
+                }
+                None if conflict => {
+                    return Err(StepError::Fail(
+                        "409 on create, but the team cannot be found".into(),
+                    ));
+                }
+                None => {}
             }
-            Err(e) => return Err(fail(e)),
-        };
-        let id = r.id();
-        partial(id, &missing, None)
+        }
     }
 
     async fn add_members(&self, group: &str, ids: &[String]) -> Result<(), StepError> {
@@ -484,6 +578,52 @@ impl Executor {
         }
         partial(Some(group), &missing, None)
     }
+}
+
+/// PATCH operations that set `values`: Asana's documented path-less `replace` with an object
+/// value, except for one element of a multi-valued attribute (`addresses[type eq "work"].locality`).
+/// Inside a path-less value that would replace the whole list, dropping the element's other
+/// sub-attributes and every other element, so it goes as a path-based `replace` (Entra's form,
+/// which Asana's gallery app sends).
+fn patch_operations(values: Vec<(String, AttrPath, Json)>) -> Vec<Json> {
+    let mut plain = Map::new();
+    let mut operations = Vec::new();
+    for (text, path, value) in values {
+        if path.type_filter.is_some() {
+            operations.push(json!({ "op": "replace", "path": text, "value": value }));
+        } else {
+            path.set(&mut plain, value);
+        }
+    }
+    if !plain.is_empty() {
+        operations.insert(0, json!({ "op": "replace", "value": plain }));
+    }
+    operations
+}
+
+/// How many times a create is sent when its answer is lost (checking in between that it was
+/// not created).
+const CREATE_ATTEMPTS: u32 = 3;
+
+const LOST_ANSWER: &str =
+    "the answer to the create was lost, and it had been created: updated to be sure";
+
+fn resent(dropped: u32) -> String {
+    format!(
+        "the answer to the create was lost {dropped} time(s), and it had not been created: sent again"
+    )
+}
+
+/// The request was sent but its answer lost (a dropped connection or a timeout after a POST):
+/// the server may have acted on it.
+fn may_have_applied(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Transport {
+            why: GiveUp::MayHaveApplied,
+            ..
+        }
+    )
 }
 
 struct Done {
@@ -545,6 +685,7 @@ mod tests {
                 .collect(),
             members: vec![],
             reason: None,
+            source: None,
         }
     }
 
@@ -566,6 +707,32 @@ mod tests {
             levels,
             vec![vec!["a@x", "e@x"], vec!["b@x"], vec!["c@x"], vec!["d@x"]]
         );
+    }
+
+    #[test]
+    fn an_update_of_one_address_part_keeps_the_other_parts_and_elements() {
+        // Regression: a path-less replace of `addresses` with only the changed part replaced
+        // the whole list, so changing the city dropped the country and the plan never emptied.
+        let values = [
+            ("title", json!("Lead")),
+            ("addresses[type eq \"work\"].locality", json!("Boston")),
+            ("emails[type eq \"work\"].value", json!("a@x.io")),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+                json!("Sales"),
+            ),
+        ]
+        .map(|(p, v)| (p.to_string(), AttrPath::parse(p).unwrap(), v));
+        assert_eq!(
+            patch_operations(values.to_vec()),
+            vec![
+                json!({ "op": "replace", "value": { "title": "Lead",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { "department": "Sales" } } }),
+                json!({ "op": "replace", "path": "addresses[type eq \"work\"].locality", "value": "Boston" }),
+                json!({ "op": "replace", "path": "emails[type eq \"work\"].value", "value": "a@x.io" }),
+            ]
+        );
+        assert!(patch_operations(Vec::new()).is_empty());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::plan::{self, Capabilities, Plan, Scope};
 use crate::render;
 
 pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
-    let Some((config, report)) = super::load_config(global)? else {
+    let Some((mut config, mut report)) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
     let saved = match &args.plan_file {
@@ -37,6 +37,17 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
         );
     }
     let rt = ops::runtime()?;
+    ops::entra::refuse_changed_since(&config, args.changed_since.as_deref())?;
+    // A saved plan already holds what Entra gave when it was made; only a fresh plan reads it.
+    if saved.is_none()
+        && !rt.block_on(ops::entra::merge_live(
+            &mut config,
+            &mut report,
+            global.verbose,
+        ))?
+    {
+        return Ok(Outcome::Failed);
+    }
     rt.block_on(async {
         let session = super::open(&config, &args.target).await?;
         let client = session.target.writer(global.verbose)?;
@@ -75,23 +86,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
                     ),
                 };
                 let plan = plan::plan(&config, &live, Capabilities::ASANA, &scope);
-                let etags = plan
-                    .changes
-                    .iter()
-                    .filter_map(|c| {
-                        let id = c.id.as_ref()?;
-                        let resource = match c.kind {
-                            plan::Kind::User => live.users.iter().find(|u| &u.id == id)?.resource(),
-                            plan::Kind::Group => {
-                                live.groups.iter().find(|g| &g.id == id)?.resource.clone()
-                            }
-                        };
-                        Some((
-                            c.address(),
-                            resource.get("meta")?.get("version")?.as_str()?.to_string(),
-                        ))
-                    })
-                    .collect();
+                let etags = apply::etags(&plan, &live);
                 render::text::render(&plan, super::stdout_color(), &mut std::io::stdout().lock())?;
                 (plan, etags)
             }
@@ -99,7 +94,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
         if let Err(refusals) = gates::check(
             &plan,
             &config.settings.policy,
-            config.users.len(),
+            declared_users(&config, &plan, saved.is_some()),
             args.allow_deprovisions,
         ) {
             for r in refusals {
@@ -236,5 +231,21 @@ fn print_report(_plan: &Plan, report: &ApplyReport, run_id: &str) {
     }
     if report.failed() {
         eprintln!("Run `roster plan` to see what is left; a re-run of apply converges.");
+    }
+}
+
+/// How many users the config wants, for the empty-config gate. Users out of Entra's scope are
+/// there only to be deprovisioned and do not count. A saved plan made in live mode was made
+/// with what Entra gave then, which this run did not read: its own verdict stands.
+fn declared_users(config: &crate::config::Config, plan: &Plan, saved: bool) -> usize {
+    let live = config
+        .settings
+        .entra
+        .as_ref()
+        .is_some_and(|e| e.mode == crate::config::model::EntraMode::Live);
+    if saved && live {
+        usize::from(!plan.deprovision_gate.empty_desired)
+    } else {
+        config.users.iter().filter(|u| u.in_scope).count()
     }
 }

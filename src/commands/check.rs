@@ -1,5 +1,6 @@
 //! `roster check`: test the connection and the token the way Entra's "Test connection" does,
-//! and print what the server advertises. Read-only.
+//! and print what the server advertises; with `entra:`, also sign in to Entra and read the
+//! Asana app's service principal. Read-only.
 
 use super::Outcome;
 use crate::cli::{CheckArgs, GlobalArgs};
@@ -72,6 +73,15 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<Outcome> {
             }
         }
         Err(e) => println!("note:   /ServiceProviderConfig could not be read: {e}"),
+    }
+    if config.settings.entra.is_some() {
+        match rt.block_on(ops::entra::check(&config, global.verbose)) {
+            Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Ok(Outcome::Failed);
+            }
+        }
     }
     Ok(Outcome::Success)
 }

@@ -10,12 +10,19 @@ use crate::plan::{self, Capabilities, Scope};
 use crate::render::{self, Format};
 
 pub fn run(global: &GlobalArgs, args: &DriftArgs) -> anyhow::Result<Outcome> {
-    let Some((mut config, _)) = super::load_config(global)? else {
+    let Some((mut config, mut report)) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
     // Drift reports every undeclared user, whatever apply would do about them.
     config.settings.policy.unmanaged = Unmanaged::Report;
     let rt = ops::runtime()?;
+    if !rt.block_on(ops::entra::merge_live(
+        &mut config,
+        &mut report,
+        global.verbose,
+    ))? {
+        return Ok(Outcome::Failed);
+    }
     let (_session, _client, live) =
         rt.block_on(super::read(&config, &args.target, global.verbose))?;
     let plan = plan::plan(

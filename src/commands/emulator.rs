@@ -1,6 +1,8 @@
-//! `roster emulator`: serve the Asana SCIM emulator until Ctrl-C or SIGTERM.
+//! `roster emulator`: serve the Asana SCIM emulator (and the Graph emulator) until Ctrl-C or
+//! SIGTERM.
 //!
-//! Maps flags onto `EmulatorConfig`, prints the listening line (scripts read the URL from it),
+//! Maps flags onto `EmulatorConfig` and `GraphEmulatorConfig`, prints the listening lines
+//! (scripts read the URLs from them),
 //! and on a signal shuts down, which writes the state file. No SCIM logic lives here.
 
 use std::io::Write;
@@ -10,6 +12,7 @@ use anyhow::Context;
 use super::Outcome;
 use crate::cli::{EmulatorArgs, GlobalArgs};
 use crate::emulator::{Behaviour, EmulatorBuilder, EmulatorConfig, FaultConfig, LimitsConfig};
+use crate::entra::emulator::{GraphEmulator, GraphEmulatorConfig, Tenant};
 
 pub fn config(global: &GlobalArgs, args: &EmulatorArgs) -> EmulatorConfig {
     EmulatorConfig {
@@ -45,22 +48,76 @@ pub fn config(global: &GlobalArgs, args: &EmulatorArgs) -> EmulatorConfig {
     }
 }
 
+/// The Graph emulator's settings and tenant, unless `--no-graph`.
+pub fn graph(
+    global: &GlobalArgs,
+    args: &EmulatorArgs,
+) -> anyhow::Result<Option<(GraphEmulatorConfig, Tenant)>> {
+    let g = &args.graph;
+    if g.no_graph {
+        return Ok(None);
+    }
+    let tenant = match &g.graph_tenant {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the Graph tenant `{}`", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("`{}` is not a Graph tenant file", path.display()))?
+        }
+        None => crate::entra::emulator::tenant::seed(),
+    };
+    let config = GraphEmulatorConfig {
+        port: g.graph_port,
+        page_size: g.graph_page_size,
+        throttle_every: g.graph_throttle_every,
+        time_scale: args.time_scale,
+        log_requests: global.verbose > 0,
+        ..GraphEmulatorConfig::default()
+    };
+    Ok(Some((config, tenant)))
+}
+
 pub fn run(global: &GlobalArgs, args: &EmulatorArgs) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(EmulatorBuilder::from(config(global, args))))?;
+    let graph = graph(global, args)?;
+    runtime.block_on(serve(EmulatorBuilder::from(config(global, args)), graph))?;
     Ok(Outcome::Success)
 }
 
-async fn serve(builder: EmulatorBuilder) -> anyhow::Result<()> {
+async fn serve(
+    builder: EmulatorBuilder,
+    graph: Option<(GraphEmulatorConfig, Tenant)>,
+) -> anyhow::Result<()> {
     let emulator = builder.start().await?;
+    let graph = match graph {
+        Some((config, tenant)) => Some(
+            GraphEmulator::start(config, tenant)
+                .await
+                .context("cannot start the Graph emulator")?,
+        ),
+        None => None,
+    };
+    // Both lines in one write: a script that reads only the first and closes the pipe must
+    // not make the second fail.
+    let mut lines = format!("listening on {}\n", emulator.url());
+    if let Some(g) = &graph {
+        lines.push_str(&format!(
+            "graph login_url {} graph_url {}\n",
+            g.login_url(),
+            g.graph_url()
+        ));
+    }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on {}", emulator.url())?;
+    out.write_all(lines.as_bytes())?;
     out.flush()?;
     drop(out);
     wait_for_signal().await?;
+    if let Some(g) = graph {
+        g.shutdown().await;
+    }
     emulator
         .shutdown()
         .await

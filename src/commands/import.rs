@@ -1,4 +1,5 @@
 //! `roster import asana`: write declarations from the live organisation (adoption).
+//! `roster import entra` lives in `import_entra.rs`.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,7 @@ policy:
 pub fn run(global: &GlobalArgs, cmd: &ImportCommand) -> anyhow::Result<Outcome> {
     match cmd {
         ImportCommand::Asana(args) => asana(global, args),
+        ImportCommand::Entra(args) => super::import_entra::run(global, args),
     }
 }
 

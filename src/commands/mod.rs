@@ -7,6 +7,7 @@ pub mod check;
 pub mod drift;
 pub mod emulator;
 pub mod import;
+pub mod import_entra;
 pub mod plan;
 pub mod schema;
 pub mod show;

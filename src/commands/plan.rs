@@ -14,10 +14,18 @@ use crate::render::{self, Format};
 use crate::scim::client::redact_url;
 
 pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
-    let Some((config, report)) = super::load_config(global)? else {
+    let Some((mut config, mut report)) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
     let rt = ops::runtime()?;
+    ops::entra::refuse_changed_since(&config, args.changed_since.as_deref())?;
+    if !rt.block_on(ops::entra::merge_live(
+        &mut config,
+        &mut report,
+        global.verbose,
+    ))? {
+        return Ok(Outcome::Failed);
+    }
     let (session, client, live, scope) = rt.block_on(super::read_for_plan(
         &config,
         global,

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use crate::diagnostics::Span;
 use crate::mapping::{Mapping, expr};
 
-pub use super::raw::{Apply, DeprovisionWith, Profile, Unmanaged};
+pub use super::raw::{
+    Apply, DeprovisionWith, EntraMode, EntraScope, GroupMembers, Profile, Unmanaged,
+};
 
 /// Default SCIM base URL of Asana.
 pub const DEFAULT_ASANA_URL: &str = "https://app.asana.com/api/1.0/scim";
@@ -58,6 +60,12 @@ impl Profile {
         }
     }
 }
+/// Default sign-in host of Entra ID (the global cloud).
+pub const DEFAULT_ENTRA_LOGIN_URL: &str = "https://login.microsoftonline.com";
+/// Default Microsoft Graph host (the global cloud).
+pub const DEFAULT_ENTRA_GRAPH_URL: &str = "https://graph.microsoft.com";
+/// Default environment variable holding the Entra client secret.
+pub const DEFAULT_ENTRA_SECRET_ENV: &str = "ENTRA_CLIENT_SECRET";
 
 /// The whole config directory.
 #[derive(Debug)]
@@ -68,6 +76,9 @@ pub struct Config {
     pub groups: Vec<Group>,
     /// Index of `users` by lowercased userPrincipalName.
     pub user_index: HashMap<String, usize>,
+    /// Where users and groups came from when Entra was merged in live mode; `None` when the
+    /// config is the YAML alone.
+    pub provenance: Option<Provenance>,
 }
 
 impl Config {
@@ -76,6 +87,67 @@ impl Config {
             .get(&upn.to_lowercase())
             .map(|&i| &self.users[i])
     }
+
+    /// Why a declared user is deprovisioned, for the plan.
+    pub fn deprovision_reason(&self, user: &User) -> String {
+        let entra = self
+            .provenance
+            .as_ref()
+            .and_then(|p| p.users.get(&user.key()));
+        match entra {
+            Some(p) if !user.in_scope => format!(
+                "IsSoftDeleted: {}",
+                p.out_of_scope.as_deref().unwrap_or("out of scope in Entra")
+            ),
+            Some(p) if p.from_entra.contains("accountEnabled") => {
+                "IsSoftDeleted: disabled in Entra (accountEnabled is false)".into()
+            }
+            _ => "accountEnabled is false".into(),
+        }
+    }
+}
+
+/// Where an object's values came from, in live mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Read from Entra; no YAML declares it.
+    Entra,
+    /// Declared in YAML only.
+    Yaml,
+    /// Read from Entra and declared in YAML: the YAML's values win.
+    Both,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Entra => "entra",
+            Origin::Yaml => "yaml",
+            Origin::Both => "entra+yaml",
+        }
+    }
+}
+
+/// Provenance of a merged config (Entra read live, then the YAML laid over it).
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    /// By user key.
+    pub users: HashMap<String, UserProvenance>,
+    /// By group key (lowercased displayName).
+    pub groups: HashMap<String, Origin>,
+}
+
+/// Where one user's values came from.
+#[derive(Debug, Clone)]
+pub struct UserProvenance {
+    pub origin: Origin,
+    /// The user's Entra object id.
+    pub entra_id: String,
+    /// Source attributes whose value came from Entra (`jobTitle`, `accountEnabled`, …); the
+    /// others came from the YAML.
+    pub from_entra: std::collections::BTreeSet<&'static str>,
+    /// Why Entra would not provision the user (not assigned, filtered out, deleted), when so.
+    pub out_of_scope: Option<String>,
 }
 
 #[derive(Debug)]
@@ -84,6 +156,25 @@ pub struct Settings {
     pub user_mappings: Vec<Mapping>,
     pub group_mappings: Vec<Mapping>,
     pub policy: Policy,
+    /// Entra ID as a source, when configured.
+    pub entra: Option<EntraSettings>,
+}
+
+/// `entra:` in roster.yaml, validated.
+#[derive(Debug, Clone)]
+pub struct EntraSettings {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret_env: String,
+    pub service_principal_id: String,
+    pub scope: EntraScope,
+    pub group_members: GroupMembers,
+    pub scoping_filters: Vec<crate::entra::filter::ScopingFilter>,
+    pub mode: EntraMode,
+    /// Without a trailing slash.
+    pub login_url: String,
+    /// Without a trailing slash.
+    pub graph_url: String,
 }
 
 /// The SCIM service to provision (`target:` or `asana:` in roster.yaml).
@@ -271,6 +362,12 @@ pub struct User {
     pub upn: String,
     values: [Option<String>; UserAttr::ALL.len()],
     pub account_enabled: bool,
+    /// Whether `accountEnabled` was written (rather than defaulted), so a live merge knows
+    /// whether the YAML or Entra decides it.
+    pub account_enabled_set: bool,
+    /// False for users Entra would not provision (not assigned, filtered out by a scoping
+    /// filter, deleted): `IsSoftDeleted` is then true, so the mappings deprovision them.
+    pub in_scope: bool,
     pub app_role_assignments: Vec<String>,
     /// Where the declaration starts; `None` for users that came from elsewhere (Entra).
     pub origin: Option<Span>,
@@ -283,6 +380,8 @@ impl User {
             upn: upn.clone(),
             values: Default::default(),
             account_enabled: true,
+            account_enabled_set: false,
+            in_scope: true,
             app_role_assignments: Vec::new(),
             origin: None,
         };
@@ -312,14 +411,19 @@ impl User {
         self.get(UserAttr::Manager)
     }
 
+    /// Whether the user should hold an active account: enabled and in scope.
+    pub fn provisioned(&self) -> bool {
+        self.account_enabled && self.in_scope
+    }
+
     /// The value of a source attribute in the expression language's terms, with `IsSoftDeleted`
-    /// computed from `accountEnabled` and scope.
+    /// computed from `accountEnabled` and scope (the caller's and the user's own).
     pub fn source(&self, name: &str, in_scope: bool) -> expr::Value {
         use expr::Value;
         let boolean = |b: bool| Value::Str(if b { "True" } else { "False" }.into());
         match name {
             "accountEnabled" => boolean(self.account_enabled),
-            "IsSoftDeleted" => boolean(!self.account_enabled || !in_scope),
+            "IsSoftDeleted" => boolean(!self.account_enabled || !in_scope || !self.in_scope),
             "appRoleAssignments" => Value::Multi(self.app_role_assignments.clone()),
             _ => match UserAttr::from_name(name).and_then(|a| self.get(a)) {
                 Some(v) => Value::Str(v.to_string()),
@@ -389,5 +493,13 @@ mod tests {
             expr::Value::Str("a@x.io".into())
         );
         assert_eq!(u.source("jobTitle", true), expr::Value::Null);
+        // A user Entra would not provision is soft-deleted whatever the caller says.
+        let mut v = User::new("b@x.io");
+        v.in_scope = false;
+        assert_eq!(
+            v.source("IsSoftDeleted", true),
+            expr::Value::Str("True".into())
+        );
+        assert!(!v.provisioned());
     }
 }

@@ -89,6 +89,10 @@ pub struct RawSettings {
     /// Safety policy for deprovisioning and for Asana users nobody declared.
     #[serde(default)]
     pub policy: Option<RawPolicy>,
+    /// Microsoft Entra ID (Azure AD) as a source of users and teams, read through Microsoft
+    /// Graph: seeded into YAML by `roster import entra`, or merged live at plan time.
+    #[serde(default)]
+    pub entra: Option<Spanned<RawEntra>>,
 }
 
 /// Connection to Asana's SCIM API. The token itself never goes in a file.
@@ -362,4 +366,156 @@ pub struct RawGroup {
     /// Members, by userPrincipalName; each must be a declared user.
     #[serde(default)]
     pub members: Vec<Spanned<String>>,
+}
+
+/// Microsoft Entra ID as a source, read through Microsoft Graph with the client-credentials
+/// grant. The client secret never goes in a file: it is read from `client_secret_env`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "Entra")]
+pub struct RawEntra {
+    /// Directory (tenant) id: a GUID, or a verified domain such as `contoso.onmicrosoft.com`.
+    pub tenant_id: Spanned<String>,
+    /// Application (client) id of the app registration roster signs in as (a GUID). It needs
+    /// the application permissions User.Read.All, GroupMember.Read.All and
+    /// Application.Read.All.
+    pub client_id: Spanned<String>,
+    /// Name of the environment variable that holds the client secret. Default
+    /// `ENTRA_CLIENT_SECRET`.
+    #[serde(default)]
+    pub client_secret_env: Option<Spanned<String>>,
+    /// Object id (a GUID) of the Asana enterprise application's service principal: its user
+    /// and group assignments decide who is in scope, and its assigned groups become teams.
+    pub service_principal_id: Spanned<String>,
+    /// `assigned` (the default: users assigned to the app directly or through a group) or
+    /// `all` (every user in the tenant), like Entra's "Sync only assigned users and groups".
+    #[serde(default)]
+    pub scope: Option<Spanned<EntraScope>>,
+    /// Members of an assigned group that count as assigned: `direct` (the default, Entra's
+    /// behaviour) or `transitive` (members of nested groups too).
+    #[serde(default)]
+    pub group_members: Option<Spanned<GroupMembers>>,
+    /// Attribute-based scoping filters, in Entra's clause model: a user is in scope when every
+    /// clause of at least one filter is true. Empty (the default): no attribute filter.
+    #[serde(default)]
+    pub scoping_filters: Vec<Spanned<RawScopingFilter>>,
+    /// `seed` (the default: `roster import entra` writes YAML that goes through review) or
+    /// `live` (plan, apply and drift read Entra each run and merge it with the YAML, whose
+    /// values win).
+    #[serde(default)]
+    pub mode: Option<Spanned<EntraMode>>,
+    /// Sign-in host. Default `https://login.microsoftonline.com`; national clouds use their own
+    /// (US Government: `https://login.microsoftonline.us`, China:
+    /// `https://login.chinacloudapi.cn`). Tokens come from
+    /// `{login_url}/{tenant_id}/oauth2/v2.0/token`. Overridden by `ROSTER_ENTRA_LOGIN_URL`;
+    /// plain `http://` only for loopback addresses (the emulator).
+    #[serde(default)]
+    pub login_url: Option<Spanned<String>>,
+    /// Microsoft Graph host. Default `https://graph.microsoft.com`; national clouds use their
+    /// own (US Government: `https://graph.microsoft.us`, China:
+    /// `https://microsoftgraph.chinacloudapi.cn`). Requests go to `{graph_url}/v1.0/…`.
+    /// Overridden by `ROSTER_ENTRA_GRAPH_URL`; plain `http://` only for loopback addresses.
+    #[serde(default)]
+    pub graph_url: Option<Spanned<String>>,
+}
+
+/// Which users Entra considers for provisioning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntraScope {
+    /// Users assigned to the app, directly or through an assigned group.
+    Assigned,
+    /// Every user in the tenant (Entra's "Sync all users and groups").
+    All,
+}
+
+/// Which members of an assigned group are assigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupMembers {
+    /// Direct members only, as Entra provisions.
+    Direct,
+    /// Members of nested groups too.
+    Transitive,
+}
+
+/// How Entra's users reach Asana.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntraMode {
+    /// `roster import entra` writes YAML declarations; plan and apply read only the YAML.
+    Seed,
+    /// plan, apply and drift read Entra each run and merge it with the YAML (YAML wins).
+    Live,
+}
+
+/// One scoping filter: true when every clause is true.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "ScopingFilter")]
+pub struct RawScopingFilter {
+    /// A title for the filter, shown in plans (Entra's "Scoping Filter Title").
+    #[serde(default)]
+    pub name: Option<Spanned<String>>,
+    /// The clauses, AND-ed.
+    pub clauses: Vec<Spanned<RawClause>>,
+}
+
+/// One clause: a source attribute, an operator and (for binary operators) a value.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "ScopingClause")]
+pub struct RawClause {
+    /// A single-valued source attribute, e.g. `department`, `employeeOrgData.division` or
+    /// `accountEnabled`. `manager` and multi-valued attributes cannot be filtered (as in Entra).
+    pub attribute: Spanned<String>,
+    /// Entra's operator, written as in the Entra admin center (`EQUALS`, `NOT EQUALS`,
+    /// `IS TRUE`, `IS FALSE`, `IS NULL`, `IS NOT NULL`, `REGEX MATCH`, `NOT REGEX MATCH`,
+    /// `Includes`, `ENDS_WITH`, `Greater_Than`, `Greater_Than_OR_EQUALS`, `&`, `!&`); case,
+    /// spaces and underscores do not matter. Every operator but `IS NULL` is false when the
+    /// attribute is null or empty.
+    pub operator: Spanned<String>,
+    /// The value to compare with; required by every operator but `IS TRUE`, `IS FALSE`,
+    /// `IS NULL` and `IS NOT NULL`, which take none. An integer for `Greater_Than` and
+    /// `Greater_Than_OR_EQUALS`, a regular expression for the regex operators.
+    #[serde(default)]
+    pub value: Option<Spanned<ScalarString>>,
+}
+
+/// A scalar written as a string, a number or a boolean, kept as its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalarString(pub String);
+
+impl<'de> Deserialize<'de> for ScalarString {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ScalarString;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string, a number or a boolean")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ScalarString, E> {
+                Ok(ScalarString(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ScalarString, E> {
+                Ok(ScalarString(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ScalarString, E> {
+                Ok(ScalarString(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ScalarString, E> {
+                Ok(ScalarString(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ScalarString, E> {
+                Ok(ScalarString(if v { "True" } else { "False" }.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl JsonSchema for ScalarString {
+    fn schema_name() -> Cow<'static, str> {
+        "Scalar".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": ["string", "number", "boolean"] })
+    }
 }

@@ -21,11 +21,17 @@ pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> O
         profile: Profile::Asana,
     };
     let settings = raw.settings.map(|(file, s)| v.settings(file, s));
+    // In live mode Entra provides users at plan time, so a manager or member the YAML does not
+    // declare may come from there: it is checked once Entra has been read.
+    let live = settings
+        .as_ref()
+        .and_then(|s| s.entra.as_ref())
+        .is_some_and(|e| e.mode == model::EntraMode::Live);
     let (users, user_index, manager_spans) = v.users(&raw.users);
     if !raw.incomplete {
-        v.managers(&users, &user_index, &manager_spans);
+        v.managers(&users, &user_index, &manager_spans, live);
     }
-    let groups = v.groups(&raw.groups, &user_index, raw.incomplete);
+    let groups = v.groups(&raw.groups, &user_index, raw.incomplete, live);
     let settings = settings?;
     if v.report.has_errors() {
         return None;
@@ -40,6 +46,7 @@ pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> O
         users,
         groups,
         user_index,
+        provenance: None,
     })
 }
 
@@ -110,6 +117,202 @@ impl Validator<'_> {
             user_mappings,
             group_mappings,
             policy: s.policy.map(|p| self.policy(file, p)).unwrap_or_default(),
+            entra: s.entra.and_then(|e| self.entra(file, &e.value)),
+        }
+    }
+
+    fn entra(&mut self, file: FileId, e: &raw::RawEntra) -> Option<model::EntraSettings> {
+        let errors = self.report.error_count();
+        if !is_guid(&e.tenant_id.value) && !is_domain(&e.tenant_id.value) {
+            self.error(
+                format!(
+                    "tenant_id `{}` is neither a GUID nor a domain name",
+                    e.tenant_id.value
+                ),
+                span(file, &e.tenant_id),
+                "use the Directory (tenant) ID from the Entra admin center, such as \
+                 00000000-0000-0000-0000-000000000000, or a domain such as contoso.onmicrosoft.com",
+            );
+        }
+        for (what, value, hint) in [
+            (
+                "client_id",
+                &e.client_id,
+                "use the Application (client) ID of the app registration roster signs in as",
+            ),
+            (
+                "service_principal_id",
+                &e.service_principal_id,
+                "use the Object ID on the Asana enterprise application's overview page \
+                 (not its Application ID)",
+            ),
+        ] {
+            if !is_guid(&value.value) {
+                self.error(
+                    format!("{what} `{}` is not a GUID", value.value),
+                    span(file, value),
+                    hint,
+                );
+            }
+        }
+        if let Some(t) = &e.client_secret_env
+            && !is_env_name(&t.value)
+        {
+            self.error(
+                format!("`{}` is not an environment variable name", t.value),
+                span(file, t),
+                "name the variable that holds the client secret (e.g. ENTRA_CLIENT_SECRET), \
+                 never the secret itself",
+            );
+        }
+        let mut url = |u: &Option<Spanned<String>>, default: &str| match u {
+            Some(u) => match check_base_url(&u.value) {
+                Ok(()) => u.value.trim_end_matches('/').to_string(),
+                Err(msg) => {
+                    self.error(
+                        msg,
+                        span(file, u),
+                        "use https://…, or http:// only for 127.0.0.1/localhost (the emulator)",
+                    );
+                    String::new()
+                }
+            },
+            None => default.to_string(),
+        };
+        let login_url = url(&e.login_url, model::DEFAULT_ENTRA_LOGIN_URL);
+        let graph_url = url(&e.graph_url, model::DEFAULT_ENTRA_GRAPH_URL);
+        let scoping_filters = e
+            .scoping_filters
+            .iter()
+            .map(|f| self.scoping_filter(file, f))
+            .collect();
+        if self.report.error_count() > errors {
+            return None;
+        }
+        Some(model::EntraSettings {
+            tenant_id: e.tenant_id.value.clone(),
+            client_id: e.client_id.value.clone(),
+            client_secret_env: e
+                .client_secret_env
+                .as_ref()
+                .map_or(model::DEFAULT_ENTRA_SECRET_ENV.into(), |t| t.value.clone()),
+            service_principal_id: e.service_principal_id.value.clone(),
+            scope: e
+                .scope
+                .as_ref()
+                .map_or(model::EntraScope::Assigned, |s| s.value),
+            group_members: e
+                .group_members
+                .as_ref()
+                .map_or(model::GroupMembers::Direct, |g| g.value),
+            scoping_filters,
+            mode: e.mode.as_ref().map_or(model::EntraMode::Seed, |m| m.value),
+            login_url,
+            graph_url,
+        })
+    }
+
+    fn scoping_filter(
+        &mut self,
+        file: FileId,
+        f: &Spanned<raw::RawScopingFilter>,
+    ) -> crate::entra::filter::ScopingFilter {
+        use crate::entra::filter::{self, Clause, Operator};
+        if f.value.clauses.is_empty() {
+            let at = span(file, f);
+            self.error(
+                "scoping filter has no clauses",
+                Span::new(at.file, at.range.start..at.range.start),
+                "give at least one clause, or remove the filter",
+            );
+        }
+        let mut clauses = Vec::new();
+        for c in &f.value.clauses {
+            let c = &c.value;
+            let attribute = c.attribute.value.as_str();
+            let attr_ok = filter::filterable_attributes().any(|a| a == attribute);
+            if !attr_ok {
+                let hint = match attribute {
+                    "manager" => "Entra cannot filter on references such as `manager`".to_string(),
+                    "appRoleAssignments" => {
+                        "Entra cannot filter on multi-valued attributes".to_string()
+                    }
+                    "IsSoftDeleted" => {
+                        "IsSoftDeleted is computed from scope; filter on `accountEnabled`".into()
+                    }
+                    _ => match did_you_mean(attribute, filter::filterable_attributes()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!(
+                            "filterable attributes: {}",
+                            filter::filterable_attributes()
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    },
+                };
+                self.error(
+                    format!("`{attribute}` cannot be used in a scoping filter"),
+                    span(file, &c.attribute),
+                    hint,
+                );
+            }
+            let Some(operator) = Operator::parse(&c.operator.value) else {
+                let names = Operator::ALL.map(Operator::name);
+                let plain: String = c
+                    .operator
+                    .value
+                    .chars()
+                    .filter(char::is_ascii_alphabetic)
+                    .collect::<String>()
+                    .to_ascii_uppercase();
+                let hint = match (
+                    plain.as_str(),
+                    did_you_mean(&c.operator.value, names.iter().copied()),
+                ) {
+                    ("CONTAINS", _) => "Entra's containment operator is `Includes`".to_string(),
+                    ("STARTSWITH", _) => {
+                        "Entra has no STARTS_WITH: use `REGEX MATCH` with `^…`".to_string()
+                    }
+                    (_, Some(s)) => format!("did you mean `{s}`?"),
+                    (_, None) => format!("Entra's operators: {}", names.join(", ")),
+                };
+                self.error(
+                    format!("unknown scoping operator `{}`", c.operator.value),
+                    span(file, &c.operator),
+                    hint,
+                );
+                continue;
+            };
+            if !attr_ok {
+                continue;
+            }
+            let value = c.value.as_ref().map(|v| v.value.0.as_str());
+            match Clause::new(attribute, operator, value) {
+                Ok(clause) => clauses.push(clause),
+                Err(msg) => {
+                    let (at, hint) = match &c.value {
+                        Some(v) if operator.unary() => (
+                            span(file, v),
+                            "remove `value`: this operator tests the attribute alone",
+                        ),
+                        Some(v) => (
+                            span(file, v),
+                            match operator {
+                                Operator::GreaterThan | Operator::GreaterThanOrEquals => {
+                                    "Entra compares whole numbers, such as `value: 1000`"
+                                }
+                                _ => "write a regular expression such as `^[0-9]{4}$`",
+                            },
+                        ),
+                        None => (span(file, &c.operator), "add `value: …` to the clause"),
+                    };
+                    self.error(msg, at, hint);
+                }
+            }
+        }
+        filter::ScopingFilter {
+            name: f.value.name.as_ref().map(|n| n.value.clone()),
+            clauses,
         }
     }
 
@@ -523,6 +726,7 @@ impl Validator<'_> {
             user.set(attr, value.as_ref().map(|v| v.value.clone()));
         }
         user.account_enabled = r.account_enabled.as_ref().is_none_or(|a| a.value);
+        user.account_enabled_set = r.account_enabled.is_some();
         if let Some(roles) = &r.app_role_assignments {
             user.app_role_assignments = roles.value.clone();
         }
@@ -530,7 +734,13 @@ impl Validator<'_> {
     }
 
     /// Every `manager` names a declared user, and no chain of managers loops.
-    fn managers(&mut self, users: &[User], index: &HashMap<String, usize>, spans: &[Option<Span>]) {
+    fn managers(
+        &mut self,
+        users: &[User],
+        index: &HashMap<String, usize>,
+        spans: &[Option<Span>],
+        live: bool,
+    ) {
         let manager_at = |i: usize| {
             spans[i]
                 .clone()
@@ -547,6 +757,7 @@ impl Validator<'_> {
         for (i, u) in users.iter().enumerate() {
             if let Some(m) = u.manager()
                 && manager_of[i].is_none()
+                && !live
             {
                 let at = manager_at(i);
                 self.error(
@@ -598,6 +809,7 @@ impl Validator<'_> {
         files: &[(FileId, raw::RawGroupsFile)],
         users: &HashMap<String, usize>,
         users_incomplete: bool,
+        live: bool,
     ) -> Vec<Group> {
         let mut groups: Vec<Group> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -626,7 +838,7 @@ impl Validator<'_> {
                 let mut seen = HashMap::new();
                 for m in &g.members {
                     let key = m.value.to_lowercase();
-                    if !users_incomplete && !users.contains_key(&key) {
+                    if !users_incomplete && !live && !users.contains_key(&key) {
                         self.error(
                             format!(
                                 "member `{}` of group `{}` is not a declared user",
@@ -770,6 +982,39 @@ fn is_env_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// A GUID as Entra writes ids: 8-4-4-4-12 hexadecimal digits.
+pub fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A DNS name with at least two labels (`contoso.onmicrosoft.com`).
+fn is_domain(s: &str) -> bool {
+    s.contains('.')
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// A base URL: [`check_url`], and nothing after the path (a query or fragment would be lost
+/// when paths are appended).
+pub fn check_base_url(url: &str) -> Result<(), String> {
+    check_url(url)?;
+    if url.contains(['?', '#']) {
+        return Err(format!(
+            "`{url}` has a query or fragment; give the base URL only"
+        ));
+    }
+    Ok(())
+}
+
 /// `https://…`, or `http://` to a loopback host only.
 pub fn check_url(url: &str) -> Result<(), String> {
     if url.starts_with("https://") && url.len() > "https://".len() {
@@ -845,6 +1090,25 @@ mod tests {
         ] {
             assert!(!is_email(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn guids_and_domains() {
+        assert!(is_guid("00000000-0000-0000-0000-000000000000"));
+        assert!(is_guid("6A1b2c3d-4e5f-4a1b-9c2d-3e4f5a6b7c8d"));
+        for bad in [
+            "",
+            "00000000-0000-0000-0000-00000000000",
+            "00000000000000000000000000000000",
+            "0000000g-0000-0000-0000-000000000000",
+            "{00000000-0000-0000-0000-000000000000}",
+        ] {
+            assert!(!is_guid(bad), "{bad}");
+        }
+        assert!(is_domain("contoso.onmicrosoft.com"));
+        assert!(!is_domain("contoso") && !is_domain("a..b") && !is_domain("a b.c"));
+        assert!(check_base_url("https://graph.microsoft.us").is_ok());
+        assert!(check_base_url("https://graph.microsoft.com/?x=1").is_err());
     }
 
     #[test]

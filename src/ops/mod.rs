@@ -4,6 +4,8 @@
 //! Each returns data; the commands decide what to print. Nothing here writes to the target
 //! except through a [`WriteClient`](crate::scim::client::WriteClient) handed in explicitly.
 
+pub mod entra;
+
 use std::path::Path;
 
 pub mod changed;

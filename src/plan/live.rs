@@ -10,6 +10,8 @@ pub struct LiveUser {
     pub id: String,
     pub user_name: String,
     pub active: bool,
+    /// `meta.version` (the ETag), for `If-Match`.
+    pub version: Option<String>,
     /// The whole resource as compact JSON text, for reading mapped attributes and
     /// fingerprinting ([`LiveUser::resource`]). Text because an organisation is read whole: a
     /// parsed user takes about 4 kB (serde_json objects are B-trees of eleven slots), its text
@@ -62,10 +64,16 @@ impl LiveUser {
             .ok()
             .and_then(|p| p.get(&resource).and_then(boolean))
             .unwrap_or(true);
+        let version = resource
+            .get("meta")
+            .and_then(|m| m.get("version"))
+            .and_then(Json::as_str)
+            .map(str::to_string);
         Ok(LiveUser {
             id,
             user_name,
             active,
+            version,
             resource: resource.to_string().into_boxed_str(),
         })
     }

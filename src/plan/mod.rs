@@ -10,6 +10,7 @@
 pub mod drift;
 pub mod live;
 pub mod saved;
+pub mod source;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -107,6 +108,8 @@ pub struct Change {
     pub members: Vec<Member>,
     /// Why, when it is not obvious (`accountEnabled: false`, unmanaged by policy).
     pub reason: Option<String>,
+    /// Where the values came from, when Entra is merged live; `None` otherwise.
+    pub source: Option<source::Source>,
 }
 
 impl Change {
@@ -227,7 +230,9 @@ pub struct Scope {
 
 /// Computes the plan. Pure.
 pub fn plan(config: &Config, live: &Live, caps: Capabilities, scope: &Scope) -> Plan {
-    Planner::new(config, live, caps).run(scope)
+    let mut plan = Planner::new(config, live, caps).run(scope);
+    source::annotate(&mut plan, config);
+    plan
 }
 
 struct Planner<'a> {
@@ -241,6 +246,8 @@ struct Planner<'a> {
     by_id: HashMap<&'a str, usize>,
     /// Which live user each declared user matched (by declared user key).
     matched: HashMap<String, usize>,
+    /// Declared users the plan creates (keys).
+    created: BTreeSet<String>,
     changes: Vec<Change>,
     warnings: Vec<String>,
     reactivation_blocked: Vec<String>,
@@ -285,6 +292,7 @@ impl<'a> Planner<'a> {
                 .map(|(i, u)| (u.id.as_str(), i))
                 .collect(),
             matched: HashMap::new(),
+            created: BTreeSet::new(),
             changes: Vec::new(),
             warnings: Vec::new(),
             reactivation_blocked: Vec::new(),
@@ -301,6 +309,17 @@ impl<'a> Planner<'a> {
         for u in &self.config.users {
             if let Some(i) = self.find_live(u) {
                 self.matched.insert(u.key(), i);
+            }
+        }
+        // And know who will be created, so a manager who will not exist is never referred to.
+        for u in &self.config.users {
+            let key = u.key();
+            if !self.matched.contains_key(&key) && in_scope(&scope.users, &key) {
+                let mapped =
+                    mapping::map_user(&self.config.settings.user_mappings, u, true, Flow::Create);
+                if mapped.is_ok_and(|m| desired_active(&m, u)) {
+                    self.created.insert(key);
+                }
             }
         }
         for u in &self.config.users {
@@ -370,12 +389,10 @@ impl<'a> Planner<'a> {
             ));
             return;
         };
-        let desired_active = match mapped.get("active") {
-            Some(MappedValue::Boolean(b)) => *b,
-            _ => u.account_enabled,
-        };
+        let desired_active = desired_active(&mapped, u);
         let Some(live) = live else {
             if desired_active {
+                let mapped = self.without_missing_references(&key, mapped);
                 let attributes = mapped
                     .attributes
                     .iter()
@@ -405,7 +422,7 @@ impl<'a> Planner<'a> {
                         Action::Deprovision,
                         id,
                         Vec::new(),
-                        Some("accountEnabled is false".into()),
+                        Some(self.config.deprovision_reason(u)),
                     );
                 }
                 return;
@@ -426,6 +443,7 @@ impl<'a> Planner<'a> {
             }
             _ => {}
         }
+        let mapped = self.without_missing_references(&key, mapped);
         let attributes = self.diff(&mapped, live);
         let id = Some(live.id.clone());
         if !live.active {
@@ -444,6 +462,36 @@ impl<'a> Planner<'a> {
         } else {
             self.push(Kind::User, &key, Action::Update, id, attributes, None);
         }
+    }
+
+    /// Leaves out references (`manager`) to declared users who are not in the target and that
+    /// the plan does not create (disabled, or out of scope): there is no id to send, and
+    /// planning the change would make it fail on every apply. The reviewer is told.
+    fn without_missing_references(
+        &mut self,
+        key: &str,
+        mut mapped: mapping::Mapped,
+    ) -> mapping::Mapped {
+        let mut missing = Vec::new();
+        mapped.attributes.retain(|_, v| match v {
+            MappedValue::UserRef(upn) => {
+                let upn = upn.to_lowercase();
+                let exists = self.matched.contains_key(&upn) || self.created.contains(&upn);
+                if !exists {
+                    missing.push(upn);
+                }
+                exists
+            }
+            _ => true,
+        });
+        for upn in missing {
+            self.warnings.push(format!(
+                "{}: its manager `{upn}` is not in Asana and this plan does not create it \
+                 (accountEnabled: false, or out of scope), so no manager is sent",
+                address(Kind::User, key)
+            ));
+        }
+        mapped
     }
 
     /// Attribute-by-attribute differences between what the mappings give and what is live.
@@ -551,9 +599,9 @@ impl<'a> Planner<'a> {
             ));
             return;
         };
-        // Members who should be active; disabled users are not added to teams, nor are users
-        // deprovisioned live that the target cannot reactivate: Asana refuses them as members,
-        // so the change could never be applied and the plan would never converge.
+        // Members who should be active; disabled and out-of-scope users are not added to teams,
+        // nor are users deprovisioned live that the target cannot reactivate: Asana refuses them
+        // as members, so the change could never be applied and the plan would never converge.
         let cannot_join = |upn: &str| {
             !self.caps.reactivate
                 && self
@@ -564,7 +612,7 @@ impl<'a> Planner<'a> {
         let desired: Vec<Member> = match mapped.get("members") {
             Some(MappedValue::UserRefs(upns)) => upns
                 .iter()
-                .filter(|upn| self.config.user(upn).is_none_or(|u| u.account_enabled))
+                .filter(|upn| self.config.user(upn).is_none_or(User::provisioned))
                 .filter(|upn| !cannot_join(upn))
                 .map(|upn| Member {
                     key: upn.to_lowercase(),
@@ -667,6 +715,7 @@ impl<'a> Planner<'a> {
             attributes,
             members: Vec::new(),
             reason,
+            source: None,
         }
     }
 
@@ -729,7 +778,8 @@ impl<'a> Planner<'a> {
             max_count: policy.max_deprovisions.count,
             max_percent: policy.max_deprovisions.percent,
             exceeded: false,
-            empty_desired: summary.deprovision > 0 && self.config.users.is_empty(),
+            // Users out of Entra's scope are there only to be deprovisioned: they do not count.
+            empty_desired: summary.deprovision > 0 && self.config.users.iter().all(|u| !u.in_scope),
         };
         gate.exceeded = gate.count > gate.max_count || gate.percent() > gate.max_percent;
         Plan {
@@ -744,6 +794,14 @@ impl<'a> Planner<'a> {
             references,
             profile: self.config.settings.target.profile,
         }
+    }
+}
+
+/// Whether the mappings make the user active (the `active` target), else `accountEnabled`.
+fn desired_active(mapped: &mapping::Mapped, u: &User) -> bool {
+    match mapped.get("active") {
+        Some(MappedValue::Boolean(b)) => *b,
+        _ => u.account_enabled,
     }
 }
 

@@ -375,6 +375,51 @@ fn managers_resolve_to_live_users_and_show_by_username() {
 }
 
 #[test]
+fn a_manager_who_will_not_exist_is_not_referred_to() {
+    // Regression: a disabled manager who is not in Asana is never created, yet the plan set it
+    // as the manager of its reports, whose changes then failed ("has no Asana id") on every apply.
+    let users = "users:\n  - userPrincipalName: ann@example.com\n    jobTitle: Engineer\n    manager: max@example.com\n  - userPrincipalName: bea@example.com\n    manager: max@example.com\n  - userPrincipalName: max@example.com\n    accountEnabled: false\n";
+    let config = config_with(SETTINGS, users, "");
+    let l = live(vec![live_user("1", "bea@example.com", json!({}))], vec![]);
+    let p = run(&config, &l);
+    let rows: Vec<(&str, Action, Vec<&str>)> = p
+        .changes
+        .iter()
+        .map(|c| {
+            let paths = c.attributes.iter().map(|a| a.path.as_str()).collect();
+            (c.key.as_str(), c.action, paths)
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![(
+            "ann@example.com",
+            Action::Create,
+            vec!["active", "title", "userName"]
+        )]
+    );
+    let warned: Vec<&String> = p
+        .warnings
+        .iter()
+        .filter(|w| w.contains("its manager `max@example.com` is not in Asana"))
+        .collect();
+    assert_eq!(warned.len(), 2, "{:?}", p.warnings);
+    // Once max exists (here: deprovisioned), the reference resolves again.
+    let mut max = live_user("9", "max@example.com", json!({}));
+    max.active = false;
+    let l = live(
+        vec![live_user("1", "bea@example.com", json!({})), max],
+        vec![],
+    );
+    let bea = run(&config, &l)
+        .changes
+        .into_iter()
+        .find(|c| c.key == "bea@example.com")
+        .unwrap();
+    assert_eq!(bea.attributes[0].after, Some(json!("max@example.com")));
+}
+
+#[test]
 fn team_membership_is_reconciled() {
     let users = "users:\n  - userPrincipalName: alice@example.com\n  - userPrincipalName: bob@example.com\n  - userPrincipalName: new@example.com\n";
     let groups = "groups:\n  - displayName: Platform\n    members: [alice@example.com, new@example.com]\n  - displayName: Design\n    members: [bob@example.com]\n";
@@ -437,6 +482,48 @@ fn team_membership_is_reconciled() {
             .as_deref(),
         Some("50")
     );
+}
+
+#[test]
+fn a_deprovisioned_member_asana_cannot_reactivate_is_not_added_to_teams() {
+    // Regression: the plan added a declared member who is deprovisioned in Asana; Asana refuses
+    // deprovisioned users as members, so the team change failed on every apply.
+    let users = "users:\n  - userPrincipalName: alice@example.com\n  - userPrincipalName: zed@example.com\n";
+    let groups = "groups:\n  - displayName: Platform\n    members: [alice@example.com, zed@example.com]\n  - displayName: Design\n    members: [zed@example.com]\n";
+    let mut zed = live_user("2", "zed@example.com", json!({}));
+    zed.active = false;
+    let l = live(
+        vec![live_user("1", "alice@example.com", json!({})), zed],
+        vec![json!({ "id": 50, "displayName": "Platform", "members": [] })],
+    );
+    let config = config_with(SETTINGS, users, groups);
+    let p = run(&config, &l);
+    let teams: Vec<(&str, Action, Vec<&str>)> = p
+        .changes
+        .iter()
+        .filter(|c| c.kind == Kind::Group)
+        .map(|c| {
+            let members = c.members.iter().map(|m| m.key.as_str()).collect();
+            (c.key.as_str(), c.action, members)
+        })
+        .collect();
+    assert_eq!(
+        teams,
+        vec![
+            ("Design", Action::Create, vec![]),
+            ("Platform", Action::AddMembers, vec!["alice@example.com"]),
+        ]
+    );
+    assert!(p.warnings.iter().any(|w| w.contains("cannot reactivate")));
+    // A target that reactivates the user first may add it.
+    let p = plan(
+        &config,
+        &l,
+        Capabilities { reactivate: true },
+        &Scope::default(),
+    );
+    let design = p.changes.iter().find(|c| c.key == "Design").unwrap();
+    assert_eq!(design.members[0].key, "zed@example.com");
 }
 
 #[test]

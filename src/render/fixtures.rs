@@ -24,6 +24,7 @@ pub fn plan() -> Plan {
         attributes: vec![],
         members: vec![],
         reason: None,
+        source: None,
     };
     let changes = vec![
         Change {

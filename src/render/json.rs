@@ -43,6 +43,9 @@ pub struct ChangeJson {
     pub members: Vec<plan::Member>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Where the values came from (Entra, YAML or both), when Entra is merged live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<plan::source::Source>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +101,7 @@ impl From<&Plan> for PlanJson {
                         .collect(),
                     members: c.members.clone(),
                     reason: c.reason.clone(),
+                    source: c.source.clone(),
                 })
                 .collect(),
             unmanaged: p
@@ -152,6 +156,7 @@ impl PlanJson {
                         .collect(),
                     members: c.members.clone(),
                     reason: c.reason.clone(),
+                    source: c.source.clone(),
                 })
                 .collect(),
             unmanaged: self

@@ -185,6 +185,9 @@ fn reason(c: &Change, profile: Profile) -> String {
     if c.action == Action::Deprovision && profile == Profile::Asana {
         r.push_str(" — **irreversible in Asana**");
     }
+    if let Some(note) = super::source_note(c) {
+        let _ = write!(r, " _({})_", escape(&note));
+    }
     r
 }
 
@@ -286,6 +289,7 @@ mod tests {
                 }],
                 members: vec![],
                 reason: None,
+                source: None,
             })
             .collect();
         plan.summary.create = 10_000;

@@ -54,6 +54,29 @@ pub fn verb(change: &Change, profile: Profile) -> &'static str {
     }
 }
 
+/// Where a change's values came from, in words, when Entra is merged live: `from Entra`,
+/// `from YAML`, or `from Entra and YAML (YAML: title)` naming the attributes the YAML decides.
+pub fn source_note(change: &Change) -> Option<String> {
+    let source = change.source.as_ref()?;
+    Some(match source.object.as_str() {
+        "entra" => "from Entra".to_string(),
+        "yaml" => "from YAML".to_string(),
+        _ => {
+            let yaml: Vec<String> = source
+                .attributes
+                .iter()
+                .filter(|(_, origin)| origin.as_str() != "entra")
+                .map(|(path, _)| display_path(path).into_owned())
+                .collect();
+            if yaml.is_empty() {
+                "from Entra and YAML".to_string()
+            } else {
+                format!("from Entra and YAML (YAML: {})", yaml.join(", "))
+            }
+        }
+    })
+}
+
 /// `+`, `~`, `-`: Terraform's symbols.
 pub fn symbol(action: Action) -> char {
     match action {

@@ -33,11 +33,14 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
     }
     for c in &plan.changes {
         writeln!(out)?;
-        let reason = c
+        let mut reason = c
             .reason
             .as_ref()
             .map(|r| format!(": {r}"))
             .unwrap_or_default();
+        if let Some(note) = super::source_note(c) {
+            reason.push_str(&format!(" [{note}]"));
+        }
         writeln!(
             out,
             "  {}",

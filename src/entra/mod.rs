@@ -1,0 +1,27 @@
+//! Microsoft Entra ID (Azure AD) as a source: the users and teams Entra's provisioning service
+//! would send to Asana, read through Microsoft Graph. See docs/entra.md.
+//!
+//! The parts, in the order data flows:
+//! - [`graph`]: the Graph client — client-credentials token, paging, retries, delta rounds;
+//!   it sends nothing but the token request and GETs;
+//! - [`read`]: what is read (users by delta with a state file, deleted users, assignments,
+//!   group members) into a [`scope::Directory`];
+//! - [`directory`]: Graph users, the `$select` the mappings need, delta items (pure);
+//! - [`filter`]: Entra's scoping filters (pure);
+//! - [`scope`]: who is in scope, and the users and teams in roster's model (pure);
+//! - [`merge`]: live mode, the YAML laid over what Entra gave (pure);
+//! - [`import`] and [`yaml`]: what `roster import entra` writes (pure);
+//! - [`emulator`]: a Graph emulator for tests and the quickstart.
+//!
+//! Never: write to Graph, print the client secret or a token, or send a token to a host other
+//! than the configured Graph and login hosts.
+
+pub mod directory;
+pub mod emulator;
+pub mod filter;
+pub mod graph;
+pub mod import;
+pub mod merge;
+pub mod read;
+pub mod scope;
+pub mod yaml;

@@ -1,0 +1,345 @@
+//! The Entra source at the IO edge: settings with the environment's overrides, the client
+//! secret from its variable, reading Graph (with the delta state), merging in live mode, and
+//! writing the import's files.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::config::Config;
+use crate::config::model::{EntraMode, EntraSettings};
+use crate::diagnostics::{self, Diagnostic, DiagnosticFormat, Report};
+use crate::entra::graph::{GraphClient, GraphConfig, GraphError, GraphStatsSnapshot};
+use crate::entra::read::{self, UsersRead};
+use crate::entra::scope::{self, EntraData};
+use crate::entra::{directory, import, merge};
+use crate::plan::Live;
+use crate::scim::client::{LogSink, Secret};
+
+/// Overrides `entra.login_url` (tests and the emulator).
+pub const LOGIN_URL_ENV: &str = "ROSTER_ENTRA_LOGIN_URL";
+/// Overrides `entra.graph_url` (tests and the emulator).
+pub const GRAPH_URL_ENV: &str = "ROSTER_ENTRA_GRAPH_URL";
+
+/// `entra:` from roster.yaml with `ROSTER_ENTRA_LOGIN_URL` / `ROSTER_ENTRA_GRAPH_URL`
+/// applied; an error when roster.yaml has no `entra:` section.
+pub fn settings(config: &Config) -> anyhow::Result<EntraSettings> {
+    let Some(mut s) = config.settings.entra.clone() else {
+        bail!(
+            "roster.yaml has no `entra:` section: add one to read users from Entra ID (see docs/entra.md)"
+        );
+    };
+    for (var, field) in [
+        (LOGIN_URL_ENV, &mut s.login_url),
+        (GRAPH_URL_ENV, &mut s.graph_url),
+    ] {
+        if let Ok(url) = std::env::var(var)
+            && !url.trim().is_empty()
+        {
+            if let Err(e) = crate::config::validate::check_base_url(url.trim()) {
+                bail!("{var}: {e}");
+            }
+            *field = url.trim().trim_end_matches('/').to_string();
+        }
+    }
+    Ok(s)
+}
+
+/// A Graph client for these settings, with the secret from the variable they name.
+pub fn client(settings: &EntraSettings, verbosity: u8) -> anyhow::Result<GraphClient> {
+    let var = &settings.client_secret_env;
+    let secret = match std::env::var(var) {
+        Ok(s) if !s.trim().is_empty() => Secret::new(s.trim()),
+        _ => bail!(
+            "the environment variable {var} is not set: export the Entra app registration's \
+             client secret in it (or name another variable in entra.client_secret_env)"
+        ),
+    };
+    let mut config = GraphConfig::new(
+        settings.login_url.clone(),
+        settings.graph_url.clone(),
+        settings.tenant_id.clone(),
+        settings.client_id.clone(),
+        secret,
+    );
+    config.verbosity = verbosity;
+    let log: LogSink = std::sync::Arc::new(|line: &str| eprintln!("{line}"));
+    config.log = Some(log);
+    GraphClient::new(&config).map_err(explain)
+}
+
+/// A Graph error with what to do about it.
+pub fn explain(e: GraphError) -> anyhow::Error {
+    match e.hint() {
+        Some(h) => anyhow::anyhow!("{e}\n  hint: {h}"),
+        None => anyhow::anyhow!("{e}"),
+    }
+}
+
+/// `roster check` for Entra: signs in and reads the Asana app's service principal and its
+/// assignments. Returns lines to print.
+pub async fn check(config: &Config, verbosity: u8) -> anyhow::Result<Vec<String>> {
+    let settings = settings(config)?;
+    let client = client(&settings, verbosity)?;
+    let sp = &settings.service_principal_id;
+    let app = client
+        .get(
+            &client.url(
+                &format!("servicePrincipals/{sp}"),
+                &[("$select", "id,displayName,appId")],
+            ),
+            false,
+        )
+        .await
+        .map_err(explain)?;
+    let assignments = client
+        .list(
+            client.url(
+                &format!("servicePrincipals/{sp}/appRoleAssignedTo"),
+                &[("$select", "principalType"), ("$top", "999")],
+            ),
+            false,
+        )
+        .await
+        .map_err(explain)?;
+    let count = |kind: &str| {
+        assignments
+            .iter()
+            .filter(|a| a["principalType"].as_str() == Some(kind))
+            .count()
+    };
+    Ok(vec![
+        format!(
+            "entra:  {} (tenant {})",
+            settings.graph_url, settings.tenant_id
+        ),
+        format!(
+            "secret: from ${} (not shown); signed in as client {}",
+            settings.client_secret_env, settings.client_id
+        ),
+        format!(
+            "ok:     the Asana app is `{}`, with {} users and {} groups assigned",
+            app["displayName"].as_str().unwrap_or("?"),
+            count("User"),
+            count("Group")
+        ),
+    ])
+}
+
+/// What one read of Entra gave.
+pub struct EntraRead {
+    pub data: EntraData,
+    pub users_read: UsersRead,
+    pub stats: GraphStatsSnapshot,
+}
+
+/// Reads Entra as the config says and decides scope. The delta state is kept in the config
+/// directory unless `full` (then every user is read and nothing is kept).
+pub async fn read(config: &Config, verbosity: u8, full: bool) -> anyhow::Result<EntraRead> {
+    let settings = settings(config)?;
+    let client = client(&settings, verbosity)?;
+    let sources = directory::used_sources(config);
+    let select = directory::select(&sources);
+    let state = (!full).then(|| read::state_path(&config.dir));
+    let outcome = read::read(&client, &settings, &select, state.as_deref())
+        .await
+        .map_err(explain)?;
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    let data = scope::resolve(&outcome.directory, &settings, select.contains(&"manager"));
+    let stats = client.stats();
+    if verbosity > 0 {
+        eprintln!("entra: {}; {stats}", outcome.users_read);
+    }
+    Ok(EntraRead {
+        data,
+        users_read: outcome.users_read,
+        stats,
+    })
+}
+
+/// `--changed-since` compares the YAML in git; in live mode what Entra gives is not in git, so
+/// a partial plan would miss its changes. Refused rather than silently incomplete.
+pub fn refuse_changed_since(config: &Config, changed_since: Option<&str>) -> anyhow::Result<()> {
+    let live = config
+        .settings
+        .entra
+        .as_ref()
+        .is_some_and(|e| e.mode == EntraMode::Live);
+    if live && changed_since.is_some() {
+        bail!(
+            "--changed-since compares declarations in git, and with entra.mode: live the users              from Entra are not in git: plan without --changed-since (Entra is read by delta,              so the Graph side stays cheap)"
+        );
+    }
+    Ok(())
+}
+
+/// In live mode, reads Entra and merges it into the config (the YAML wins). Prints the
+/// merge's diagnostics; `false` when a reference resolves nowhere (nothing may be sent then).
+/// Does nothing without `entra:` or in seed mode.
+pub async fn merge_live(
+    config: &mut Config,
+    report: &mut Report,
+    verbosity: u8,
+) -> anyhow::Result<bool> {
+    if config
+        .settings
+        .entra
+        .as_ref()
+        .is_none_or(|e| e.mode != EntraMode::Live)
+    {
+        return Ok(true);
+    }
+    let read = read(config, verbosity, false).await?;
+    let in_scope = read.data.in_scope().count();
+    let diagnostics = merge::merge(config, read.data);
+    eprintln!(
+        "Entra (live): {in_scope} users in scope; {}.",
+        read.users_read
+    );
+    Ok(show(report, diagnostics))
+}
+
+/// Prints diagnostics made after loading (they point into the same files); `false` when one
+/// is an error.
+fn show(report: &mut Report, diagnostics: Vec<Diagnostic>) -> bool {
+    report.diagnostics = diagnostics;
+    report.sort();
+    let _ = diagnostics::render(
+        report,
+        DiagnosticFormat::Text,
+        crate::commands::stderr_color(),
+        &mut std::io::stderr().lock(),
+    );
+    let errors = report.error_count();
+    report.diagnostics.clear();
+    if errors > 0 {
+        eprintln!("{errors} problem(s) found after reading Entra; nothing was sent to Asana");
+    }
+    errors == 0
+}
+
+/// What `roster import entra` did.
+pub struct Imported {
+    pub import: import::Import,
+    pub files: Vec<PathBuf>,
+    pub users_read: UsersRead,
+}
+
+/// Reads Entra and rewrites `users/entra/` and `groups/entra/` in the config directory.
+/// `live` is the Asana organisation (to write out-of-scope users that hold an account), or
+/// `None` to skip that.
+pub async fn import(
+    config: &Config,
+    report: &Report,
+    live: Option<&Live>,
+    verbosity: u8,
+    full: bool,
+) -> anyhow::Result<Imported> {
+    let settings = settings(config)?;
+    let read = read(config, verbosity, full).await?;
+    let dir = &config.dir;
+    // Declarations outside the import's folders win over Entra's.
+    let (mut users_elsewhere, mut groups_elsewhere) = (HashSet::new(), HashSet::new());
+    let owned = |file: usize, sub: &str| {
+        let shown = report.sources.display(file);
+        shown.strip_prefix(dir).unwrap_or(shown).starts_with(sub)
+    };
+    for u in &config.users {
+        if let Some(at) = &u.origin
+            && !owned(at.file, import::USERS_DIR)
+        {
+            users_elsewhere.insert(u.key());
+        }
+    }
+    for g in &config.groups {
+        if let Some(at) = &g.origin
+            && !owned(at.file, import::GROUPS_DIR)
+        {
+            groups_elsewhere.insert(g.key());
+        }
+    }
+    let header = vec![
+        format!(
+            "Written by `roster import entra` from Entra ID: tenant {},",
+            settings.tenant_id
+        ),
+        format!(
+            "service principal {} (the Asana app).",
+            settings.service_principal_id
+        ),
+        "Do not edit: every import rewrites this folder. Change people in Entra, or declare a"
+            .to_string(),
+        "user elsewhere under users/ to take it over (the import then leaves it out).".to_string(),
+    ];
+    let users_path = dir.join(import::USERS_DIR).join(import::USERS_FILE);
+    let groups_path = dir.join(import::GROUPS_DIR).join(import::GROUPS_FILE);
+    let users_schema = schema_ref(dir, &users_path, "users.schema.json");
+    let groups_schema = schema_ref(dir, &groups_path, "groups.schema.json");
+    let result = import::build(
+        &read.data,
+        &import::Inputs {
+            config,
+            live,
+            users_elsewhere: &users_elsewhere,
+            groups_elsewhere: &groups_elsewhere,
+            users_schema: &users_schema,
+            groups_schema: &groups_schema,
+            header: &header,
+        },
+    );
+    for (path, text) in [
+        (&users_path, &result.users_yaml),
+        (&groups_path, &result.groups_yaml),
+    ] {
+        rewrite_folder(path, text).with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    Ok(Imported {
+        import: result,
+        files: vec![users_path, groups_path],
+        users_read: read.users_read,
+    })
+}
+
+/// Replaces every YAML file in `path`'s folder by `path` with `text` (written atomically).
+fn rewrite_folder(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".import.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, text)?;
+    for entry in std::fs::read_dir(dir)? {
+        let p = entry?.path();
+        let yaml = p.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        if yaml && p.is_file() && p != path {
+            std::fs::remove_file(&p)?;
+        }
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// The `$schema` of a generated file: the nearest `schema/NAME` in the config directory or
+/// above it (roster's own repository keeps them at its root), relative to the file; or where
+/// `roster schema --out-dir schema` in the config directory would write it.
+fn schema_ref(config_dir: &Path, file: &Path, name: &str) -> String {
+    let file_dir = file.parent().unwrap_or(Path::new("."));
+    let depth = file_dir
+        .strip_prefix(config_dir)
+        .map_or(2, |rel| rel.components().count());
+    let absolute = std::fs::canonicalize(config_dir).ok();
+    let mut up = 0;
+    let mut at = absolute.as_deref();
+    while let Some(dir) = at {
+        if dir.join("schema").join(name).is_file() {
+            return format!("{}schema/{name}", "../".repeat(depth + up));
+        }
+        // Stop at the repository's root.
+        if dir.join(".git").exists() || up >= 8 {
+            break;
+        }
+        at = dir.parent();
+        up += 1;
+    }
+    format!("{}schema/{name}", "../".repeat(depth))
+}
