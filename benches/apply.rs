@@ -145,6 +145,7 @@ async fn main() {
 
     let before = emulator.stats(&http).await;
     let options = apply::Options {
+        target: apply::Target::ASANA,
         deprovision_with: config.settings.policy.deprovision_with,
         etags: Default::default(),
         concurrency: 15,

@@ -106,6 +106,7 @@ async fn an_apply_of_2000_users_under_faults_converges_without_duplicates() {
             "not converged after {MAX_RUNS} runs: {runs:?}"
         );
         let options = apply::Options {
+            target: apply::Target::ASANA,
             deprovision_with: config.settings.policy.deprovision_with,
             etags: apply::etags(&plan, &live),
             concurrency: 15,

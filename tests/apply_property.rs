@@ -341,6 +341,7 @@ async fn seed(client: &WriteClient, seeds: &[Seed], teams: &[(String, Vec<usize>
 
 fn options(deprovision_with: roster::config::model::DeprovisionWith) -> apply::Options {
     apply::Options {
+        target: apply::Target::ASANA,
         deprovision_with,
         etags: HashMap::new(),
         concurrency: 15,

@@ -32,6 +32,7 @@ fn plan_against_nothing(config: &Config) -> Plan {
 
 async fn execute(plan: &Plan, client: &WriteClient) -> ApplyReport {
     let options = apply::Options {
+        target: apply::Target::ASANA,
         deprovision_with: roster::config::model::DeprovisionWith::Deactivate,
         etags: Default::default(),
         concurrency: 15,

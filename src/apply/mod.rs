@@ -9,7 +9,10 @@
 //! userName and updated instead, so a re-run after any interruption converges without
 //! duplicates. A create whose answer was lost (the connection dropped after the POST) is looked
 //! up the same way before it is sent again. Updates use Asana's path-less `replace`, and a
-//! path-based one for an element of a multi-valued attribute.
+//! path-based one for an element of a multi-valued attribute. On a generic SCIM server
+//! ([`Target`]), an element that does not exist yet is added whole instead (a path-based
+//! replace of it is RFC 7644's `noTarget` error), and when the server does not support PATCH
+//! every change is a PUT of the whole resource as just read, with the change made to it.
 
 pub mod audit;
 pub mod gates;
@@ -21,12 +24,12 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value as Json, json};
 use tokio::task::JoinSet;
 
-use crate::config::model::DeprovisionWith;
-use crate::mapping::targets::user_target;
+use crate::config::model::{DeprovisionWith, Profile};
+use crate::mapping::targets::user_target_of;
 use crate::plan::{Action, Change, Kind, Plan};
 use crate::scim::AttrPath;
 use crate::scim::client::retry::GiveUp;
-use crate::scim::client::{ClientError, Resource, WriteClient};
+use crate::scim::client::{ClientError, Features, Resource, WriteClient};
 
 const USER_SCHEMAS: [&str; 2] = [
     "urn:ietf:params:scim:schemas:core:2.0:User",
@@ -74,9 +77,26 @@ impl ApplyReport {
     }
 }
 
+/// What apply needs to know about the target: its profile and what its
+/// `/ServiceProviderConfig` advertises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub profile: Profile,
+    pub features: Features,
+}
+
+impl Target {
+    pub const ASANA: Target = Target {
+        profile: Profile::Asana,
+        features: Features::ASANA,
+    };
+}
+
 /// Options of one execution.
 #[derive(Clone)]
 pub struct Options {
+    /// The target's profile and features: the forms writes take.
+    pub target: Target,
     pub deprovision_with: DeprovisionWith,
     /// Send `If-Match` with the version the plan saw (when the server supports ETags).
     pub etags: HashMap<String, String>,
@@ -311,7 +331,8 @@ impl Executor {
                     Some(id) => json!({ "value": id }),
                     None => {
                         return Err(StepError::Fail(format!(
-                            "manager `{key}` has no Asana id (its create failed or it does not exist)"
+                            "manager `{key}` has no {} id (its create failed or it does not exist)",
+                            self.options.target.profile.target_name()
                         )));
                     }
                 }
@@ -404,11 +425,12 @@ impl Executor {
         self.record_id(change, &id);
         // The userName matches already, and Asana refuses create-only targets
         // (`name.givenName`) on PATCH.
+        let profile = self.options.target.profile;
         let values = self
             .values(change)?
             .into_iter()
             .filter(|(path, _, _)| {
-                path != "userName" && user_target(path).is_none_or(|t| t.updatable)
+                path != "userName" && user_target_of(profile, path).is_none_or(|t| t.updatable)
             })
             .collect();
         self.patch_user(&id, values, None).await?;
@@ -432,20 +454,123 @@ impl Executor {
         })
     }
 
-    /// Sets `values` on a user in one PATCH.
+    /// Sets `values` on a user in one PATCH, or one PUT where PATCH is not supported.
     async fn patch_user(
         &self,
         id: &str,
         values: Vec<(String, AttrPath, Json)>,
         etag: Option<&str>,
     ) -> Result<(), StepError> {
-        let operations = patch_operations(values);
-        if operations.is_empty() {
+        if values.is_empty() {
             return Ok(());
         }
+        let target = self.options.target;
+        if !target.features.patch {
+            return self
+                .put_user(id, etag, |user| {
+                    for (_, path, value) in values {
+                        path.set(user, value);
+                    }
+                })
+                .await;
+        }
+        let operations = if target.profile == Profile::Generic
+            && values.iter().any(|(_, p, _)| p.type_filter.is_some())
+        {
+            // Whether each element exists decides the operation; read the user to know.
+            let current = self.current_user(id).await?;
+            element_operations(values, &current.0)
+        } else {
+            patch_operations(values)
+        };
         let body = json!({ "schemas": [PATCH_OP], "Operations": operations });
         self.client
             .patch_user(id, &body, etag)
+            .await
+            .map(|_| ())
+            .map_err(fail)
+    }
+
+    async fn current_user(&self, id: &str) -> Result<Resource, StepError> {
+        self.client
+            .reader()
+            .get_user(id)
+            .await
+            .map_err(fail)?
+            .ok_or_else(|| StepError::Fail(format!("user {id} no longer exists")))
+    }
+
+    async fn current_group(&self, id: &str) -> Result<Resource, StepError> {
+        self.client
+            .reader()
+            .get_group(id)
+            .await
+            .map_err(fail)?
+            .ok_or_else(|| StepError::Fail(format!("team {id} no longer exists")))
+    }
+
+    /// The version to send in `If-Match` with a PUT: the one the plan saw, else the one just
+    /// read (so a change made in between is refused, not overwritten), when ETags are supported.
+    fn put_version(&self, planned: Option<&str>, current: &Resource) -> Option<String> {
+        if !self.options.target.features.etag {
+            return None;
+        }
+        planned
+            .map(str::to_string)
+            .or_else(|| current.etag().map(str::to_string))
+    }
+
+    /// PATCH's replacement (RFC 7644 §3.5.1): read the user, change it, PUT it back whole.
+    async fn put_user(
+        &self,
+        id: &str,
+        etag: Option<&str>,
+        change: impl FnOnce(&mut Map<String, Json>),
+    ) -> Result<(), StepError> {
+        let current = self.current_user(id).await?;
+        let if_match = self.put_version(etag, &current);
+        let mut user = replacement(current);
+        change(&mut user);
+        self.client
+            .replace_user(id, &Json::Object(user), if_match.as_deref())
+            .await
+            .map(|_| ())
+            .map_err(fail)
+    }
+
+    /// A team's members changed with one PUT of the whole team.
+    async fn put_members(
+        &self,
+        group: &str,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<(), StepError> {
+        let current = self.current_group(group).await?;
+        let if_match = self.put_version(None, &current);
+        let mut team = replacement(current);
+        let mut members: Vec<Json> = team
+            .get("members")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let id_of = |m: &Json| m.get("value").and_then(crate::plan::live::id_of_value);
+        members.retain(|m| id_of(m).is_none_or(|id| !remove.contains(&id)));
+        for id in add {
+            if !members
+                .iter()
+                .any(|m| id_of(m).as_deref() == Some(id.as_str()))
+            {
+                members.push(json!({ "value": id }));
+            }
+        }
+        // Only the member ids: `display` and `$ref` are the server's to fill in.
+        let members: Vec<Json> = members
+            .iter()
+            .filter_map(|m| id_of(m).map(|id| json!({ "value": id })))
+            .collect();
+        team.insert("members".into(), Json::Array(members));
+        self.client
+            .replace_group(group, &Json::Object(team), if_match.as_deref())
             .await
             .map(|_| ())
             .map_err(fail)
@@ -458,6 +583,12 @@ impl Executor {
             .ok_or_else(|| StepError::Fail("deprovision without an id".into()))?;
         let etag = self.options.etags.get(&change.address()).cloned();
         match self.options.deprovision_with {
+            DeprovisionWith::Deactivate if !self.options.target.features.patch => {
+                self.put_user(&id, etag.as_deref(), |user| {
+                    user.insert("active".into(), Json::Bool(false));
+                })
+                .await?;
+            }
             DeprovisionWith::Deactivate => {
                 let body = json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "replace", "value": { "active": false } }] });
                 self.client
@@ -548,6 +679,9 @@ impl Executor {
         if ids.is_empty() {
             return Ok(());
         }
+        if !self.options.target.features.patch {
+            return self.put_members(group, ids, &[]).await;
+        }
         let value: Vec<Json> = ids.iter().map(|id| json!({ "value": id })).collect();
         let body = json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "add", "path": "members", "value": value }] });
         self.client
@@ -565,6 +699,8 @@ impl Executor {
         let (ids, missing) = self.member_ids(change);
         if change.action == Action::AddMembers {
             self.add_members(&group, &ids).await?;
+        } else if !ids.is_empty() && !self.options.target.features.patch {
+            self.put_members(&group, &[], &ids).await?;
         } else if !ids.is_empty() {
             let ops: Vec<Json> = ids
                 .iter()
@@ -599,6 +735,68 @@ fn patch_operations(values: Vec<(String, AttrPath, Json)>) -> Vec<Json> {
         operations.insert(0, json!({ "op": "replace", "value": plain }));
     }
     operations
+}
+
+/// PATCH operations for a generic SCIM server, which follows RFC 7644 §3.5.2.3 to the letter: a
+/// path-based `replace` of an element that does not exist is a `noTarget` error. So an element
+/// of a multi-valued attribute that `current` lacks is added whole (`add` on the attribute
+/// appends it, §3.5.2.1); one it has is changed in place, as [`patch_operations`] does.
+fn element_operations(values: Vec<(String, AttrPath, Json)>, current: &Json) -> Vec<Json> {
+    let mut kept = Vec::new();
+    // New elements by the attribute's full name (with its schema), in first-seen order.
+    let mut added: Vec<(String, Map<String, Json>)> = Vec::new();
+    for (text, path, value) in values {
+        if path.type_filter.is_none() {
+            kept.push((text, path, value));
+            continue;
+        }
+        let element = AttrPath {
+            sub_attr: None,
+            ..path.clone()
+        };
+        if element.get(current).is_some() {
+            kept.push((text, path, value));
+            continue;
+        }
+        let name = match &path.schema {
+            Some(urn) => format!("{urn}:{}", path.attr),
+            None => path.attr.clone(),
+        };
+        let at = match added.iter().position(|(n, _)| *n == name) {
+            Some(at) => at,
+            None => {
+                added.push((name, Map::new()));
+                added.len() - 1
+            }
+        };
+        // Built where it would sit in a core resource, then taken out as the list alone.
+        let scratch = &mut added[at].1;
+        AttrPath {
+            schema: None,
+            ..path
+        }
+        .set(scratch, value);
+    }
+    let mut operations = patch_operations(kept);
+    for (name, scratch) in added {
+        let elements = scratch
+            .into_values()
+            .next()
+            .unwrap_or(Json::Array(Vec::new()));
+        operations.push(json!({ "op": "add", "path": name, "value": elements }));
+    }
+    operations
+}
+
+/// A resource as read, made into the body of its PUT: `meta` is the server's.
+fn replacement(current: Resource) -> Map<String, Json> {
+    match current.into_value() {
+        Json::Object(mut map) => {
+            map.remove("meta");
+            map
+        }
+        _ => Map::new(),
+    }
 }
 
 /// How many times a create is sent when its answer is lost (checking in between that it was
@@ -649,7 +847,7 @@ fn partial(id: Option<String>, missing: &[String], note: Option<&str>) -> Result
         })
     } else {
         Err(StepError::Fail(format!(
-            "members without an Asana id were left out: {}",
+            "members without an id in the target were left out: {}",
             missing.join(", ")
         )))
     }
@@ -687,6 +885,52 @@ mod tests {
             reason: None,
             source: None,
         }
+    }
+
+    fn values(list: &[(&str, Json)]) -> Vec<(String, AttrPath, Json)> {
+        list.iter()
+            .map(|(p, v)| (p.to_string(), AttrPath::parse(p).unwrap(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_generic_server_gets_missing_elements_added_whole_and_present_ones_replaced() {
+        // Regression: scim2-server answers a path-based replace of an element the user lacks
+        // with 400 noTarget, as RFC 7644 §3.5.2.3 says it must.
+        let current = json!({
+            "userName": "a",
+            "addresses": [{ "type": "work", "country": "NL" }],
+        });
+        let ops = element_operations(
+            values(&[
+                ("title", json!("Lead")),
+                ("addresses[type eq \"work\"].locality", json!("Delft")),
+                ("phoneNumbers[type eq \"work\"].value", json!("+31")),
+                ("phoneNumbers[type eq \"mobile\"].value", json!("+32")),
+                ("emails[type eq \"work\"].value", json!("a@x.io")),
+            ]),
+            &current,
+        );
+        assert_eq!(
+            ops,
+            vec![
+                json!({ "op": "replace", "value": { "title": "Lead" } }),
+                json!({ "op": "replace", "path": "addresses[type eq \"work\"].locality", "value": "Delft" }),
+                json!({ "op": "add", "path": "phoneNumbers", "value": [
+                    { "type": "work", "value": "+31" }, { "type": "mobile", "value": "+32" } ] }),
+                json!({ "op": "add", "path": "emails", "value": [
+                    { "type": "work", "value": "a@x.io", "primary": true } ] }),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_put_body_is_the_resource_without_meta() {
+        let r = Resource(json!({ "id": "1", "userName": "a", "meta": { "version": "W/\"3\"" } }));
+        assert_eq!(
+            Json::Object(replacement(r)),
+            json!({ "id": "1", "userName": "a" })
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub async fn check(saved: &SavedPlan, client: &ReadClient) -> Result<Freshness, 
     let by_address: HashMap<String, &Change> =
         plan.changes.iter().map(|c| (c.address(), c)).collect();
     let mut fresh = Freshness::default();
+    let target = saved.plan.profile.target_name();
     let mut pending = saved.fingerprints.iter().collect::<Vec<_>>().into_iter();
     let mut set = tokio::task::JoinSet::new();
     loop {
@@ -56,13 +57,13 @@ pub async fn check(saved: &SavedPlan, client: &ReadClient) -> Result<Freshness, 
         match (fp, current) {
             (Fingerprint::Absent, None) => {}
             (Fingerprint::Absent, Some(r)) => fresh.changed.push(format!(
-                "{address} now exists in Asana (id {}): the plan would create it",
+                "{address} now exists in {target} (id {}): the plan would create it",
                 r.id().unwrap_or_default()
             )),
             (Fingerprint::Present { .. }, None) => {
                 fresh
                     .changed
-                    .push(format!("{address} no longer exists in Asana"));
+                    .push(format!("{address} no longer exists in {target}"));
             }
             (
                 Fingerprint::Present {

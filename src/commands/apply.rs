@@ -9,10 +9,12 @@ use anyhow::{Context, bail};
 use super::Outcome;
 use crate::apply::{self, ApplyReport, Status, audit::AuditLog, gates, stale};
 use crate::cli::{ApplyArgs, GlobalArgs};
+use crate::config::model::Profile;
 use crate::ops;
 use crate::plan::saved::{FILE_KIND, SavedPlan};
 use crate::plan::{self, Capabilities, Plan, Scope};
 use crate::render;
+use crate::scim::client::Features;
 
 pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     let Some((mut config, mut report)) = super::load_config(global)? else {
@@ -52,13 +54,32 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
         let session = super::open(&config, &args.target).await?;
         let client = session.target.writer(global.verbose)?;
         let reader = client.reader();
-        let etags_supported = reader
-            .service_provider_config()
-            .await
-            .ok()
-            .and_then(|spc| spc.0.get("etag")?.get("supported")?.as_bool())
-            .unwrap_or(false);
+        let profile = session.target.profile;
+        let features = match profile {
+            // Everything as the server advertises it: PATCH or PUT, filters, page size, ETags.
+            Profile::Generic => ops::features(&reader, profile).await,
+            // Asana's documented behaviour, and ETags if its configuration advertises them.
+            Profile::Asana => Features {
+                etag: reader
+                    .service_provider_config()
+                    .await
+                    .ok()
+                    .and_then(|spc| spc.0.get("etag")?.get("supported")?.as_bool())
+                    .unwrap_or(false),
+                ..Features::ASANA
+            },
+        };
         let (plan, etags) = match &saved {
+            Some(saved) if saved.plan.profile != profile => {
+                eprintln!(
+                    "error: the plan was made for the {} profile and roster.yaml now names the {} \
+                     profile; nothing was applied",
+                    saved.plan.profile.as_str(),
+                    profile.as_str()
+                );
+                eprintln!("  hint: run `roster plan --out FILE` again and review the new plan");
+                return Ok(Outcome::Failed);
+            }
             Some(saved) => {
                 let fresh = stale::check(saved, &reader).await.map_err(ops::explain)?;
                 if !fresh.changed.is_empty() {
@@ -85,7 +106,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
                         Scope::default(),
                     ),
                 };
-                let plan = plan::plan(&config, &live, Capabilities::ASANA, &scope);
+                let plan = plan::plan(&config, &live, Capabilities::of(profile), &scope);
                 let etags = apply::etags(&plan, &live);
                 render::text::render(&plan, super::stdout_color(), &mut std::io::stdout().lock())?;
                 (plan, etags)
@@ -107,7 +128,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
             eprintln!("Nothing to apply.");
             return Ok(Outcome::Success);
         }
-        if saved.is_none() && !args.auto_approve && !confirm()? {
+        if saved.is_none() && !args.auto_approve && !confirm(profile)? {
             eprintln!("Apply cancelled; nothing was applied.");
             return Ok(Outcome::Failed);
         }
@@ -144,8 +165,9 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
             }
         };
         let options = apply::Options {
+            target: apply::Target { profile, features },
             deprovision_with: config.settings.policy.deprovision_with,
-            etags: if etags_supported {
+            etags: if features.etag {
                 etags
             } else {
                 Default::default()
@@ -181,9 +203,14 @@ fn read_plan(path: &std::path::Path) -> anyhow::Result<SavedPlan> {
     Ok(saved)
 }
 
-fn confirm() -> anyhow::Result<bool> {
+fn confirm(profile: Profile) -> anyhow::Result<bool> {
+    let warning = match profile {
+        Profile::Asana => " Deprovisioning is irreversible.",
+        Profile::Generic => "",
+    };
     eprint!(
-        "\nDo you want to perform these actions in Asana? Deprovisioning is irreversible.\n  Only 'yes' will be accepted: "
+        "\nDo you want to perform these actions in {}?{warning}\n  Only 'yes' will be accepted: ",
+        profile.target_name()
     );
     std::io::stderr().flush()?;
     let mut answer = String::new();

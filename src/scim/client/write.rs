@@ -88,6 +88,21 @@ impl WriteClient {
         self.create("Groups", group).await
     }
 
+    /// `PUT /Groups/{id}`; the group as stored (for servers without PATCH).
+    pub async fn replace_group(
+        &self,
+        id: &str,
+        group: &Value,
+        if_match: Option<&str>,
+    ) -> Result<Resource, ClientError> {
+        let path = self.path("Groups", id, Method::Put)?;
+        let response = self
+            .writer
+            .send(WriteMethod::Put, &path, Some(group), if_match)
+            .await?;
+        parse_resource(&response)
+    }
+
     /// `PATCH /Groups/{id}`; the group when the server returns it, `None` for 204 (Asana's
     /// documented answer).
     pub async fn patch_group(
