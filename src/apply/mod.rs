@@ -147,7 +147,18 @@ pub async fn execute(plan: &Plan, client: &WriteClient, options: Options) -> App
     let (creates, memberships): (Vec<&Change>, Vec<&Change>) =
         groups.into_iter().partition(|c| c.action == Action::Create);
     report.results.extend(exec.run_all(creates).await);
-    report.results.extend(exec.run_all(memberships).await);
+    if exec.options.target.features.patch {
+        report.results.extend(exec.run_all(memberships).await);
+    } else {
+        // Without PATCH a membership change is a read and a PUT of the whole team: a team's
+        // additions and removals run one after the other, or the second would overwrite the
+        // first (or, with ETags, be refused for it).
+        let (adds, removes): (Vec<&Change>, Vec<&Change>) = memberships
+            .into_iter()
+            .partition(|c| c.action == Action::AddMembers);
+        report.results.extend(exec.run_all(adds).await);
+        report.results.extend(exec.run_all(removes).await);
+    }
     let deprovisions: Vec<&Change> = rest
         .into_iter()
         .filter(|c| c.action == Action::Deprovision)
