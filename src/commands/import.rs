@@ -52,7 +52,10 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
         return Ok(Outcome::Failed);
     };
     let rt = ops::runtime()?;
-    eprintln!("Reading users and teams from Asana…");
+    eprintln!(
+        "Reading users and teams from {}…",
+        config.settings.target.profile.target_name()
+    );
     let (_session, _client, live) =
         rt.block_on(super::read(&config, &args.target, global.verbose))?;
     eprintln!(
@@ -61,7 +64,7 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
         live.groups.len()
     );
     let result = import::asana(&live.users, &live.groups, &config.settings.user_mappings);
-    // Only now that Asana was read: a failed read leaves the old files in place.
+    // Only now that the target was read: a failed read leaves the old files in place.
     for f in &existing {
         std::fs::remove_file(f).with_context(|| format!("cannot remove `{}`", f.display()))?;
     }

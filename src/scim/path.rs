@@ -105,8 +105,15 @@ impl AttrPath {
                 object_entry(container, &self.attr).insert(sub.clone(), value);
             }
             (Some(ty), sub) => {
+                // Written into the attribute as the server spelled it (a PUT sends back what
+                // was read; names and `type` values compare without case, RFC 7643 §2.1).
+                let key = container
+                    .keys()
+                    .find(|k| k.eq_ignore_ascii_case(&self.attr))
+                    .cloned()
+                    .unwrap_or_else(|| self.attr.clone());
                 let list = container
-                    .entry(self.attr.clone())
+                    .entry(key)
                     .or_insert_with(|| Value::Array(Vec::new()));
                 if !list.is_array() {
                     *list = Value::Array(Vec::new());
@@ -114,9 +121,11 @@ impl AttrPath {
                 let Value::Array(items) = list else {
                     unreachable!("just made an array")
                 };
-                let pos = items
-                    .iter()
-                    .position(|e| e.get("type").and_then(Value::as_str) == Some(ty.as_str()));
+                let pos = items.iter().position(|e| {
+                    get_ci(e, "type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t.eq_ignore_ascii_case(ty))
+                });
                 let pos = pos.unwrap_or_else(|| {
                     let mut element = Map::new();
                     element.insert("type".into(), Value::String(ty.clone()));
@@ -127,7 +136,13 @@ impl AttrPath {
                     items[pos] = Value::Object(Map::new());
                 }
                 let element = items[pos].as_object_mut().expect("just made an object");
-                element.insert(sub.clone().unwrap_or_else(|| "value".into()), value);
+                let sub = sub.clone().unwrap_or_else(|| "value".into());
+                let sub = element
+                    .keys()
+                    .find(|k| k.eq_ignore_ascii_case(&sub))
+                    .cloned()
+                    .unwrap_or(sub);
+                element.insert(sub, value);
                 // Asana accepts at most one primary email; the work email is it.
                 if self.attr == "emails" {
                     element.insert("primary".into(), Value::Bool(true));
@@ -250,6 +265,23 @@ mod tests {
         assert_eq!(
             r["emails"],
             json!([{"type": "work", "value": "a@x.io", "primary": true}])
+        );
+    }
+
+    #[test]
+    fn set_finds_an_element_whatever_its_case() {
+        // A PUT sends back the resource as read: a `Work` address spelled by the server is the
+        // element to change, not a reason to add a second one.
+        let mut m = json!({"Addresses": [{"Type": "Work", "Locality": "Delft"}]})
+            .as_object()
+            .unwrap()
+            .clone();
+        AttrPath::parse("addresses[type eq \"work\"].locality")
+            .unwrap()
+            .set(&mut m, json!("Leiden"));
+        assert_eq!(
+            Value::Object(m),
+            json!({"Addresses": [{"Type": "Work", "Locality": "Leiden"}]})
         );
     }
 
