@@ -713,6 +713,27 @@ fn lifecycle(server: &Server) {
         "drift after the fresh apply",
     );
 
+    // --changed-since: only the declarations changed since the last commit are planned (by
+    // filter; on a server without filters, from one read of the whole list).
+    git(dir, &["init", "-q"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "declarations"]);
+    let promoted = GRACE.replace("VP Engineering", "CTO");
+    config.users(&[&promoted, ADA, ALAN, LINUS_DISABLED, STRANGER, BARBARA]);
+    let plan = plan_json(
+        server,
+        dir,
+        &["--changed-since", "HEAD"],
+        2,
+        "plan --changed-since",
+    );
+    assert_eq!(
+        summary(&plan).0,
+        [r#"user["grace@interop.example"] update"#],
+        "{name}"
+    );
+    config.users(&[GRACE, ADA, ALAN, LINUS_DISABLED, STRANGER, BARBARA]);
+
     // The deprovision cap (count 1): disabling two users is refused (1), nothing is written.
     let disabled = |u: &str| format!("{u}    accountEnabled: false\n");
     config.users(&[
@@ -853,6 +874,22 @@ fn lifecycle(server: &Server) {
             text(&out)
         );
     }
+}
+
+#[track_caller]
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=interop",
+            "-c",
+            "user.email=interop@example.com",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", text(&out));
 }
 
 fn live_bool(v: &Value) -> bool {

@@ -208,12 +208,16 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
 }
 
 /// Reads only what a scoped plan needs: the changed users, their managers, the changed groups
-/// and their members, each by filter or id. `complete` is false.
+/// and their members, each by filter or id. `complete` is false. A server that cannot filter
+/// would answer every lookup with its whole list, so it is read once, whole (`complete`).
 pub async fn read_scoped(
     client: &ReadClient,
     config: &Config,
     changed: &Changed,
 ) -> Result<Live, ClientError> {
+    if !client.filters() {
+        return super::read_live(client).await;
+    }
     let mut wanted: BTreeSet<String> = changed
         .users
         .iter()

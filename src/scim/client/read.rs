@@ -67,6 +67,12 @@ impl ReadClient {
         Ok(config)
     }
 
+    /// Whether list requests may carry a `filter` (false once `/ServiceProviderConfig` said
+    /// filtering is not supported; lookups then read the list).
+    pub fn filters(&self) -> bool {
+        self.filter.load(Ordering::Relaxed)
+    }
+
     /// Every user (`GET /Users`, all pages).
     pub async fn list_users(&self) -> Result<Vec<Resource>, ClientError> {
         self.list("Users", Arc::new(|r| r)).await
