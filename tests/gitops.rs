@@ -247,6 +247,10 @@ fn changed_since_plans_ten_changed_users_of_100000_with_few_requests() {
     assert_eq!(plan["summary"]["deprovision"], 0);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unmanaged users are not looked for"));
     let stats = emu.stats();
+    eprintln!(
+        "--changed-since: {} requests for 10 changed users of 100,000",
+        stats.requests
+    );
     assert!(
         stats.requests <= 25,
         "{} requests: {stats:?}",

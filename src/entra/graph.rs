@@ -807,34 +807,12 @@ const SHOWN_QUERY_KEYS: &[&str] = &["$select", "$top", "$count"];
 /// with their values redacted except `$select`, `$top` and `$count` (skip and delta tokens
 /// and filters are not shown).
 pub fn redact(url: &Url) -> String {
-    let mut out = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
-    if let Some(port) = url.port() {
-        out.push_str(&format!(":{port}"));
-    }
-    out.push_str(url.path());
-    if url.query().is_some() {
-        let pairs: Vec<String> = url
-            .query_pairs()
-            .map(|(k, v)| {
-                let plain = !k.is_empty()
-                    && k.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '$' | '_' | '.'));
-                if !plain {
-                    "[redacted]=[redacted]".to_string()
-                } else if SHOWN_QUERY_KEYS.contains(&&*k)
-                    && v.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ',' | '.' | '/'))
-                {
-                    format!("{k}={v}")
-                } else {
-                    format!("{k}=[redacted]")
-                }
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&pairs.join("&"));
-    }
-    out
+    crate::scim::client::redact_query(url, |key, value| {
+        SHOWN_QUERY_KEYS.contains(&key)
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ',' | '.' | '/'))
+    })
 }
 
 #[cfg(test)]

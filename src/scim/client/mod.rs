@@ -59,7 +59,7 @@ pub use error::{ClientError, ScimError, TransportKind};
 pub use features::Features;
 pub use read::ReadClient;
 pub use resource::{ListPage, Resource, eq_filter};
-pub use secret::{Secret, redact_url};
+pub use secret::{Secret, redact_query, redact_url};
 pub use stats::{Stats, StatsSnapshot};
 pub use transport::Method;
 pub use write::WriteClient;

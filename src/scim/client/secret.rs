@@ -69,6 +69,17 @@ pub fn redact_url(url: &str) -> String {
 }
 
 pub(crate) fn redact(url: &Url) -> String {
+    redact_query(url, |key, value| {
+        SHOWN_QUERY_KEYS.contains(&key)
+            && !value.is_empty()
+            && value.chars().all(|c| c.is_ascii_digit())
+    })
+}
+
+/// `url` for a log line or an error: scheme, host, port and path; each query key kept (or
+/// `[redacted]` when it is not a plain name) with its value replaced by `[redacted]` unless
+/// `show(key, value)` says it is safe. User information and the fragment are dropped.
+pub fn redact_query(url: &Url, show: impl Fn(&str, &str) -> bool) -> String {
     let mut out = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
     if let Some(port) = url.port() {
         out.push_str(&format!(":{port}"));
@@ -81,12 +92,10 @@ pub(crate) fn redact(url: &Url) -> String {
                 let plain_key = !key.is_empty()
                     && key
                         .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-                let key = if plain_key { &*key } else { REDACTED };
-                let shown = SHOWN_QUERY_KEYS.contains(&key)
-                    && !value.is_empty()
-                    && value.chars().all(|c| c.is_ascii_digit());
-                if shown {
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '$' | '_' | '.'));
+                if !plain_key {
+                    format!("{REDACTED}={REDACTED}")
+                } else if show(&key, &value) {
                     format!("{key}={value}")
                 } else {
                     format!("{key}={REDACTED}")
