@@ -33,7 +33,7 @@ echo "scim2-server $("$venv/bin/pip" show scim2-server | sed -n 's/^Version: //p
 work=$(mktemp -d)
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do
+  for pid in ${pids[@]+"${pids[@]}"}; do
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
