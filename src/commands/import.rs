@@ -56,8 +56,16 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
         "Reading users and teams from {}…",
         config.settings.target.profile.target_name()
     );
-    let (_session, _client, live) =
-        rt.block_on(super::read(&config, &args.target, global.verbose))?;
+    let live = rt.block_on(async {
+        let session = super::open(&config, &args.target).await?;
+        let client = session.target.reader(global.verbose)?;
+        ops::read_live_with_progress(&client, progress())
+            .await
+            .map_err(ops::explain)
+    })?;
+    if progress().is_some() {
+        eprintln!();
+    }
     eprintln!(
         "Read {} users and {} teams.",
         live.users.len(),
@@ -91,6 +99,19 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
         dir.display()
     );
     Ok(Outcome::Success)
+}
+
+/// A progress line on a terminal (not in CI): users read so far.
+fn progress() -> Option<ops::Progress> {
+    use std::io::IsTerminal;
+    let on = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    on.then(|| -> ops::Progress {
+        std::sync::Arc::new(|n| {
+            use std::io::Write;
+            eprint!("\r  {n:>7} users read");
+            let _ = std::io::stderr().flush();
+        })
+    })
 }
 
 /// Every YAML file under users/ and groups/.

@@ -170,12 +170,30 @@ pub async fn features(client: &ReadClient, profile: Profile) -> Features {
 
 /// Reads every live user and group, concurrently.
 pub async fn read_live(client: &ReadClient) -> Result<Live, ClientError> {
+    read_live_with_progress(client, None).await
+}
+
+/// Called with the number of users read so far, as pages arrive.
+pub type Progress = std::sync::Arc<dyn Fn(usize) + Send + Sync>;
+
+/// [`read_live`], reporting how many users have been read (`import asana` shows it).
+pub async fn read_live_with_progress(
+    client: &ReadClient,
+    progress: Option<Progress>,
+) -> Result<Live, ClientError> {
     // Users become `LiveUser`s page by page: holding every parsed resource at once would
     // take about 4 kB a user (400 MB for 100,000).
-    let (users, groups) = tokio::join!(
-        client.list_users_with(|r| LiveUser::from_resource(r.into_value())),
-        client.list_groups()
-    );
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let keep = move |r: crate::scim::client::Resource| {
+        let n = read.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if let Some(p) = &progress
+            && n % 100 == 0
+        {
+            p(n);
+        }
+        LiveUser::from_resource(r.into_value())
+    };
+    let (users, groups) = tokio::join!(client.list_users_with(keep), client.list_groups());
     let mut live = Live {
         complete: true,
         ..Live::default()
