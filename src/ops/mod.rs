@@ -187,7 +187,7 @@ pub async fn read_live_with_progress(
     let keep = move |r: crate::scim::client::Resource| {
         let n = read.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         if let Some(p) = &progress
-            && n % 100 == 0
+            && n.is_multiple_of(100)
         {
             p(n);
         }
