@@ -10,6 +10,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod emulator;
 pub mod entra;
+pub mod fsio;
 pub mod import;
 pub mod mapping;
 pub mod ops;

@@ -73,10 +73,7 @@ pub struct AuditLog {
 
 impl AuditLog {
     pub fn create(path: &Path, run_id: String) -> std::io::Result<AuditLog> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
+        let file = crate::fsio::open_append(path)?;
         Ok(AuditLog {
             run_id,
             out: Mutex::new(std::io::BufWriter::new(file)),

@@ -11,7 +11,6 @@ use crate::apply::{self, ApplyReport, Status, audit::AuditLog, gates, stale};
 use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::config::model::Profile;
 use crate::ops;
-use crate::plan::saved::{FILE_KIND, SavedPlan};
 use crate::plan::{self, Capabilities, Plan, Scope};
 use crate::render;
 use crate::scim::client::Features;
@@ -21,7 +20,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Failed);
     };
     let saved = match &args.plan_file {
-        Some(path) => Some(read_plan(path)?),
+        Some(path) => Some(ops::read_saved_plan(path)?),
         None => None,
     };
     if let Some(saved) = &saved
@@ -190,17 +189,6 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
             Outcome::Success
         })
     })
-}
-
-fn read_plan(path: &std::path::Path) -> anyhow::Result<SavedPlan> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read `{}`", path.display()))?;
-    let saved: SavedPlan = serde_json::from_str(&text)
-        .with_context(|| format!("`{}` is not a roster plan file", path.display()))?;
-    if saved.kind != FILE_KIND {
-        bail!("`{}` is not a roster plan file", path.display());
-    }
-    Ok(saved)
 }
 
 fn confirm(profile: Profile) -> anyhow::Result<bool> {

@@ -59,7 +59,7 @@ pub fn graph(
     }
     let tenant = match &g.graph_tenant {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = crate::fsio::read_to_string(path, crate::emulator::MAX_STATE_BYTES)
                 .with_context(|| format!("cannot read the Graph tenant `{}`", path.display()))?;
             serde_json::from_str(&text)
                 .with_context(|| format!("`{}` is not a Graph tenant file", path.display()))?

@@ -49,7 +49,9 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
             target: redact_url(&target.url),
         };
         let saved = SavedPlan::new(&plan, &live, provenance);
-        write_atomically(path, &serde_json::to_vec_pretty(&saved)?)
+        let mut bytes = serde_json::to_vec_pretty(&saved)?;
+        bytes.push(b'\n');
+        crate::fsio::write_atomic(path, &bytes)
             .with_context(|| format!("cannot write the plan to `{}`", path.display()))?;
         eprintln!(
             "Saved the plan to {}; apply it with `roster apply {}`.",
@@ -73,22 +75,4 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Success
     })
-}
-
-/// Writes via a temporary file and a rename, so a reader never sees half a plan.
-pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("plan"),
-        std::process::id()
-    ));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.write_all(b"\n")?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }

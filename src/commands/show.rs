@@ -1,25 +1,12 @@
 //! `roster show FILE`: render a saved plan. Reads no network; warns, never fails, when the
 //! config changed since the plan was made.
 
-use anyhow::{Context, bail};
-
 use super::Outcome;
 use crate::cli::{GlobalArgs, ShowArgs};
-use crate::plan::saved::{FILE_KIND, SavedPlan};
 use crate::render::{self, Format};
 
 pub fn run(global: &GlobalArgs, args: &ShowArgs) -> anyhow::Result<Outcome> {
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("cannot read `{}`", args.file.display()))?;
-    let saved: SavedPlan = serde_json::from_str(&text)
-        .with_context(|| format!("`{}` is not a roster plan file", args.file.display()))?;
-    if saved.kind != FILE_KIND {
-        bail!(
-            "`{}` is not a roster plan file (kind `{}`)",
-            args.file.display(),
-            saved.kind
-        );
-    }
+    let saved = crate::ops::read_saved_plan(&args.file)?;
     let (_, report) = crate::config::load(&global.config_dir);
     if !report.has_errors() && super::config_digest(global, &report) != saved.config_digest {
         eprintln!(

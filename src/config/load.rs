@@ -1,8 +1,10 @@
 //! Stage one: find the config files, read them safely and parse them into the raw types.
 //!
-//! Reading is bounded: files over [`MAX_FILE_BYTES`] are refused before they are read, YAML is
-//! parsed with a budget (events, nodes, aliases, nesting) so alias bombs and junk fail fast,
-//! and non-UTF-8 input is reported at the first bad byte. Nothing here touches the network.
+//! Reading is bounded: only regular files inside the config directory are read (a symlink that
+//! resolves outside it, a device, a FIFO or a kernel pseudo-file is refused unread, see
+//! [`crate::fsio`]), reads stop at [`MAX_FILE_BYTES`], YAML is parsed with a budget (events,
+//! nodes, aliases, nesting) so alias bombs and junk fail fast, and non-UTF-8 input is reported at
+//! the first bad byte. Nothing here touches the network.
 
 use std::fs;
 use std::ops::Range;
@@ -12,6 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::raw::{RawGroupsFile, RawSettings, RawUsersFile};
 use crate::diagnostics::{Diagnostic, FileId, Report, Span, did_you_mean};
+use crate::fsio::{self, FileError, Root};
 
 /// Largest config file roster reads. 100,000 users fit in about 20 MB of YAML; split beyond.
 pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
@@ -43,9 +46,19 @@ pub fn read_dir(dir: &Path, report: &mut Report) -> RawConfig {
         );
         return raw;
     }
+    let root = match Root::new(dir) {
+        Ok(root) => root,
+        Err(e) => {
+            report.push(Diagnostic::error(
+                format!("cannot open the config directory `{}`: {e}", dir.display()),
+                None,
+            ));
+            return raw;
+        }
+    };
     let settings = dir.join(SETTINGS_FILE);
-    if settings.is_file() {
-        raw.settings = record(parse_file(&settings), report);
+    if fs::symlink_metadata(&settings).is_ok() {
+        raw.settings = record(parse_file(&root, &settings), report);
     } else {
         let mut d = Diagnostic::error(format!("no {SETTINGS_FILE} in `{}`", dir.display()), None);
         d = if dir.join("roster.yml").is_file() {
@@ -55,14 +68,16 @@ pub fn read_dir(dir: &Path, report: &mut Report) -> RawConfig {
         };
         report.push(d);
     }
-    let users = list(dir, "users", report);
-    let groups = list(dir, "groups", report);
-    for parsed in parse_all::<RawUsersFile>(&users) {
+    let before = report.error_count();
+    let users = list(&root, dir, "users", report);
+    let groups = list(&root, dir, "groups", report);
+    raw.incomplete |= report.error_count() > before;
+    for parsed in parse_all::<RawUsersFile>(&root, &users) {
         let before = report.error_count();
         raw.users.extend(record(parsed, report));
         raw.incomplete |= report.error_count() > before;
     }
-    for parsed in parse_all::<RawGroupsFile>(&groups) {
+    for parsed in parse_all::<RawGroupsFile>(&root, &groups) {
         let before = report.error_count();
         raw.groups.extend(record(parsed, report));
         raw.incomplete |= report.error_count() > before;
@@ -70,21 +85,98 @@ pub fn read_dir(dir: &Path, report: &mut Report) -> RawConfig {
     raw
 }
 
-/// The YAML files under `dir/sub`, sorted so diagnostics and models are deterministic.
-fn list(dir: &Path, sub: &str, report: &mut Report) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    if let Err(e) = yaml_files(&dir.join(sub), &mut files) {
+/// The YAML files under `dir/sub`, sorted so diagnostics and models are deterministic. Entries
+/// that cannot be used (a symlink out of the config directory, a special file named `*.yaml`)
+/// are reported and left out; a folder that fails to list marks the config incomplete.
+fn list(root: &Root, dir: &Path, sub: &str, report: &mut Report) -> Vec<PathBuf> {
+    let mut walk = Walk {
+        root,
+        files: Vec::new(),
+        seen: Vec::new(),
+        refused: Vec::new(),
+    };
+    if let Err(e) = walk.dir(&dir.join(sub)) {
         report.push(Diagnostic::error(
-            format!("cannot list `{}`: {e}", dir.join(sub).display()),
+            format!(
+                "cannot list `{}`: {e}",
+                display_path(&dir.join(sub)).display()
+            ),
             None,
         ));
     }
-    files.sort();
-    files
+    walk.refused.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, e) in walk.refused {
+        report.push(
+            Diagnostic::error(
+                format!("cannot read `{}`: {e}", display_path(&path).display()),
+                None,
+            )
+            .with_hint("declarations are regular files inside the config directory"),
+        );
+    }
+    walk.files.sort();
+    walk.files
+}
+
+/// A walk of one declarations folder, symlinks followed only while they stay inside the root.
+struct Walk<'a> {
+    root: &'a Root,
+    files: Vec<PathBuf>,
+    /// Directories already walked, canonical, so a symlink loop inside the root ends.
+    seen: Vec<PathBuf>,
+    refused: Vec<(PathBuf, FileError)>,
+}
+
+impl Walk<'_> {
+    /// Every `*.yaml` / `*.yml` below `dir`, skipping hidden entries. A missing folder is empty.
+    fn dir(&mut self, dir: &Path) -> std::io::Result<()> {
+        let Ok(meta) = fs::symlink_metadata(dir) else {
+            return Ok(());
+        };
+        if meta.file_type().is_symlink()
+            && let Err(e) = self.root.contains(dir)
+        {
+            self.refused.push((dir.to_path_buf(), e));
+            return Ok(());
+        }
+        if !dir.is_dir() {
+            return Ok(());
+        }
+        let canonical = fs::canonicalize(dir)?;
+        if self.seen.contains(&canonical) {
+            return Ok(());
+        }
+        self.seen.push(canonical);
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let file_type = entry.file_type()?;
+            let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+            if file_type.is_symlink()
+                && let Err(e) = self.root.contains(&path)
+            {
+                // A dangling link named like a folder is of no interest; one named like a
+                // declarations file is a mistake worth reporting.
+                if yaml || !e.is_not_found() {
+                    self.refused.push((path, e));
+                }
+                continue;
+            }
+            if path.is_dir() {
+                self.dir(&path)?;
+            } else if yaml {
+                self.files.push(path);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Parses files on every core; results come back in the order of `paths`.
-fn parse_all<T: DeserializeOwned + Send>(paths: &[PathBuf]) -> Vec<Parsed<T>> {
+fn parse_all<T: DeserializeOwned + Send>(root: &Root, paths: &[PathBuf]) -> Vec<Parsed<T>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(paths.len())
@@ -99,7 +191,7 @@ fn parse_all<T: DeserializeOwned + Send>(paths: &[PathBuf]) -> Vec<Parsed<T>> {
                         .enumerate()
                         .skip(t)
                         .step_by(threads)
-                        .map(|(i, p)| (i, parse_file::<T>(p)))
+                        .map(|(i, p)| (i, parse_file::<T>(root, p)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -111,28 +203,6 @@ fn parse_all<T: DeserializeOwned + Send>(paths: &[PathBuf]) -> Vec<Parsed<T>> {
         }
     });
     slots.into_iter().flatten().collect()
-}
-
-/// Every `*.yaml` / `*.yml` below `dir`, skipping hidden entries. A missing directory is empty.
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if !dir.is_dir() {
-        return Ok(());
-    }
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        let hidden = path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        if hidden {
-            continue;
-        }
-        if path.is_dir() {
-            yaml_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// How a path is shown to the user: as given by `-C`, without a leading `./`.
@@ -155,7 +225,7 @@ struct Problem {
     hint: Option<String>,
 }
 
-fn parse_file<T: DeserializeOwned>(path: &Path) -> Parsed<T> {
+fn parse_file<T: DeserializeOwned>(root: &Root, path: &Path) -> Parsed<T> {
     let display = display_path(path);
     let fail = |text, offset, message: String, hint: Option<&str>| Parsed {
         display: display.clone(),
@@ -166,8 +236,17 @@ fn parse_file<T: DeserializeOwned>(path: &Path) -> Parsed<T> {
             hint: hint.map(str::to_string),
         }),
     };
-    let text = match read_text(path) {
+    let text = match read_text(root, path) {
         Ok(text) => text,
+        Err(ReadError::File(e)) => {
+            // No text: a file roster refused to read never shows up in a snippet.
+            return fail(
+                None,
+                None,
+                format!("cannot read `{}`: {e}", display.display()),
+                Some("declarations are regular files inside the config directory"),
+            );
+        }
         Err(ReadError::Io(e)) => {
             return fail(
                 None,
@@ -176,14 +255,13 @@ fn parse_file<T: DeserializeOwned>(path: &Path) -> Parsed<T> {
                 None,
             );
         }
-        Err(ReadError::TooLarge(size)) => {
+        Err(ReadError::TooLarge) => {
             let message = format!(
-                "file is {:.1} MB; roster reads config files up to {} MB",
-                size as f64 / 1e6,
+                "file is larger than {} MB, the most roster reads in one config file",
                 MAX_FILE_BYTES / 1024 / 1024
             );
             let hint = Some("split the declarations into several files");
-            return fail(Some(String::new()), Some(0..0), message, hint);
+            return fail(None, None, message, hint);
         }
         Err(ReadError::NotUtf8 { prefix }) => {
             let at = prefix.len()..prefix.len();
@@ -274,17 +352,25 @@ fn record<T>(parsed: Parsed<T>, report: &mut Report) -> Option<(FileId, T)> {
 }
 
 enum ReadError {
+    /// Refused unread: not a regular file, or outside the config directory.
+    File(FileError),
     Io(std::io::Error),
-    TooLarge(u64),
-    NotUtf8 { prefix: String },
+    TooLarge,
+    NotUtf8 {
+        prefix: String,
+    },
 }
 
-fn read_text(path: &Path) -> Result<String, ReadError> {
-    let size = fs::metadata(path).map_err(ReadError::Io)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(ReadError::TooLarge(size));
-    }
-    let bytes = fs::read(path).map_err(ReadError::Io)?;
+fn read_text(root: &Root, path: &Path) -> Result<String, ReadError> {
+    root.contains(path).map_err(|e| match e {
+        FileError::Io(e) => ReadError::Io(e),
+        e => ReadError::File(e),
+    })?;
+    let bytes = fsio::read(path, MAX_FILE_BYTES).map_err(|e| match e {
+        FileError::Io(e) => ReadError::Io(e),
+        FileError::TooLarge { .. } => ReadError::TooLarge,
+        e => ReadError::File(e),
+    })?;
     let mut text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {

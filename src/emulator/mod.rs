@@ -22,6 +22,7 @@ mod http;
 mod limits;
 mod patch;
 mod persist;
+pub use persist::MAX_STATE_BYTES;
 mod schema;
 mod server;
 mod settings;

@@ -5,8 +5,6 @@
 //! hand-written too: `id`, `created`, `lastModified` and `version` may be left out. This module
 //! must not decide what is valid; every record goes through the store's own checks.
 
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -109,15 +107,18 @@ fn parse_id(id: Option<&str>) -> Result<Option<u64>, String> {
     }
 }
 
+/// Largest state file the emulator loads (a 100,000-user organisation is about 60 MB).
+pub const MAX_STATE_BYTES: u64 = 1024 * 1024 * 1024;
+
 /// Loads `path` into `store`; a missing file is an empty organisation.
 pub fn load(path: &Path, store: &mut Store, now: &str) -> Result<bool, EmulatorError> {
-    let text = match fs::read_to_string(path) {
+    let text = match crate::fsio::read_to_string(path, MAX_STATE_BYTES) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(source) => {
+        Err(e) if e.is_not_found() => return Ok(false),
+        Err(e) => {
             return Err(EmulatorError::ReadState {
                 path: path.to_path_buf(),
-                source,
+                source: e.into(),
             });
         }
     };
@@ -203,27 +204,7 @@ pub fn serialise(store: &Store) -> Result<Vec<u8>, serde_json::Error> {
 
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map_or_else(|| "state".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = BufWriter::new(File::create(&tmp)?);
-        f.write_all(bytes)?;
-        let f = f.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        // The rename itself is durable only once the directory is synced.
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    Ok(crate::fsio::write_atomic(path, bytes)?)
 }
 
 #[cfg(test)]
@@ -231,6 +212,7 @@ mod tests {
     use super::*;
     use crate::emulator::settings::Behaviour;
     use serde_json::json;
+    use std::fs;
 
     const NOW: &str = "2026-01-01T00:00:00.000Z";
 

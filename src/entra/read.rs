@@ -288,9 +288,9 @@ fn load_state(
     settings: &EntraSettings,
     select: &str,
 ) -> Result<Option<DeltaState>, String> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::fsio::read_to_string(path, MAX_STATE_BYTES) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(format!("cannot read the delta state: {e}")),
     };
     let state: DeltaState =
@@ -323,10 +323,11 @@ fn save_state(path: &Path, state: &DeltaState) -> std::io::Result<()> {
         )?;
     }
     let bytes = serde_json::to_vec(state).map_err(std::io::Error::other)?;
-    let tmp = dir.join(format!(".{STATE_FILE}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    Ok(crate::fsio::write_atomic(path, &bytes)?)
 }
+
+/// Largest delta state file read (it holds every in-scope user: about 1 kB each).
+const MAX_STATE_BYTES: u64 = 512 * 1024 * 1024;
 
 fn now_secs() -> u64 {
     std::time::SystemTime::now()

@@ -121,7 +121,8 @@ pub fn since(dir: &Path, git_ref: &str) -> anyhow::Result<Changed> {
     let mut new = Declarations::default();
     for f in &new_files {
         let rel = Path::new(f).strip_prefix(&prefix).unwrap_or(Path::new(f));
-        let text = std::fs::read_to_string(dir.join(rel)).unwrap_or_default();
+        let text = crate::fsio::read_to_string(&dir.join(rel), crate::config::load::MAX_FILE_BYTES)
+            .unwrap_or_default();
         new.add(f, &text)?;
     }
     let mut files: Vec<String> = old_files.into_iter().chain(new_files).collect();

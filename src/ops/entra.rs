@@ -307,8 +307,7 @@ pub async fn import(
 fn rewrite_folder(path: &Path, text: &str) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".import.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, text)?;
+    crate::fsio::write_atomic(path, text.as_bytes())?;
     for entry in std::fs::read_dir(dir)? {
         let p = entry?.path();
         let yaml = p.extension().is_some_and(|e| e == "yaml" || e == "yml");
@@ -316,7 +315,7 @@ fn rewrite_folder(path: &Path, text: &str) -> std::io::Result<()> {
             std::fs::remove_file(&p)?;
         }
     }
-    std::fs::rename(&tmp, path)
+    Ok(())
 }
 
 /// The `$schema` of a generated file: the nearest `schema/NAME` in the config directory or

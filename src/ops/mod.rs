@@ -114,8 +114,11 @@ impl Session {
         if let Some(state) = state {
             let copy =
                 std::env::temp_dir().join(format!("roster-emulator-{}.json", std::process::id()));
-            std::fs::copy(state, &copy)
+            let bytes = crate::fsio::read(state, crate::emulator::MAX_STATE_BYTES)
                 .with_context(|| format!("cannot read the emulator state `{}`", state.display()))?;
+            crate::fsio::write_atomic(&copy, &bytes).with_context(|| {
+                format!("cannot copy the emulator state to `{}`", copy.display())
+            })?;
             builder = builder.state_file(&copy);
             state_copy = Some(copy);
         }
@@ -211,6 +214,20 @@ pub async fn read_live_with_progress(
         }
     }
     Ok(live)
+}
+
+/// Reads a saved plan (`plan --out`): a regular file of at most
+/// [`MAX_PLAN_BYTES`](crate::plan::saved::MAX_PLAN_BYTES), whose `kind` says it is a plan.
+pub fn read_saved_plan(path: &Path) -> anyhow::Result<crate::plan::saved::SavedPlan> {
+    use crate::plan::saved::{FILE_KIND, MAX_PLAN_BYTES, SavedPlan};
+    let text = crate::fsio::read_to_string(path, MAX_PLAN_BYTES)
+        .with_context(|| format!("cannot read the plan file `{}`", path.display()))?;
+    let saved: SavedPlan = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not a roster plan file", path.display()))?;
+    if saved.kind != FILE_KIND {
+        bail!("`{}` is not a roster plan file", path.display());
+    }
+    Ok(saved)
 }
 
 /// A client error with what to do about it, in plain words.

@@ -13,6 +13,9 @@ use sha2::{Digest, Sha256};
 use super::{Action, Kind, Live, Plan};
 use crate::render::json::PlanJson;
 
+/// Largest plan file `apply` and `show` read (a plan creating 100,000 users is about 150 MB).
+pub const MAX_PLAN_BYTES: u64 = 512 * 1024 * 1024;
+
 /// Identifies the file type, so `show` can tell a plan from any other JSON.
 pub const FILE_KIND: &str = "roster-plan";
 

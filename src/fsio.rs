@@ -1,0 +1,343 @@
+//! Bounded file IO on paths a pull request or a plan file may control.
+//!
+//! Every file roster reads or writes on a user's behalf goes through here, so one set of rules
+//! holds everywhere:
+//!
+//! - **Only regular files.** Devices, FIFOs, sockets, directories and the kernel's pseudo-files
+//!   (`/proc`, `/sys`, `/dev`) are refused before a byte is read: `/dev/zero` would never end, a
+//!   FIFO would block forever, `/proc/self/environ` holds the token. The check is made on the
+//!   open file handle (opened non-blocking, so a FIFO cannot hang the open), not only on the
+//!   path, so swapping the file between check and read does not get around it.
+//! - **A hard cap.** Reads stop at `limit + 1` bytes whatever the metadata says.
+//! - **Atomic writes that replace only regular files.** A write goes to a temporary file in the
+//!   same directory and is renamed over the target; an existing target that is not a regular
+//!   file is refused, and the temporary file never outlives a failure.
+//! - **Inside a root, when a root is given.** [`Root::contains`] says whether a path resolves
+//!   (symlinks followed) inside a directory, for config directories.
+
+use std::fmt;
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Why a file was not read (or not written). Never holds any of the file's bytes.
+#[derive(Debug)]
+pub enum FileError {
+    /// The file system said no.
+    Io(io::Error),
+    /// Not a regular file; `what` says what it is ("a FIFO", "a device", …).
+    NotRegular { what: &'static str },
+    /// More than `limit` bytes.
+    TooLarge { limit: u64 },
+    /// A symlink (or a path through one) that resolves outside the directory it must stay in.
+    Outside { resolved: PathBuf },
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileError::Io(e) => write!(f, "{e}"),
+            FileError::NotRegular { what } => {
+                write!(
+                    f,
+                    "it is {what}, not a regular file; roster reads only regular files"
+                )
+            }
+            FileError::TooLarge { limit } => write!(
+                f,
+                "it is larger than {} MB, the most roster reads",
+                limit / 1024 / 1024
+            ),
+            FileError::Outside { resolved } => write!(
+                f,
+                "it is a symlink to `{}`, outside the directory; roster does not follow it",
+                resolved.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FileError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for FileError {
+    fn from(e: io::Error) -> Self {
+        FileError::Io(e)
+    }
+}
+
+impl From<FileError> for io::Error {
+    fn from(e: FileError) -> Self {
+        match e {
+            FileError::Io(e) => e,
+            e => io::Error::other(e.to_string()),
+        }
+    }
+}
+
+impl FileError {
+    /// The path does not exist (so a caller may treat the file as absent).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, FileError::Io(e) if e.kind() == io::ErrorKind::NotFound)
+    }
+}
+
+/// Reads a regular file of at most `limit` bytes.
+pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
+    let file = open_regular(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(FileError::TooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+/// Reads a regular UTF-8 file of at most `limit` bytes. Invalid UTF-8 is an `InvalidData`
+/// error that does not quote the bytes.
+pub fn read_to_string(path: &Path, limit: u64) -> Result<String, FileError> {
+    String::from_utf8(read(path, limit)?).map_err(|e| {
+        FileError::Io(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "it is not valid UTF-8 (at byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        ))
+    })
+}
+
+/// Opens a regular file for reading, refusing anything else without blocking on it.
+pub fn open_regular(path: &Path) -> Result<File, FileError> {
+    refuse_pseudo(path)?;
+    // The path's type first, so a FIFO is not even opened; then the handle's, in case the path
+    // was swapped in between.
+    check_regular(&fs::metadata(path)?)?;
+    let file = open_nonblocking(path)?;
+    check_regular(&file.metadata()?)?;
+    Ok(file)
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    File::open(path)
+}
+
+fn check_regular(meta: &Metadata) -> Result<(), FileError> {
+    if meta.is_file() {
+        return Ok(());
+    }
+    Err(FileError::NotRegular {
+        what: describe(meta),
+    })
+}
+
+/// What kind of file `meta` describes, for messages.
+fn describe(meta: &Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_dir() {
+        return "a directory";
+    }
+    if t.is_symlink() {
+        return "a symlink";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    "a special file"
+}
+
+/// The kernel's pseudo-file systems look like regular files (`/proc/self/environ` has size 0
+/// and is "regular") but are not files anyone declares users in.
+fn refuse_pseudo(path: &Path) -> Result<(), FileError> {
+    let Ok(resolved) = fs::canonicalize(path) else {
+        return Ok(()); // the open reports the real problem
+    };
+    let pseudo = ["/proc", "/sys", "/dev"]
+        .iter()
+        .any(|p| resolved.starts_with(p));
+    if pseudo {
+        return Err(FileError::NotRegular {
+            what: "a kernel pseudo-file",
+        });
+    }
+    Ok(())
+}
+
+/// Fails unless `path` is absent or a regular file (not a symlink): what may be replaced or
+/// appended to.
+pub fn check_writable_target(path: &Path) -> Result<(), FileError> {
+    refuse_pseudo(path)?;
+    match fs::symlink_metadata(path) {
+        Ok(meta) => check_regular(&meta),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replaces `path` with `bytes` so that a reader sees the old file or the new one, never half
+/// of one, and a crash leaves no temporary file behind that a later run would trip on. An
+/// existing `path` that is not a regular file is refused and left alone.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
+    check_writable_target(path)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        // The rename is durable only once the directory is synced (not possible everywhere).
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok::<_, io::Error>(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    Ok(result?)
+}
+
+/// Opens `path` for appending (creating it), refusing anything but a regular file.
+pub fn open_append(path: &Path) -> Result<File, FileError> {
+    check_writable_target(path)?;
+    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    check_regular(&file.metadata()?)?;
+    Ok(file)
+}
+
+/// A directory that paths must stay inside, symlinks followed.
+#[derive(Debug, Clone)]
+pub struct Root {
+    canonical: PathBuf,
+}
+
+impl Root {
+    pub fn new(dir: &Path) -> io::Result<Root> {
+        Ok(Root {
+            canonical: fs::canonicalize(dir)?,
+        })
+    }
+
+    /// `Ok(())` when `path` resolves inside the root; a dangling path is an IO error.
+    pub fn contains(&self, path: &Path) -> Result<(), FileError> {
+        let resolved = fs::canonicalize(path)?;
+        if resolved.starts_with(&self.canonical) {
+            Ok(())
+        } else {
+            Err(FileError::Outside { resolved })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_regular_files_up_to_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.yaml");
+        fs::write(&p, "12345").unwrap();
+        assert_eq!(read(&p, 5).unwrap(), b"12345");
+        assert!(matches!(read(&p, 4), Err(FileError::TooLarge { limit: 4 })));
+    }
+
+    #[test]
+    fn refuses_devices_and_pseudo_files_and_directories() {
+        for (path, what) in [
+            ("/dev/zero", "a kernel pseudo-file"),
+            ("/proc/self/environ", "a kernel pseudo-file"),
+            ("/", "a directory"),
+        ] {
+            match read(Path::new(path), 1024) {
+                Err(FileError::NotRegular { what: w }) => assert_eq!(w, what, "{path}"),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fifo.yaml");
+        let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(matches!(
+            read(&p, 1024),
+            Err(FileError::NotRegular { what: "a FIFO" })
+        ));
+        assert!(matches!(
+            write_atomic(&p, b"x"),
+            Err(FileError::NotRegular { what: "a FIFO" })
+        ));
+        assert!(matches!(open_append(&p), Err(FileError::NotRegular { .. })));
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temporary_file_on_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("sub");
+        fs::create_dir(&target).unwrap();
+        // A directory at the path: refused, nothing left behind.
+        assert!(write_atomic(&target, b"x").is_err());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        // A parent that does not exist: the temporary file cannot even be made.
+        assert!(write_atomic(&dir.path().join("missing/plan.json"), b"x").is_err());
+        let ok = dir.path().join("plan.json");
+        write_atomic(&ok, b"one").unwrap();
+        write_atomic(&ok, b"two").unwrap();
+        assert_eq!(fs::read(&ok).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn root_refuses_symlinks_that_leave_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let inside = dir.path().join("users");
+        fs::create_dir(&inside).unwrap();
+        fs::write(inside.join("a.yaml"), "users: []").unwrap();
+        std::os::unix::fs::symlink(inside.join("a.yaml"), inside.join("b.yaml")).unwrap();
+        std::os::unix::fs::symlink("/etc", inside.join("etc")).unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        root.contains(&inside.join("b.yaml")).unwrap();
+        assert!(matches!(
+            root.contains(&inside.join("etc")),
+            Err(FileError::Outside { .. })
+        ));
+    }
+}
