@@ -256,10 +256,20 @@ fn parse_file<T: DeserializeOwned>(root: &Root, path: &Path) -> Parsed<T> {
             );
         }
         Err(ReadError::TooLarge) => {
-            let message = format!(
-                "file is larger than {} MB, the most roster reads in one config file",
-                MAX_FILE_BYTES / 1024 / 1024
-            );
+            // The read stopped at the cap; the size is shown when the file system knows it.
+            let size = fs::metadata(path).map_or(0, |m| m.len());
+            let message = if size > MAX_FILE_BYTES {
+                format!(
+                    "file is {:.1} MB; roster reads config files up to {} MB",
+                    size as f64 / 1e6,
+                    MAX_FILE_BYTES / 1024 / 1024
+                )
+            } else {
+                format!(
+                    "file is larger than {} MB, the most roster reads in one config file",
+                    MAX_FILE_BYTES / 1024 / 1024
+                )
+            };
             let hint = Some("split the declarations into several files");
             return fail(None, None, message, hint);
         }
