@@ -20,13 +20,14 @@ use serde_json::Value as Json;
 use url::Url;
 
 use crate::scim::client::retry::{self, Decision, Failure, Outcome, Policy};
-use crate::scim::client::{Clock, LogSink, Secret, TokioClock};
+use crate::scim::client::{Clock, LogSink, Redactor, SERVER_TEXT_CHARS, Secret, TokioClock};
 
 /// Answers larger than this are refused rather than held in memory.
 const MAX_BODY: usize = 64 << 20;
 /// A token is renewed this long before Entra says it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(120);
-/// The header roster's emulators add to a 429 when their clock runs faster than real time.
+/// The header roster's emulators add to a 429 when their clock runs faster than real time;
+/// honoured only from a loopback server.
 const EMULATOR_RETRY_AFTER_MS: &str = "x-emulator-retry-after-ms";
 /// More pages than any tenant has: a server whose links loop is stopped.
 const MAX_PAGES: usize = 1_000_000;
@@ -263,6 +264,8 @@ struct Inner {
     scope: String,
     client_id: String,
     secret: Secret,
+    /// The secret and every access token bought with it, removed from whatever Graph says.
+    redactor: Redactor,
     token: tokio::sync::Mutex<Option<Token>>,
     policy: Policy,
     clock: Arc<dyn Clock>,
@@ -318,6 +321,7 @@ impl GraphClient {
             token_url,
             client_id: config.client_id.clone(),
             secret: config.secret.clone(),
+            redactor: Redactor::new([&config.secret]),
             token: tokio::sync::Mutex::new(None),
             policy: Policy {
                 max_retries: config.max_retries,
@@ -472,7 +476,7 @@ impl GraphClient {
             }
             inner.stats.requests.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
-            let outcome = match send(req).await {
+            let outcome = match send(req, is_loopback(&inner.graph)).await {
                 Ok(raw) => {
                     let ms = started.elapsed().as_millis();
                     self.log(2, || format!("GET {shown} -> {} in {ms} ms", raw.status));
@@ -484,8 +488,7 @@ impl GraphClient {
                             }
                         });
                     }
-                    let (code, message) = graph_error(&raw.body);
-                    let message = self.scrub(&message, &token);
+                    let (code, message) = graph_error(&raw.body, &inner.redactor);
                     if raw.status == 401 && !renewed {
                         // An expired or revoked token: buy a new one once, then try again.
                         renewed = true;
@@ -531,7 +534,7 @@ impl GraphClient {
                     GraphError::Transport {
                         method: "GET",
                         url: shown.clone(),
-                        message: self.scrub(&message, &token),
+                        message: inner.redactor.server_text(&message, 2 * SERVER_TEXT_CHARS),
                         attempts: attempt,
                     },
                 ),
@@ -600,7 +603,7 @@ impl GraphClient {
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(ACCEPT, "application/json")
                 .body(body.clone());
-            let outcome = match send(req).await {
+            let outcome = match send(req, is_loopback(&inner.token_url)).await {
                 Ok(raw) if (200..300).contains(&raw.status) => {
                     self.log(2, || format!("POST {shown} -> {}", raw.status));
                     let json: Json = serde_json::from_slice(&raw.body).map_err(|e| {
@@ -623,6 +626,7 @@ impl GraphClient {
                         .unwrap_or(3599);
                     let lifetime = Duration::from_secs(expires_in).saturating_sub(TOKEN_MARGIN);
                     let token = Secret::new(value);
+                    inner.redactor.add(&token);
                     *cached = Some(Token {
                         value: token.clone(),
                         renew_at: inner.clock.now() + lifetime,
@@ -632,23 +636,18 @@ impl GraphClient {
                 Ok(raw) => {
                     self.log(2, || format!("POST {shown} -> {}", raw.status));
                     let json: Json = serde_json::from_slice(&raw.body).unwrap_or(Json::Null);
-                    let field = |k: &str| {
-                        json.get(k)
-                            .and_then(Json::as_str)
-                            .map(|s| self.scrub(s, &inner.secret))
-                            .unwrap_or_default()
+                    let field = |k: &str, limit: usize| {
+                        let text = json.get(k).and_then(Json::as_str).unwrap_or("");
+                        // Entra's descriptions end with trace ids and a timestamp; the first
+                        // line is the message.
+                        let first = text.lines().next().unwrap_or("");
+                        inner.redactor.server_text(first, limit)
                     };
                     let failure = GraphError::Token {
                         url: shown.clone(),
                         status: raw.status,
-                        error: field("error"),
-                        // Entra's descriptions end with trace ids and a timestamp; the first
-                        // line is the message.
-                        description: field("error_description")
-                            .lines()
-                            .next()
-                            .unwrap_or("")
-                            .to_string(),
+                        error: field("error", CODE_CHARS),
+                        description: field("error_description", SERVER_TEXT_CHARS),
                     };
                     (
                         Outcome::Status {
@@ -667,7 +666,7 @@ impl GraphClient {
                     GraphError::Transport {
                         method: "POST",
                         url: shown.clone(),
-                        message: self.scrub(&message, &inner.secret),
+                        message: inner.redactor.server_text(&message, 2 * SERVER_TEXT_CHARS),
                         attempts: attempt,
                     },
                 ),
@@ -684,16 +683,6 @@ impl GraphClient {
                 Decision::GiveUp(_) => return Err(outcome.1),
             }
         }
-    }
-
-    fn scrub(&self, text: &str, secret: &Secret) -> String {
-        let mut out = text.to_string();
-        for s in [secret, &self.0.secret] {
-            if s.expose().len() >= 4 {
-                out = out.replace(s.expose(), "[redacted]");
-            }
-        }
-        out
     }
 
     fn log(&self, level: u8, line: impl FnOnce() -> String) {
@@ -715,8 +704,9 @@ struct Raw {
     body: Vec<u8>,
 }
 
-/// Sends one request and reads the whole answer (up to [`MAX_BODY`]).
-async fn send(req: reqwest::RequestBuilder) -> Result<Raw, (Failure, String)> {
+/// Sends one request and reads the whole answer (up to [`MAX_BODY`]). `from_loopback`: the
+/// server is on a loopback address, so the emulator's wait header is honoured.
+async fn send(req: reqwest::RequestBuilder, from_loopback: bool) -> Result<Raw, (Failure, String)> {
     let classify = |e: &reqwest::Error| {
         if e.is_connect() {
             Failure::Connect
@@ -753,6 +743,7 @@ async fn send(req: reqwest::RequestBuilder) -> Result<Raw, (Failure, String)> {
     let retry_after = retry::parse_retry_after(
         header(RETRY_AFTER.as_str()).as_deref(),
         header(EMULATOR_RETRY_AFTER_MS).as_deref(),
+        from_loopback,
     );
     let status = response.status().as_u16();
     let mut body = Vec::new();
@@ -778,17 +769,21 @@ async fn send(req: reqwest::RequestBuilder) -> Result<Raw, (Failure, String)> {
     })
 }
 
-/// Graph's error body: `{"error": {"code": …, "message": …}}`.
-fn graph_error(body: &[u8]) -> (String, String) {
+/// Graph's error body, `{"error": {"code": …, "message": …}}`, or its text; every piece
+/// redacted, stripped of control characters and cut (see [`Redactor::server_text`]).
+fn graph_error(body: &[u8], redactor: &Redactor) -> (String, String) {
     let json: Json = serde_json::from_slice(body).unwrap_or(Json::Null);
     let e = &json["error"];
-    let code = e["code"].as_str().unwrap_or("").to_string();
-    let message = e["message"].as_str().map_or_else(
-        || String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
-        str::to_string,
-    );
+    let code = redactor.server_text(e["code"].as_str().unwrap_or(""), CODE_CHARS);
+    let message = match e["message"].as_str() {
+        Some(m) => redactor.server_text(m, SERVER_TEXT_CHARS),
+        None => redactor.server_bytes(body, SERVER_TEXT_CHARS),
+    };
     (code, message)
 }
+
+/// An error code is a word (`invalid_client`, `Request_ResourceNotFound`); a longer one is cut.
+const CODE_CHARS: usize = 60;
 
 /// `localhost`, 127.0.0.0/8 or `::1`.
 fn is_loopback(url: &Url) -> bool {
