@@ -20,7 +20,9 @@ use serde_json::Value as Json;
 use url::Url;
 
 use crate::scim::client::retry::{self, Decision, Failure, Outcome, Policy};
-use crate::scim::client::{Clock, LogSink, Redactor, SERVER_TEXT_CHARS, Secret, TokioClock};
+use crate::scim::client::{
+    Clock, LogSink, Redactor, RefusedWait, SERVER_TEXT_CHARS, Secret, TokioClock,
+};
 
 /// Answers larger than this are refused rather than held in memory.
 const MAX_BODY: usize = 64 << 20;
@@ -29,8 +31,11 @@ const TOKEN_MARGIN: Duration = Duration::from_secs(120);
 /// The header roster's emulators add to a 429 when their clock runs faster than real time;
 /// honoured only from a loopback server.
 const EMULATOR_RETRY_AFTER_MS: &str = "x-emulator-retry-after-ms";
-/// More pages than any tenant has: a server whose links loop is stopped.
-const MAX_PAGES: usize = 1_000_000;
+/// The most pages one listing or delta round may take (ten million users at Graph's 100 a
+/// page).
+pub const MAX_PAGES: u64 = 100_000;
+/// The most items one listing or delta round may hold.
+pub const MAX_ITEMS: u64 = 10_000_000;
 
 /// Settings for a [`GraphClient`].
 #[derive(Clone)]
@@ -51,6 +56,9 @@ pub struct GraphConfig {
     pub backoff_max: Duration,
     /// A 429 asking to wait longer than this is reported instead of waited out.
     pub max_retry_after: Duration,
+    /// How long one listing or delta round may take; one still unread then stops with an
+    /// error.
+    pub read_deadline: Duration,
     /// 0: quiet; 1: retries and throttling; 2: every request.
     pub verbosity: u8,
     /// Where log lines go; stderr when `None`.
@@ -62,6 +70,9 @@ pub struct GraphConfig {
 }
 
 impl GraphConfig {
+    /// The default [`GraphConfig::read_deadline`]: 30 minutes.
+    pub const READ_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
     pub fn new(
         login_url: impl Into<String>,
         graph_url: impl Into<String>,
@@ -81,6 +92,7 @@ impl GraphConfig {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(300),
+            read_deadline: GraphConfig::READ_DEADLINE,
             verbosity: 0,
             log: None,
             clock: Arc::new(TokioClock),
@@ -115,13 +127,16 @@ pub enum GraphError {
         description: String,
     },
     /// Graph answered with an error status.
-    #[error("GET {url}: {status} {code}: {message}{}", attempts_note(*attempts))]
+    #[error("GET {url}: {status} {code}: {message}{}{}", attempts_note(*attempts),
+        refused_wait.map(|w| format!("; {w}")).unwrap_or_default())]
     Status {
         url: String,
         status: u16,
         code: String,
         message: String,
         attempts: u32,
+        /// Set when the client stopped because Graph asked for a longer wait than it makes.
+        refused_wait: Option<RefusedWait>,
     },
     /// The delta link can no longer be used (410 Gone, or an expired sync state): the caller
     /// must read everything again.
@@ -142,6 +157,15 @@ pub enum GraphError {
     /// The answer is not the JSON Graph sends.
     #[error("GET {url}: the answer is not valid Graph JSON: {detail}")]
     InvalidResponse { url: String, detail: String },
+    /// A listing was stopped before its end: its links loop, it is larger than roster reads,
+    /// or it ran past its deadline.
+    #[error("GET {url}: stopped reading after {pages} pages and {items} items: {why}")]
+    ListStopped {
+        url: String,
+        pages: u64,
+        items: u64,
+        why: String,
+    },
     /// A paging link leads away from the Graph host; following it would hand the token over.
     #[error(
         "GET {url}: the next page is on another host ({link}); refusing to send the token there"
@@ -176,6 +200,19 @@ impl GraphError {
                     "check entra.tenant_id, entra.client_id and the client secret"
                 }
                 .to_string(),
+            ),
+            GraphError::Status {
+                refused_wait: Some(_),
+                ..
+            } => Some(
+                "run roster again once Graph's wait is over; if it keeps asking for waits this \
+                 long, ask Microsoft support why"
+                    .into(),
+            ),
+            GraphError::ListStopped { .. } => Some(
+                "check entra.graph_url (or ROSTER_ENTRA_GRAPH_URL): roster reads Entra only \
+                 from a Graph whose paging ends"
+                    .into(),
             ),
             GraphError::Status { status: 403, .. } => Some(
                 "grant roster's app registration the application permissions User.Read.All, \
@@ -269,6 +306,7 @@ struct Inner {
     token: tokio::sync::Mutex<Option<Token>>,
     policy: Policy,
     clock: Arc<dyn Clock>,
+    read_deadline: Duration,
     verbosity: u8,
     log: Option<LogSink>,
     stats: GraphStats,
@@ -334,6 +372,7 @@ impl GraphClient {
                 },
             },
             clock: config.clock.clone(),
+            read_deadline: config.read_deadline,
             verbosity: config.verbosity,
             log: config.log.clone(),
             stats: GraphStats::default(),
@@ -360,26 +399,16 @@ impl GraphClient {
     /// Every item of a collection, following `@odata.nextLink` to the end. With `eventual`,
     /// every page carries `ConsistencyLevel: eventual` (Graph does not carry headers over).
     pub async fn list(&self, first: Url, eventual: bool) -> Result<Vec<Json>, GraphError> {
+        let mut walk = Walk::new(self, &first);
         let mut items = Vec::new();
         let mut next = Some(first);
-        let mut pages = 0;
         while let Some(url) = next.take() {
-            pages += 1;
+            walk.visit(&url, self.0.clock.now())?;
             let page = self.get(&url, eventual).await?;
-            let values = page.get("value").and_then(Json::as_array).ok_or_else(|| {
-                GraphError::InvalidResponse {
-                    url: redact(&url),
-                    detail: "no `value` array".into(),
-                }
-            })?;
+            let values = page_values(&page, &url)?;
+            walk.add(values.len())?;
             items.extend(values.iter().cloned());
             if let Some(link) = page.get("@odata.nextLink").and_then(Json::as_str) {
-                if pages >= MAX_PAGES {
-                    return Err(GraphError::InvalidResponse {
-                        url: redact(&url),
-                        detail: format!("more than {MAX_PAGES} pages; the links loop"),
-                    });
-                }
                 next = Some(self.follow(&url, link)?);
             }
         }
@@ -390,16 +419,14 @@ impl GraphClient {
     /// to the `@odata.deltaLink`. [`GraphError::ResyncRequired`] when Graph says the link is
     /// gone or expired.
     pub async fn delta(&self, start: Url) -> Result<DeltaRound, GraphError> {
+        let mut walk = Walk::new(self, &start);
         let mut values = Vec::new();
         let mut url = start;
-        for _ in 0..MAX_PAGES {
+        loop {
+            walk.visit(&url, self.0.clock.now())?;
             let page = self.get(&url, false).await?;
-            let items = page.get("value").and_then(Json::as_array).ok_or_else(|| {
-                GraphError::InvalidResponse {
-                    url: redact(&url),
-                    detail: "no `value` array".into(),
-                }
-            })?;
+            let items = page_values(&page, &url)?;
+            walk.add(items.len())?;
             values.extend(items.iter().cloned());
             if let Some(link) = page.get("@odata.nextLink").and_then(Json::as_str) {
                 url = self.follow(&url, link)?;
@@ -417,10 +444,6 @@ impl GraphClient {
                 delta_link: link.to_string(),
             });
         }
-        Err(GraphError::InvalidResponse {
-            url: redact(&url),
-            detail: format!("more than {MAX_PAGES} pages; the links loop"),
-        })
     }
 
     /// A link from a page, checked to stay on the Graph host.
@@ -517,6 +540,7 @@ impl GraphClient {
                         code,
                         message,
                         attempts: attempt,
+                        refused_wait: None,
                     };
                     (
                         Outcome::Status {
@@ -555,7 +579,7 @@ impl GraphClient {
                         inner.clock.sleep(after).await;
                     }
                 }
-                Decision::GiveUp(_) => {
+                Decision::GiveUp(why) => {
                     return Err(match outcome.1 {
                         GraphError::Status {
                             url,
@@ -569,6 +593,19 @@ impl GraphClient {
                             code,
                             message,
                             attempts: attempt,
+                            refused_wait: match (why, &outcome.0) {
+                                (
+                                    retry::GiveUp::RetryAfterTooLong,
+                                    Outcome::Status {
+                                        retry_after: Some(asked),
+                                        ..
+                                    },
+                                ) => Some(RefusedWait {
+                                    asked: *asked,
+                                    cap: inner.policy.max_retry_after,
+                                }),
+                                _ => None,
+                            },
                         },
                         other => other,
                     });
@@ -695,6 +732,80 @@ impl GraphClient {
             Some(sink) => sink(&line),
             None => eprintln!("{line}"),
         }
+    }
+}
+
+/// The `value` array of a Graph page.
+fn page_values<'a>(page: &'a Json, url: &Url) -> Result<&'a Vec<Json>, GraphError> {
+    page.get("value")
+        .and_then(Json::as_array)
+        .ok_or_else(|| GraphError::InvalidResponse {
+            url: redact(url),
+            detail: "no `value` array".into(),
+        })
+}
+
+/// What keeps one listing or delta round finite: each link is followed once, at most
+/// [`MAX_PAGES`] pages and [`MAX_ITEMS`] items, within the client's read deadline.
+struct Walk {
+    shown: String,
+    seen: std::collections::HashSet<String>,
+    pages: u64,
+    items: u64,
+    deadline: Instant,
+    limit: Duration,
+}
+
+impl Walk {
+    fn new(client: &GraphClient, first: &Url) -> Walk {
+        let limit = client.0.read_deadline;
+        Walk {
+            shown: redact(first),
+            seen: Default::default(),
+            pages: 0,
+            items: 0,
+            deadline: client.0.clock.now() + limit,
+            limit,
+        }
+    }
+
+    fn stopped(&self, why: String) -> GraphError {
+        GraphError::ListStopped {
+            url: self.shown.clone(),
+            pages: self.pages,
+            items: self.items,
+            why,
+        }
+    }
+
+    /// Before `url` is read.
+    fn visit(&mut self, url: &Url, now: Instant) -> Result<(), GraphError> {
+        if !self.seen.insert(url.to_string()) {
+            return Err(self.stopped(format!(
+                "the next page's link ({}) was followed before: the links loop",
+                redact(url)
+            )));
+        }
+        if self.pages >= MAX_PAGES {
+            return Err(self.stopped(format!("more than the {MAX_PAGES} pages roster reads")));
+        }
+        if now >= self.deadline {
+            return Err(self.stopped(format!(
+                "not read within {} (the deadline for one listing)",
+                crate::scim::client::plain_duration(self.limit)
+            )));
+        }
+        self.pages += 1;
+        Ok(())
+    }
+
+    /// After a page of `n` items.
+    fn add(&mut self, n: usize) -> Result<(), GraphError> {
+        self.items += n as u64;
+        if self.items > MAX_ITEMS {
+            return Err(self.stopped(format!("more than the {MAX_ITEMS} items roster reads")));
+        }
+        Ok(())
     }
 }
 

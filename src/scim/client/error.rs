@@ -63,8 +63,8 @@ pub enum ClientError {
 
     /// A listing was stopped before its end: its pages do not add up, it is larger than roster
     /// reads, or it ran past its deadline (see [`ListStop`]).
-    #[error("GET {url}: stopped reading the list after {} pages and {} resources: {why}",
-        grouped(*pages), grouped(*got))]
+    #[error("GET {url}: stopped reading the list after {} and {}: {why}",
+        counted(*pages, "page"), counted(*got, "resource"))]
     ListStopped {
         url: String,
         got: u64,
@@ -209,6 +209,12 @@ pub fn plain_duration(d: Duration) -> String {
     };
     let plural = if rounded == 1.0 { "" } else { "s" };
     format!("{about}{rounded} {unit}{plural}")
+}
+
+/// `1 page`, `2,500 pages`.
+fn counted(n: u64, what: &str) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{} {what}{plural}", grouped(n))
 }
 
 fn reason(status: u16) -> String {

@@ -329,9 +329,12 @@ impl Transport {
                     if raw.status == 429 {
                         self.stats.throttled();
                         // The limit is per token: every worker holds off, even if this
-                        // request gives up.
-                        if let Some(after) = raw.retry_after {
-                            self.pacer.pause_for(after.min(self.policy.max_retry_after));
+                        // request gives up. A wait too long to make is not made by anyone:
+                        // this request reports it, and the others meet their own 429.
+                        if let Some(after) = raw.retry_after
+                            && after <= self.policy.max_retry_after
+                        {
+                            self.pacer.pause_for(after);
                         }
                     }
                     Failed::Status(raw)
