@@ -95,6 +95,17 @@ fn plan(server: &Hostile, dir: &Path, token: &str, verbosity: u8) -> Run {
     run(cmd.arg("plan"))
 }
 
+/// Asserts that `plan` against `server` fails, saying `message`, after `requests` requests for
+/// users; returns the run.
+fn assert_plan_stops(server: &Hostile, message: &str, requests: usize) -> Run {
+    let dir = config_dir();
+    let run = plan(server, dir.path(), TOKEN, 0);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains(message), "{}", run.stderr);
+    assert_eq!(server.requests_to("/scim/Users"), requests);
+    run
+}
+
 fn run(cmd: &mut assert_cmd::Command) -> Run {
     let out = cmd.timeout(BOUND).output().unwrap();
     Run {
@@ -430,17 +441,12 @@ fn item9_a_lying_total_results_stops_after_the_first_page() {
     let server = Hostile::start(|r| {
         no_groups(r).unwrap_or_else(|| list((1..=3).map(user).collect(), Some(1_000_000_000_000)))
     });
-    let dir = config_dir();
-    let run = plan(&server, dir.path(), TOKEN, 0);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(
-            "/scim/Users: stopped reading the list after 1 page and 3 resources: the server \
-             reports 1,000,000,000,000 resources (totalResults), more than the 1,000,000 roster \
-             reads in one list"
-        ),
-        "{}",
-        run.stderr
+    let run = assert_plan_stops(
+        &server,
+        "/scim/Users: stopped reading the list after 1 page and 3 resources: the server \
+         reports 1,000,000,000,000 resources (totalResults), more than the 1,000,000 roster \
+         reads in one list",
+        1,
     );
     assert!(
         run.stderr
@@ -448,7 +454,6 @@ fn item9_a_lying_total_results_stops_after_the_first_page() {
         "{}",
         run.stderr
     );
-    assert_eq!(server.requests_to("/scim/Users"), 1);
 }
 
 #[test]
@@ -465,17 +470,12 @@ fn item9_a_total_results_under_the_maximum_but_false_stops_after_one_window() {
             list(users, Some(999_999))
         })
     });
-    let dir = config_dir();
-    let run = plan(&server, dir.path(), TOKEN, 0);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("read 3 of the 999999 resources the server reported"),
-        "{}",
-        run.stderr
-    );
     // The first page, then one window of 50 pages read at once.
-    assert_eq!(server.requests_to("/scim/Users"), 51);
+    assert_plan_stops(
+        &server,
+        "read 3 of the 999999 resources the server reported",
+        51,
+    );
 }
 
 /// A server inventing 100 new users on every page, whatever was asked.
@@ -495,35 +495,20 @@ fn inventing(total: impl Fn(u64) -> Option<u64> + Send + Sync + 'static) -> Host
 #[test]
 fn item9_endless_pages_past_total_results_stop_with_a_clear_error() {
     let server = inventing(|_| Some(250));
-    let dir = config_dir();
-    let run = plan(&server, dir.path(), TOKEN, 0);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(
-            "stopped reading the list after 3 pages and 300 resources: the server sent 300 \
-             different resources but reports 250 (totalResults)"
-        ),
-        "{}",
-        run.stderr
+    assert_plan_stops(
+        &server,
+        "stopped reading the list after 3 pages and 300 resources: the server sent 300 \
+         different resources but reports 250 (totalResults)",
+        3,
     );
-    assert_eq!(server.requests_to("/scim/Users"), 3);
 }
 
 #[test]
 fn item9_a_total_results_that_keeps_growing_stops_with_a_clear_error() {
     // Always 1,000 more than served so far: the list can never complete.
     let server = inventing(|served| Some(served + 1000));
-    let dir = config_dir();
-    let run = plan(&server, dir.path(), TOKEN, 0);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("the server's totalResults grew from 1,100 to "),
-        "{}",
-        run.stderr
-    );
     // The first page announced 1,100: it and the ten pages of one window.
-    assert_eq!(server.requests_to("/scim/Users"), 11);
+    assert_plan_stops(&server, "the server's totalResults grew from 1,100 to ", 11);
 }
 
 #[test]
@@ -536,18 +521,12 @@ fn item9_pages_that_repeat_ids_stop_with_a_clear_error() {
             list((k + 1..=k + 100).map(user).collect(), None)
         })
     });
-    let dir = config_dir();
-    let run = plan(&server, dir.path(), TOKEN, 0);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(
-            "stopped reading the list after 2 pages and 101 resources: the server's pages \
-             repeat resources already read (99 repeats)"
-        ),
-        "{}",
-        run.stderr
+    assert_plan_stops(
+        &server,
+        "stopped reading the list after 2 pages and 101 resources: the server's pages \
+         repeat resources already read (99 repeats)",
+        2,
     );
-    assert_eq!(server.requests_to("/scim/Users"), 2);
 }
 
 /// A client for `server` on virtual time.
@@ -794,14 +773,11 @@ fn low_the_429_hint_names_only_settings_that_exist() {
     let server = Hostile::start(|_| {
         Reply::json(429, json!({"detail": "rate limited"})).header("Retry-After", "0")
     });
-    let dir = config_dir();
-    let run = plan(&server, dir.path(), TOKEN, 0);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("429 Too Many Requests: rate limited (gave up after 6 attempts)"),
-        "{}",
-        run.stderr
+    // The first try and five retries, each after the server's wait of 0 s.
+    let run = assert_plan_stops(
+        &server,
+        "429 Too Many Requests: rate limited (gave up after 6 attempts)",
+        6,
     );
     assert!(
         run.stderr.contains(
@@ -822,17 +798,12 @@ fn low_a_refused_ten_year_retry_after_is_explained() {
     let server = Hostile::start(|_| {
         Reply::json(429, json!({"detail": "come back later"})).header("Retry-After", "315360000")
     });
-    let dir = config_dir();
-    let run = plan(&server, dir.path(), TOKEN, 0);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(
-            "429 Too Many Requests: come back later; the server asked roster to wait 10 years \
-             before trying again, and roster waits at most 5 minutes within one run, so it \
-             stopped"
-        ),
-        "{}",
-        run.stderr
+    // Refused at once: no retry, and no pause for the other reads.
+    let run = assert_plan_stops(
+        &server,
+        "429 Too Many Requests: come back later; the server asked roster to wait 10 years \
+         before trying again, and roster waits at most 5 minutes within one run, so it stopped",
+        1,
     );
     assert!(
         run.stderr
@@ -840,6 +811,4 @@ fn low_a_refused_ten_year_retry_after_is_explained() {
         "{}",
         run.stderr
     );
-    // Refused at once: no retry, and no pause for the other reads.
-    assert_eq!(server.requests_to("/scim/Users"), 1);
 }

@@ -8,8 +8,11 @@
 //! SCIM client's retry policy ([`retry::decide`]), sleeping only through its [`Clock`].
 //!
 //! It never sends anything but the token request and GETs, never prints the secret or a token
-//! (URLs are redacted, error bodies scrubbed), and never follows a link to a host other than
-//! the configured Graph host, so the token cannot be sent anywhere else.
+//! (URLs are redacted; whatever Graph says goes through the SCIM client's [`Redactor`], which
+//! knows the secret and every token bought with it), and never follows a link to a host other
+//! than the configured Graph host, so the token cannot be sent anywhere else. A listing or
+//! delta round follows each link once, stops beyond [`MAX_PAGES`] pages or [`MAX_ITEMS`]
+//! items, and has a deadline ([`GraphConfig::read_deadline`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
