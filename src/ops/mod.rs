@@ -237,8 +237,7 @@ pub fn explain(e: ClientError) -> anyhow::Error {
     let hint = match &e {
         ClientError::Scim(s) => s.hint().map(str::to_string),
         ClientError::Transport { kind, .. } => Some(format!(
-            "{kind}: check the URL (asana.url or target.url in roster.yaml, or --target-url) \
-             and the network"
+            "{kind}: check the URL (asana.url, --asana-url or ROSTER_ASANA_URL) and the network"
         )),
         ClientError::ListStopped {
             why: ListStop::Deadline { .. },
