@@ -434,7 +434,8 @@ async fn a_server_repeating_the_first_page_is_an_incomplete_list_not_a_loop() {
         ),
         "{err:?}"
     );
-    assert_eq!(starts(&server), [1, 101, 201, 301]);
+    // The window of pages after the first added nothing new: reading stops there.
+    assert_eq!(starts(&server), [1, 101, 201]);
 }
 
 #[tokio::test]

@@ -117,10 +117,49 @@ pub async fn read(
     let session = open(config, args).await?;
     let client = session.target.reader(verbose)?;
     crate::ops::features(&client, session.target.profile).await;
-    let live = crate::ops::read_live(&client)
-        .await
-        .map_err(crate::ops::explain)?;
-    Ok((session, client, live))
+    let progress = ReadProgress::on_terminal();
+    let live = crate::ops::read_live_with_progress(&client, progress.callback()).await;
+    progress.finish();
+    Ok((session, client, live.map_err(crate::ops::explain)?))
+}
+
+/// How many users a long read has brought so far, as one line on stderr that is rewritten in
+/// place and cleared at the end. Only on a terminal, and never in CI (`CI` set): a log gets
+/// nothing.
+pub struct ReadProgress {
+    shown: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl ReadProgress {
+    pub fn on_terminal() -> ReadProgress {
+        let on = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        ReadProgress {
+            shown: on.then(Default::default),
+        }
+    }
+
+    /// The callback for [`crate::ops::read_live_with_progress`].
+    pub fn callback(&self) -> Option<crate::ops::Progress> {
+        let shown = self.shown.clone()?;
+        Some(std::sync::Arc::new(move |n| {
+            use std::io::Write;
+            shown.store(true, std::sync::atomic::Ordering::Relaxed);
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r  {n:>7} users read…");
+            let _ = err.flush();
+        }))
+    }
+
+    /// Clears the line, if anything was shown.
+    pub fn finish(&self) {
+        if self
+            .shown
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            eprint!("\r\x1b[2K");
+        }
+    }
 }
 
 /// Reads what a plan needs: everything, or with `--changed-since` only the changed objects.

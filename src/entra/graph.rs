@@ -8,8 +8,11 @@
 //! SCIM client's retry policy ([`retry::decide`]), sleeping only through its [`Clock`].
 //!
 //! It never sends anything but the token request and GETs, never prints the secret or a token
-//! (URLs are redacted, error bodies scrubbed), and never follows a link to a host other than
-//! the configured Graph host, so the token cannot be sent anywhere else.
+//! (URLs are redacted; whatever Graph says goes through the SCIM client's [`Redactor`], which
+//! knows the secret and every token bought with it), and never follows a link to a host other
+//! than the configured Graph host, so the token cannot be sent anywhere else. A listing or
+//! delta round follows each link once, stops beyond [`MAX_PAGES`] pages or [`MAX_ITEMS`]
+//! items, and has a deadline ([`GraphConfig::read_deadline`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,16 +23,22 @@ use serde_json::Value as Json;
 use url::Url;
 
 use crate::scim::client::retry::{self, Decision, Failure, Outcome, Policy};
-use crate::scim::client::{Clock, LogSink, Secret, TokioClock};
+use crate::scim::client::{
+    Clock, LogSink, Redactor, RefusedWait, SERVER_TEXT_CHARS, Secret, TokioClock,
+};
 
 /// Answers larger than this are refused rather than held in memory.
 const MAX_BODY: usize = 64 << 20;
 /// A token is renewed this long before Entra says it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(120);
-/// The header roster's emulators add to a 429 when their clock runs faster than real time.
+/// The header roster's emulators add to a 429 when their clock runs faster than real time;
+/// honoured only from a loopback server.
 const EMULATOR_RETRY_AFTER_MS: &str = "x-emulator-retry-after-ms";
-/// More pages than any tenant has: a server whose links loop is stopped.
-const MAX_PAGES: usize = 1_000_000;
+/// The most pages one listing or delta round may take (ten million users at Graph's 100 a
+/// page).
+pub const MAX_PAGES: u64 = 100_000;
+/// The most items one listing or delta round may hold.
+pub const MAX_ITEMS: u64 = 10_000_000;
 
 /// Settings for a [`GraphClient`].
 #[derive(Clone)]
@@ -50,6 +59,9 @@ pub struct GraphConfig {
     pub backoff_max: Duration,
     /// A 429 asking to wait longer than this is reported instead of waited out.
     pub max_retry_after: Duration,
+    /// How long one listing or delta round may take; one still unread then stops with an
+    /// error.
+    pub read_deadline: Duration,
     /// 0: quiet; 1: retries and throttling; 2: every request.
     pub verbosity: u8,
     /// Where log lines go; stderr when `None`.
@@ -61,6 +73,9 @@ pub struct GraphConfig {
 }
 
 impl GraphConfig {
+    /// The default [`GraphConfig::read_deadline`]: 30 minutes.
+    pub const READ_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
     pub fn new(
         login_url: impl Into<String>,
         graph_url: impl Into<String>,
@@ -80,6 +95,7 @@ impl GraphConfig {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(300),
+            read_deadline: GraphConfig::READ_DEADLINE,
             verbosity: 0,
             log: None,
             clock: Arc::new(TokioClock),
@@ -114,13 +130,16 @@ pub enum GraphError {
         description: String,
     },
     /// Graph answered with an error status.
-    #[error("GET {url}: {status} {code}: {message}{}", attempts_note(*attempts))]
+    #[error("GET {url}: {status} {code}: {message}{}{}", attempts_note(*attempts),
+        refused_wait.map(|w| format!("; {w}")).unwrap_or_default())]
     Status {
         url: String,
         status: u16,
         code: String,
         message: String,
         attempts: u32,
+        /// Set when the client stopped because Graph asked for a longer wait than it makes.
+        refused_wait: Option<RefusedWait>,
     },
     /// The delta link can no longer be used (410 Gone, or an expired sync state): the caller
     /// must read everything again.
@@ -141,6 +160,15 @@ pub enum GraphError {
     /// The answer is not the JSON Graph sends.
     #[error("GET {url}: the answer is not valid Graph JSON: {detail}")]
     InvalidResponse { url: String, detail: String },
+    /// A listing was stopped before its end: its links loop, it is larger than roster reads,
+    /// or it ran past its deadline.
+    #[error("GET {url}: stopped reading after {pages} pages and {items} items: {why}")]
+    ListStopped {
+        url: String,
+        pages: u64,
+        items: u64,
+        why: String,
+    },
     /// A paging link leads away from the Graph host; following it would hand the token over.
     #[error(
         "GET {url}: the next page is on another host ({link}); refusing to send the token there"
@@ -175,6 +203,19 @@ impl GraphError {
                     "check entra.tenant_id, entra.client_id and the client secret"
                 }
                 .to_string(),
+            ),
+            GraphError::Status {
+                refused_wait: Some(_),
+                ..
+            } => Some(
+                "run roster again once Graph's wait is over; if it keeps asking for waits this \
+                 long, ask Microsoft support why"
+                    .into(),
+            ),
+            GraphError::ListStopped { .. } => Some(
+                "check entra.graph_url (or ROSTER_ENTRA_GRAPH_URL): roster reads Entra only \
+                 from a Graph whose paging ends"
+                    .into(),
             ),
             GraphError::Status { status: 403, .. } => Some(
                 "grant roster's app registration the application permissions User.Read.All, \
@@ -263,9 +304,12 @@ struct Inner {
     scope: String,
     client_id: String,
     secret: Secret,
+    /// The secret and every access token bought with it, removed from whatever Graph says.
+    redactor: Redactor,
     token: tokio::sync::Mutex<Option<Token>>,
     policy: Policy,
     clock: Arc<dyn Clock>,
+    read_deadline: Duration,
     verbosity: u8,
     log: Option<LogSink>,
     stats: GraphStats,
@@ -318,6 +362,7 @@ impl GraphClient {
             token_url,
             client_id: config.client_id.clone(),
             secret: config.secret.clone(),
+            redactor: Redactor::new([&config.secret]),
             token: tokio::sync::Mutex::new(None),
             policy: Policy {
                 max_retries: config.max_retries,
@@ -330,6 +375,7 @@ impl GraphClient {
                 },
             },
             clock: config.clock.clone(),
+            read_deadline: config.read_deadline,
             verbosity: config.verbosity,
             log: config.log.clone(),
             stats: GraphStats::default(),
@@ -356,26 +402,16 @@ impl GraphClient {
     /// Every item of a collection, following `@odata.nextLink` to the end. With `eventual`,
     /// every page carries `ConsistencyLevel: eventual` (Graph does not carry headers over).
     pub async fn list(&self, first: Url, eventual: bool) -> Result<Vec<Json>, GraphError> {
+        let mut walk = Walk::new(self, &first);
         let mut items = Vec::new();
         let mut next = Some(first);
-        let mut pages = 0;
         while let Some(url) = next.take() {
-            pages += 1;
+            walk.visit(&url, self.0.clock.now())?;
             let page = self.get(&url, eventual).await?;
-            let values = page.get("value").and_then(Json::as_array).ok_or_else(|| {
-                GraphError::InvalidResponse {
-                    url: redact(&url),
-                    detail: "no `value` array".into(),
-                }
-            })?;
+            let values = page_values(&page, &url)?;
+            walk.add(values.len())?;
             items.extend(values.iter().cloned());
             if let Some(link) = page.get("@odata.nextLink").and_then(Json::as_str) {
-                if pages >= MAX_PAGES {
-                    return Err(GraphError::InvalidResponse {
-                        url: redact(&url),
-                        detail: format!("more than {MAX_PAGES} pages; the links loop"),
-                    });
-                }
                 next = Some(self.follow(&url, link)?);
             }
         }
@@ -386,16 +422,14 @@ impl GraphClient {
     /// to the `@odata.deltaLink`. [`GraphError::ResyncRequired`] when Graph says the link is
     /// gone or expired.
     pub async fn delta(&self, start: Url) -> Result<DeltaRound, GraphError> {
+        let mut walk = Walk::new(self, &start);
         let mut values = Vec::new();
         let mut url = start;
-        for _ in 0..MAX_PAGES {
+        loop {
+            walk.visit(&url, self.0.clock.now())?;
             let page = self.get(&url, false).await?;
-            let items = page.get("value").and_then(Json::as_array).ok_or_else(|| {
-                GraphError::InvalidResponse {
-                    url: redact(&url),
-                    detail: "no `value` array".into(),
-                }
-            })?;
+            let items = page_values(&page, &url)?;
+            walk.add(items.len())?;
             values.extend(items.iter().cloned());
             if let Some(link) = page.get("@odata.nextLink").and_then(Json::as_str) {
                 url = self.follow(&url, link)?;
@@ -413,10 +447,6 @@ impl GraphClient {
                 delta_link: link.to_string(),
             });
         }
-        Err(GraphError::InvalidResponse {
-            url: redact(&url),
-            detail: format!("more than {MAX_PAGES} pages; the links loop"),
-        })
     }
 
     /// A link from a page, checked to stay on the Graph host.
@@ -472,7 +502,7 @@ impl GraphClient {
             }
             inner.stats.requests.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
-            let outcome = match send(req).await {
+            let outcome = match send(req, is_loopback(&inner.graph)).await {
                 Ok(raw) => {
                     let ms = started.elapsed().as_millis();
                     self.log(2, || format!("GET {shown} -> {} in {ms} ms", raw.status));
@@ -484,8 +514,7 @@ impl GraphClient {
                             }
                         });
                     }
-                    let (code, message) = graph_error(&raw.body);
-                    let message = self.scrub(&message, &token);
+                    let (code, message) = graph_error(&raw.body, &inner.redactor);
                     if raw.status == 401 && !renewed {
                         // An expired or revoked token: buy a new one once, then try again.
                         renewed = true;
@@ -514,6 +543,7 @@ impl GraphClient {
                         code,
                         message,
                         attempts: attempt,
+                        refused_wait: None,
                     };
                     (
                         Outcome::Status {
@@ -531,7 +561,7 @@ impl GraphClient {
                     GraphError::Transport {
                         method: "GET",
                         url: shown.clone(),
-                        message: self.scrub(&message, &token),
+                        message: inner.redactor.server_text(&message, 2 * SERVER_TEXT_CHARS),
                         attempts: attempt,
                     },
                 ),
@@ -552,7 +582,7 @@ impl GraphClient {
                         inner.clock.sleep(after).await;
                     }
                 }
-                Decision::GiveUp(_) => {
+                Decision::GiveUp(why) => {
                     return Err(match outcome.1 {
                         GraphError::Status {
                             url,
@@ -566,6 +596,19 @@ impl GraphClient {
                             code,
                             message,
                             attempts: attempt,
+                            refused_wait: match (why, &outcome.0) {
+                                (
+                                    retry::GiveUp::RetryAfterTooLong,
+                                    Outcome::Status {
+                                        retry_after: Some(asked),
+                                        ..
+                                    },
+                                ) => Some(RefusedWait {
+                                    asked: *asked,
+                                    cap: inner.policy.max_retry_after,
+                                }),
+                                _ => None,
+                            },
                         },
                         other => other,
                     });
@@ -600,7 +643,7 @@ impl GraphClient {
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(ACCEPT, "application/json")
                 .body(body.clone());
-            let outcome = match send(req).await {
+            let outcome = match send(req, is_loopback(&inner.token_url)).await {
                 Ok(raw) if (200..300).contains(&raw.status) => {
                     self.log(2, || format!("POST {shown} -> {}", raw.status));
                     let json: Json = serde_json::from_slice(&raw.body).map_err(|e| {
@@ -623,6 +666,7 @@ impl GraphClient {
                         .unwrap_or(3599);
                     let lifetime = Duration::from_secs(expires_in).saturating_sub(TOKEN_MARGIN);
                     let token = Secret::new(value);
+                    inner.redactor.add(&token);
                     *cached = Some(Token {
                         value: token.clone(),
                         renew_at: inner.clock.now() + lifetime,
@@ -632,23 +676,18 @@ impl GraphClient {
                 Ok(raw) => {
                     self.log(2, || format!("POST {shown} -> {}", raw.status));
                     let json: Json = serde_json::from_slice(&raw.body).unwrap_or(Json::Null);
-                    let field = |k: &str| {
-                        json.get(k)
-                            .and_then(Json::as_str)
-                            .map(|s| self.scrub(s, &inner.secret))
-                            .unwrap_or_default()
+                    let field = |k: &str, limit: usize| {
+                        let text = json.get(k).and_then(Json::as_str).unwrap_or("");
+                        // Entra's descriptions end with trace ids and a timestamp; the first
+                        // line is the message.
+                        let first = text.lines().next().unwrap_or("");
+                        inner.redactor.server_text(first, limit)
                     };
                     let failure = GraphError::Token {
                         url: shown.clone(),
                         status: raw.status,
-                        error: field("error"),
-                        // Entra's descriptions end with trace ids and a timestamp; the first
-                        // line is the message.
-                        description: field("error_description")
-                            .lines()
-                            .next()
-                            .unwrap_or("")
-                            .to_string(),
+                        error: field("error", CODE_CHARS),
+                        description: field("error_description", SERVER_TEXT_CHARS),
                     };
                     (
                         Outcome::Status {
@@ -667,7 +706,7 @@ impl GraphClient {
                     GraphError::Transport {
                         method: "POST",
                         url: shown.clone(),
-                        message: self.scrub(&message, &inner.secret),
+                        message: inner.redactor.server_text(&message, 2 * SERVER_TEXT_CHARS),
                         attempts: attempt,
                     },
                 ),
@@ -686,16 +725,6 @@ impl GraphClient {
         }
     }
 
-    fn scrub(&self, text: &str, secret: &Secret) -> String {
-        let mut out = text.to_string();
-        for s in [secret, &self.0.secret] {
-            if s.expose().len() >= 4 {
-                out = out.replace(s.expose(), "[redacted]");
-            }
-        }
-        out
-    }
-
     fn log(&self, level: u8, line: impl FnOnce() -> String) {
         let inner = &self.0;
         if inner.verbosity < level {
@@ -709,14 +738,89 @@ impl GraphClient {
     }
 }
 
+/// The `value` array of a Graph page.
+fn page_values<'a>(page: &'a Json, url: &Url) -> Result<&'a Vec<Json>, GraphError> {
+    page.get("value")
+        .and_then(Json::as_array)
+        .ok_or_else(|| GraphError::InvalidResponse {
+            url: redact(url),
+            detail: "no `value` array".into(),
+        })
+}
+
+/// What keeps one listing or delta round finite: each link is followed once, at most
+/// [`MAX_PAGES`] pages and [`MAX_ITEMS`] items, within the client's read deadline.
+struct Walk {
+    shown: String,
+    seen: std::collections::HashSet<String>,
+    pages: u64,
+    items: u64,
+    deadline: Instant,
+    limit: Duration,
+}
+
+impl Walk {
+    fn new(client: &GraphClient, first: &Url) -> Walk {
+        let limit = client.0.read_deadline;
+        Walk {
+            shown: redact(first),
+            seen: Default::default(),
+            pages: 0,
+            items: 0,
+            deadline: client.0.clock.now() + limit,
+            limit,
+        }
+    }
+
+    fn stopped(&self, why: String) -> GraphError {
+        GraphError::ListStopped {
+            url: self.shown.clone(),
+            pages: self.pages,
+            items: self.items,
+            why,
+        }
+    }
+
+    /// Before `url` is read.
+    fn visit(&mut self, url: &Url, now: Instant) -> Result<(), GraphError> {
+        if !self.seen.insert(url.to_string()) {
+            return Err(self.stopped(format!(
+                "the next page's link ({}) was followed before: the links loop",
+                redact(url)
+            )));
+        }
+        if self.pages >= MAX_PAGES {
+            return Err(self.stopped(format!("more than the {MAX_PAGES} pages roster reads")));
+        }
+        if now >= self.deadline {
+            return Err(self.stopped(format!(
+                "not read within {} (the deadline for one listing)",
+                crate::scim::client::plain_duration(self.limit)
+            )));
+        }
+        self.pages += 1;
+        Ok(())
+    }
+
+    /// After a page of `n` items.
+    fn add(&mut self, n: usize) -> Result<(), GraphError> {
+        self.items += n as u64;
+        if self.items > MAX_ITEMS {
+            return Err(self.stopped(format!("more than the {MAX_ITEMS} items roster reads")));
+        }
+        Ok(())
+    }
+}
+
 struct Raw {
     status: u16,
     retry_after: Option<Duration>,
     body: Vec<u8>,
 }
 
-/// Sends one request and reads the whole answer (up to [`MAX_BODY`]).
-async fn send(req: reqwest::RequestBuilder) -> Result<Raw, (Failure, String)> {
+/// Sends one request and reads the whole answer (up to [`MAX_BODY`]). `from_loopback`: the
+/// server is on a loopback address, so the emulator's wait header is honoured.
+async fn send(req: reqwest::RequestBuilder, from_loopback: bool) -> Result<Raw, (Failure, String)> {
     let classify = |e: &reqwest::Error| {
         if e.is_connect() {
             Failure::Connect
@@ -753,6 +857,7 @@ async fn send(req: reqwest::RequestBuilder) -> Result<Raw, (Failure, String)> {
     let retry_after = retry::parse_retry_after(
         header(RETRY_AFTER.as_str()).as_deref(),
         header(EMULATOR_RETRY_AFTER_MS).as_deref(),
+        from_loopback,
     );
     let status = response.status().as_u16();
     let mut body = Vec::new();
@@ -778,17 +883,21 @@ async fn send(req: reqwest::RequestBuilder) -> Result<Raw, (Failure, String)> {
     })
 }
 
-/// Graph's error body: `{"error": {"code": …, "message": …}}`.
-fn graph_error(body: &[u8]) -> (String, String) {
+/// Graph's error body, `{"error": {"code": …, "message": …}}`, or its text; every piece
+/// redacted, stripped of control characters and cut (see [`Redactor::server_text`]).
+fn graph_error(body: &[u8], redactor: &Redactor) -> (String, String) {
     let json: Json = serde_json::from_slice(body).unwrap_or(Json::Null);
     let e = &json["error"];
-    let code = e["code"].as_str().unwrap_or("").to_string();
-    let message = e["message"].as_str().map_or_else(
-        || String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
-        str::to_string,
-    );
+    let code = redactor.server_text(e["code"].as_str().unwrap_or(""), CODE_CHARS);
+    let message = match e["message"].as_str() {
+        Some(m) => redactor.server_text(m, SERVER_TEXT_CHARS),
+        None => redactor.server_bytes(body, SERVER_TEXT_CHARS),
+    };
     (code, message)
 }
+
+/// An error code is a word (`invalid_client`, `Request_ResourceNotFound`); a longer one is cut.
+const CODE_CHARS: usize = 60;
 
 /// `localhost`, 127.0.0.0/8 or `::1`.
 fn is_loopback(url: &Url) -> bool {

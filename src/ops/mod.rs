@@ -15,7 +15,9 @@ use anyhow::{Context, bail};
 use crate::config::Config;
 use crate::config::model::Profile;
 use crate::plan::{Live, LiveGroup, LiveUser};
-use crate::scim::client::{ClientConfig, ClientError, Features, LogSink, ReadClient, Secret};
+use crate::scim::client::{
+    ClientConfig, ClientError, Features, ListStop, LogSink, ReadClient, Secret,
+};
 
 /// Where to connect and with which token, resolved from flags, environment and roster.yaml.
 #[derive(Debug, Clone)]
@@ -237,6 +239,17 @@ pub fn explain(e: ClientError) -> anyhow::Error {
         ClientError::Transport { kind, .. } => Some(format!(
             "{kind}: check the URL (asana.url, --asana-url or ROSTER_ASANA_URL) and the network"
         )),
+        ClientError::ListStopped {
+            why: ListStop::Deadline { .. },
+            ..
+        } => {
+            Some("the server answered too slowly for a list this size: run again later".to_string())
+        }
+        ClientError::ListStopped { .. } => Some(
+            "roster plans only on a complete list it can trust: check that the URL is the SCIM \
+             server you mean; if it is, its paging is broken (tell whoever runs it)"
+                .to_string(),
+        ),
         _ => None,
     };
     match hint {

@@ -41,6 +41,9 @@ pub struct ClientConfig {
     pub max_retry_after: Duration,
     /// Resources asked for per page (`count`); lowered to the server's advertised maximum.
     pub page_size: u32,
+    /// How long one list (every user, every group) may take, pacing and retries included. A
+    /// list still unread then stops with an error rather than keep a run busy.
+    pub read_deadline: Duration,
     pub user_agent: String,
     /// 0: quiet; 1: retries and rate-limit pauses; 2: every request.
     pub verbosity: u8,
@@ -55,6 +58,10 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// Asana's SCIM base URL.
     pub const ASANA_BASE_URL: &'static str = "https://app.asana.com/api/1.0/scim";
+
+    /// The default [`ClientConfig::read_deadline`]: 15 minutes, ten times what reading
+    /// 100,000 users takes at Asana's rate limit.
+    pub const READ_DEADLINE: Duration = Duration::from_secs(15 * 60);
 
     /// Settings for `base_url` with Asana's limits.
     pub fn new(base_url: impl Into<String>, token: Secret) -> ClientConfig {
@@ -71,6 +78,7 @@ impl ClientConfig {
             backoff_max: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(300),
             page_size: 100,
+            read_deadline: ClientConfig::READ_DEADLINE,
             user_agent: format!("roster/{}", env!("CARGO_PKG_VERSION")),
             verbosity: 0,
             log: None,
@@ -156,6 +164,7 @@ impl fmt::Debug for ClientConfig {
             .field("backoff_max", &self.backoff_max)
             .field("max_retry_after", &self.max_retry_after)
             .field("page_size", &self.page_size)
+            .field("read_deadline", &self.read_deadline)
             .field("user_agent", &self.user_agent)
             .field("verbosity", &self.verbosity)
             .field("jitter_seed", &self.jitter_seed)

@@ -1,10 +1,13 @@
 //! The client's errors. Each names the method and the redacted URL; none holds the token.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde_json::Value;
 
+use super::paging::{ListStop, grouped};
 use super::retry::GiveUp;
+use super::secret::{Redactor, SERVER_TEXT_CHARS};
 use super::transport::Method;
 
 /// Everything that can go wrong talking to the SCIM server.
@@ -57,6 +60,27 @@ pub enum ClientError {
         got: u64,
         expected: u64,
     },
+
+    /// A listing was stopped before its end: its pages do not add up, it is larger than roster
+    /// reads, or it ran past its deadline (see [`ListStop`]).
+    #[error("GET {url}: stopped reading the list after {} and {}: {why}",
+        counted(*pages, "page"), counted(*got, "resource"))]
+    ListStopped {
+        url: String,
+        got: u64,
+        pages: u64,
+        why: ListStop,
+    },
+
+    /// A request of a read with a deadline would have been sent, or retried, after it. Lists
+    /// report it as [`ClientError::ListStopped`].
+    #[error("{method} {url}: not finished within {} (the deadline for one read)",
+        plain_duration(*limit))]
+    Deadline {
+        method: Method,
+        url: String,
+        limit: Duration,
+    },
 }
 
 impl ClientError {
@@ -103,10 +127,11 @@ impl fmt::Display for TransportKind {
 /// use: RFC 7644 (`detail`, `status`, `scimType`) or Asana's REST shape
 /// (`errors: [{message, help, phrase}]`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{method} {url}: {status}{}{}: {detail}{}",
+#[error("{method} {url}: {status}{}{}: {detail}{}{}",
     reason(*status),
     scim_type.as_ref().map(|t| format!(" ({t})")).unwrap_or_default(),
-    if *attempts > 1 { format!(" (gave up after {attempts} attempts)") } else { String::new() })]
+    if *attempts > 1 { format!(" (gave up after {attempts} attempts)") } else { String::new() },
+    refused_wait.map(|w| format!("; {w}")).unwrap_or_default())]
 pub struct ScimError {
     pub status: u16,
     pub scim_type: Option<String>,
@@ -116,21 +141,80 @@ pub struct ScimError {
     pub url: String,
     /// How many times the request was sent.
     pub attempts: u32,
+    /// Set when roster stopped because the server asked for a longer wait than it makes.
+    pub refused_wait: Option<RefusedWait>,
+}
+
+/// A `Retry-After` longer than the client waits within one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefusedWait {
+    /// What the server asked for.
+    pub asked: Duration,
+    /// The longest wait the client makes (`max_retry_after`).
+    pub cap: Duration,
+}
+
+impl fmt::Display for RefusedWait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the server asked roster to wait {} before trying again, and roster waits at most {} \
+             within one run, so it stopped",
+            plain_duration(self.asked),
+            plain_duration(self.cap)
+        )
+    }
 }
 
 impl ScimError {
     /// What to do about it, for the command layer to print under the error.
     pub fn hint(&self) -> Option<&'static str> {
+        if self.refused_wait.is_some() {
+            return Some(
+                "run roster again once the server's wait is over; if it keeps asking for waits \
+                 this long, ask whoever runs it (Asana support, for Asana) why",
+            );
+        }
         Some(match self.status {
             401 => "check the service-account token (it may be wrong, revoked or expired)",
             403 => {
                 "the token lacks access: use a service account with the SCIM user-provisioning scope"
             }
-            429 => "Asana's rate limit held: lower requests_per_minute or run again later",
+            429 => {
+                "the rate limit held through roster's waits and retries: run again later (the \
+                 limit is per token, so other tools using the same token count against it)"
+            }
             500..=599 => "Asana failed to answer: run again later",
             _ => return None,
         })
     }
+}
+
+/// A duration as a person would say it: `45 seconds`, `5 minutes`, `3 hours`, `12 days`,
+/// `about 10 years`.
+pub fn plain_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    let (value, unit) = match secs {
+        s if s < 120.0 => (s, "second"),
+        s if s < 2.0 * 3600.0 => (s / 60.0, "minute"),
+        s if s < 2.0 * 86_400.0 => (s / 3600.0, "hour"),
+        s if s < 730.0 * 86_400.0 => (s / 86_400.0, "day"),
+        s => (s / (365.25 * 86_400.0), "year"),
+    };
+    let rounded = value.round();
+    let about = if (value - rounded).abs() > 0.05 {
+        "about "
+    } else {
+        ""
+    };
+    let plural = if rounded == 1.0 { "" } else { "s" };
+    format!("{about}{rounded} {unit}{plural}")
+}
+
+/// `1 page`, `2,500 pages`.
+fn counted(n: u64, what: &str) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{} {what}{plural}", grouped(n))
 }
 
 fn reason(status: u16) -> String {
@@ -141,8 +225,14 @@ fn reason(status: u16) -> String {
         .unwrap_or_default()
 }
 
-/// The `scimType` and a one-line detail from an error body of either shape, or its text.
-pub(crate) fn parse_error_body(status: u16, body: &[u8]) -> (Option<String>, String) {
+/// The `scimType` and a one-line detail from an error body of either shape, or its text. Every
+/// piece the server chose goes through `redactor`: secrets removed in any form, control
+/// characters stripped, cut to [`SERVER_TEXT_CHARS`].
+pub(crate) fn parse_error_body(
+    status: u16,
+    body: &[u8],
+    redactor: &Redactor,
+) -> (Option<String>, String) {
     let fallback = || {
         reqwest::StatusCode::from_u16(status)
             .ok()
@@ -150,23 +240,24 @@ pub(crate) fn parse_error_body(status: u16, body: &[u8]) -> (Option<String>, Str
             .unwrap_or("error")
             .to_lowercase()
     };
+    let shown = |text: &str| redactor.server_text(text, SERVER_TEXT_CHARS);
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        let text = String::from_utf8_lossy(body);
-        let text = one_line(&text);
+        let text = redactor.server_bytes(body, SERVER_TEXT_CHARS);
         return (None, if text.is_empty() { fallback() } else { text });
     };
     let scim_type = value
         .get("scimType")
         .and_then(Value::as_str)
-        .map(str::to_string);
+        .map(|t| redactor.server_text(t, SCIM_TYPE_CHARS))
+        .filter(|t| !t.is_empty());
     let mut details = Vec::new();
     if let Some(d) = value.get("detail").and_then(Value::as_str) {
-        details.push(one_line(d));
+        details.push(shown(d));
     }
     if let Some(errors) = value.get("errors").and_then(Value::as_array) {
-        for e in errors {
-            let message = e.get("message").and_then(Value::as_str).map(one_line);
-            let phrase = e.get("phrase").and_then(Value::as_str).map(one_line);
+        for e in errors.iter().take(10) {
+            let message = e.get("message").and_then(Value::as_str).map(shown);
+            let phrase = e.get("phrase").and_then(Value::as_str).map(shown);
             match (message, phrase) {
                 (Some(m), Some(p)) => details.push(format!("{m} (phrase: {p})")),
                 (Some(m), None) => details.push(m),
@@ -179,17 +270,20 @@ pub(crate) fn parse_error_body(status: u16, body: &[u8]) -> (Option<String>, Str
     let detail = if details.is_empty() {
         fallback()
     } else {
-        details.join("; ")
+        // Each piece is redacted whole; the joined line is cut like one.
+        cut(&details.join("; "), SERVER_TEXT_CHARS)
     };
     (scim_type, detail)
 }
 
-/// Whitespace collapsed and cut to 300 characters, so a body cannot flood a terminal.
-fn one_line(text: &str) -> String {
-    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match joined.char_indices().nth(300) {
-        Some((i, _)) => format!("{}…", &joined[..i]),
-        None => joined,
+/// A `scimType` is a keyword (`uniqueness`); a longer one is cut to this.
+const SCIM_TYPE_CHARS: usize = 40;
+
+/// `text` cut to `limit` characters, `…` marking the cut.
+fn cut(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
     }
 }
 
@@ -234,7 +328,7 @@ mod tests {
             ),
         ];
         for (status, body, scim_type, detail) in cases {
-            let (t, d) = parse_error_body(*status, body.as_bytes());
+            let (t, d) = parse_error_body(*status, body.as_bytes(), &Redactor::default());
             assert_eq!(t.as_deref(), *scim_type, "{body}");
             assert_eq!(d, *detail, "{body}");
         }
@@ -243,8 +337,44 @@ mod tests {
     #[test]
     fn long_bodies_are_cut() {
         let body = "x".repeat(10_000);
-        let (_, d) = parse_error_body(500, body.as_bytes());
+        let (_, d) = parse_error_body(500, body.as_bytes(), &Redactor::default());
         assert_eq!(d.chars().count(), 301);
+    }
+
+    #[test]
+    fn item6_every_piece_of_an_error_body_is_redacted() {
+        let token = "0/Tok3n:abc/DEF";
+        let r = Redactor::new([&super::super::Secret::new(token)]);
+        let body = serde_json::json!({
+            "scimType": "0%2Ftok3n%3Aabc%2Fdef",
+            "detail": format!("{}\u{1b}[2J 0\\/Tok3n:abc\\/DEF", "x".repeat(200)),
+            "errors": [{"message": "0&#x2F;TOK3N:ABC&#x2F;DEF", "phrase": "0&sol;tok3n&colon;abc/def"}],
+        });
+        let (t, d) = parse_error_body(400, body.to_string().as_bytes(), &r);
+        assert_eq!(t.as_deref(), Some("[redacted]"));
+        assert!(!d.to_lowercase().contains("tok3n"), "{d}");
+        assert!(!d.contains('\u{1b}'), "{d}");
+        assert_eq!(d.matches("[redacted]").count(), 3, "{d}");
+        let (_, d) = parse_error_body(502, b"<p>0&#47;Tok3n&#58;abc&#47;DEF</p>", &r);
+        assert_eq!(d, "<p>[redacted]</p>");
+    }
+
+    #[test]
+    fn plain_durations() {
+        let cases = [
+            (0, "0 seconds"),
+            (1, "1 second"),
+            (90, "90 seconds"),
+            (300, "5 minutes"),
+            (5400, "90 minutes"),
+            (3 * 3600, "3 hours"),
+            (12 * 86_400, "12 days"),
+            (10 * 365 * 86_400, "10 years"),
+            (1_000_000_000_000, "about 31688 years"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(plain_duration(Duration::from_secs(secs)), want);
+        }
     }
 
     #[test]
@@ -256,6 +386,7 @@ mod tests {
             method: Method::Post,
             url: "https://app.asana.com/api/1.0/scim/Users".into(),
             attempts: 1,
+            refused_wait: None,
         };
         assert_eq!(
             e.to_string(),
@@ -268,6 +399,7 @@ mod tests {
             method: Method::Get,
             url: "https://h/Users".into(),
             attempts: 6,
+            refused_wait: None,
         };
         assert_eq!(
             e.to_string(),

@@ -55,11 +55,12 @@ mod write;
 
 pub use clock::{Clock, RecordingClock, Sleep, TokioClock};
 pub use config::{ClientConfig, LogSink};
-pub use error::{ClientError, ScimError, TransportKind};
+pub use error::{ClientError, RefusedWait, ScimError, TransportKind, plain_duration};
 pub use features::Features;
+pub use paging::{ListStop, MAX_PAGES, MAX_RESOURCES, slack};
 pub use read::ReadClient;
 pub use resource::{ListPage, Resource, eq_filter};
-pub use secret::{Secret, redact_query, redact_url};
+pub use secret::{Redactor, SERVER_TEXT_CHARS, Secret, redact_query, redact_url};
 pub use stats::{Stats, StatsSnapshot};
 pub use transport::Method;
 pub use write::WriteClient;

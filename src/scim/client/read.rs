@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::task::JoinSet;
@@ -12,7 +13,7 @@ use tokio::task::JoinSet;
 use super::config::ClientConfig;
 use super::error::ClientError;
 use super::features::Features;
-use super::paging::{Collector, Kept, MAX_PAGES, remaining_starts};
+use super::paging::{Collector, Kept, ListStop, window};
 use super::resource::{ListPage, Resource, encode_segment, eq_filter};
 use super::stats::Stats;
 use super::transport::{Method, Reader, Response};
@@ -174,68 +175,78 @@ impl ReadClient {
     }
 
     /// Reads every page of `kind`, passing each resource through `keep` as its page arrives.
-    /// See `paging.rs` for the server behaviours this survives.
+    /// See `paging.rs` for the server behaviours this survives, and for the ones it stops.
     async fn list<T: Send + 'static>(
         &self,
         kind: &'static str,
         keep: Keep<T>,
     ) -> Result<Vec<T>, ClientError> {
+        let deadline = self.reader.read_deadline();
         let count = self.page_size();
         let mut collector = Collector::default();
-        let first = self.kept_page(kind, 1, count, &keep).await?;
+        let stopped = |collector: &Collector<T>, why: ListStop| ClientError::ListStopped {
+            url: self.reader.shown_url(kind),
+            got: collector.len(),
+            pages: collector.pages(),
+            why,
+        };
+        let first = self
+            .kept_page(kind, 1, count, &keep, deadline)
+            .await
+            .map_err(|e| as_stop(e, &collector, &stopped))?;
         // The server's real page size: what it returned, which may be under what was asked.
         let step = first.items.len() as u64;
         collector.add(first);
-        if step == 0 || collector.complete() {
-            return self.finish(collector, kind);
-        }
         let mut next = 1 + step;
-        let mut pages = 1;
-        if let Some(total) = collector.total() {
-            // totalResults is known: ask for every other page at once.
-            let starts = remaining_starts(total, step);
-            if let Some(last) = starts.last() {
-                next = last + step;
-            }
-            pages += starts.len() as u64;
-            for (_, page) in self.fetch_pages(kind, starts, count, &keep).await? {
-                collector.add(page);
-            }
-            if collector.complete() {
-                return self.finish(collector, kind);
-            }
-            self.reader.log().at(1, || {
-                format!(
-                    "GET {}: {} of {total} resources after {pages} pages; reading on page by page",
-                    self.reader.shown_url(kind),
-                    collector.len()
-                )
-            });
-        }
-        // No totalResults, or pages that did not add up: one page at a time until a page is
-        // empty, adds nothing new, or completes the count.
-        while pages < MAX_PAGES {
-            let page = self.kept_page(kind, next, count, &keep).await?;
-            pages += 1;
-            let len = page.items.len() as u64;
-            if len == 0 {
+        loop {
+            collector.check().map_err(|why| stopped(&collector, why))?;
+            if step == 0 || collector.complete() {
                 break;
             }
-            if collector.add(page) == 0 {
+            if self.reader.now() >= deadline.0 {
+                return Err(stopped(
+                    &collector,
+                    ListStop::Deadline { limit: deadline.1 },
+                ));
+            }
+            // While totalResults says there are more, a window of pages at once; past it (no
+            // totalResults, or pages that did not add up), one page at a time.
+            let starts = match collector.total() {
+                Some(total) if next <= total => window(next, step, total, self.reader.max_reads()),
+                _ => vec![next],
+            };
+            let windowed = starts.len() > 1;
+            let (first_start, last_start) = (starts[0], starts[starts.len() - 1]);
+            let pages = self
+                .fetch_pages(kind, starts, count, &keep, deadline)
+                .await
+                .map_err(|e| as_stop(e, &collector, &stopped))?;
+            let mut sent = 0;
+            let mut new = 0;
+            for (_, page) in pages {
+                sent += page.items.len() as u64;
+                new += collector.add(page);
+            }
+            if sent == 0 {
+                break;
+            }
+            if new == 0 {
                 self.reader.log().at(1, || {
                     format!(
-                        "GET {}: the page at startIndex {next} repeats resources already read; \
-                         the server ignores paging, so the list is complete",
+                        "GET {}: the pages from startIndex {first_start} repeat resources \
+                         already read; the server ignores paging, so the list ends here",
                         self.reader.shown_url(kind)
                     )
                 });
                 break;
             }
-            if collector.complete() {
-                break;
-            }
-            next += len;
+            next = if windowed {
+                last_start.saturating_add(step)
+            } else {
+                next.saturating_add(sent)
+            };
         }
+        collector.check().map_err(|why| stopped(&collector, why))?;
         self.finish(collector, kind)
     }
 
@@ -244,12 +255,13 @@ impl ReadClient {
         kind: &'static str,
         start: u64,
         count: u32,
+        deadline: (Instant, Duration),
     ) -> Result<ListPage, ClientError> {
         let query = vec![
             ("startIndex", start.to_string()),
             ("count", count.to_string()),
         ];
-        let response = self.reader.get(kind, query).await?;
+        let response = self.reader.get_until(kind, query, Some(deadline)).await?;
         ListPage::parse(&response.body).map_err(|e| response.invalid(e))
     }
 
@@ -260,8 +272,9 @@ impl ReadClient {
         start: u64,
         count: u32,
         keep: &Keep<T>,
+        deadline: (Instant, Duration),
     ) -> Result<Kept<T>, ClientError> {
-        let page = self.page(kind, start, count).await?;
+        let page = self.page(kind, start, count, deadline).await?;
         Kept::from_page(page, &**keep).map_err(|detail| ClientError::InvalidResponse {
             method: Method::Get,
             url: self.reader.shown_url(kind),
@@ -277,6 +290,7 @@ impl ReadClient {
         starts: Vec<u64>,
         count: u32,
         keep: &Keep<T>,
+        deadline: (Instant, Duration),
     ) -> Result<Vec<(u64, Kept<T>)>, ClientError> {
         let mut pending = starts.into_iter();
         let mut running = JoinSet::new();
@@ -284,7 +298,7 @@ impl ReadClient {
             let me = self.clone();
             let keep = keep.clone();
             running.spawn(async move {
-                me.kept_page(kind, start, count, &keep)
+                me.kept_page(kind, start, count, &keep, deadline)
                     .await
                     .map(|p| (start, p))
             });
@@ -331,6 +345,18 @@ impl ReadClient {
                 got,
                 expected,
             })
+    }
+}
+
+/// A page's error, or the list's: a request refused for the deadline stops the whole list.
+fn as_stop<T>(
+    e: ClientError,
+    collector: &Collector<T>,
+    stopped: &impl Fn(&Collector<T>, ListStop) -> ClientError,
+) -> ClientError {
+    match e {
+        ClientError::Deadline { limit, .. } => stopped(collector, ListStop::Deadline { limit }),
+        e => e,
     }
 }
 

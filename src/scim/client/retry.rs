@@ -186,17 +186,24 @@ fn backoff(attempt: u32, policy: &Policy) -> Duration {
     half + (nominal - half).mul_f64(policy.jitter.sample())
 }
 
+/// The longest wait [`parse_retry_after`] reports: a larger `Retry-After` (or `inf`) is read
+/// as this, so that it is refused as too long rather than ignored.
+const LONGEST_WAIT_SECS: f64 = 1e12;
+
 /// The wait a response asks for. `X-Emulator-Retry-After-Ms` (sent by roster's emulator when
-/// its clock is scaled) is preferred; otherwise `Retry-After` in seconds, whole or decimal. An
-/// HTTP-date `Retry-After` (not used by Asana) is ignored and the backoff applies.
-pub fn parse_retry_after(retry_after: Option<&str>, emulator_ms: Option<&str>) -> Option<Duration> {
-    if let Some(ms) = emulator_ms.and_then(|v| v.trim().parse::<u64>().ok()) {
+/// its clock is scaled) is preferred when the server is on a loopback address
+/// (`from_loopback`), and ignored from any other; otherwise `Retry-After` in seconds, whole or
+/// decimal. An HTTP-date `Retry-After` (not used by Asana) is ignored and the backoff applies.
+pub fn parse_retry_after(
+    retry_after: Option<&str>,
+    emulator_ms: Option<&str>,
+    from_loopback: bool,
+) -> Option<Duration> {
+    if from_loopback && let Some(ms) = emulator_ms.and_then(|v| v.trim().parse::<u64>().ok()) {
         return Some(Duration::from_millis(ms));
     }
     let secs: f64 = retry_after?.trim().parse().ok()?;
-    (0.0..1e9)
-        .contains(&secs)
-        .then(|| Duration::from_secs_f64(secs))
+    (secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(LONGEST_WAIT_SECS)))
 }
 
 #[cfg(test)]
@@ -347,21 +354,50 @@ mod tests {
 
     #[test]
     fn parse_retry_after_table() {
+        let ten_years = Duration::from_secs(10 * 365 * 86_400);
         let cases: &[(Option<&str>, Option<&str>, Option<Duration>)] = &[
             (Some("30"), None, Some(Duration::from_secs(30))),
             (Some(" 2 "), None, Some(Duration::from_secs(2))),
             (Some("1.5"), None, Some(Duration::from_millis(1500))),
             (Some("0"), None, Some(Duration::ZERO)),
             (Some("-1"), None, None),
+            (Some("NaN"), None, None),
             (Some("Wed, 21 Oct 2015 07:28:00 GMT"), None, None),
             (None, None, None),
+            // very long waits are kept, to be refused as too long
+            (Some("315360000"), None, Some(ten_years)),
+            (
+                Some("1e300"),
+                None,
+                Some(Duration::from_secs(1_000_000_000_000)),
+            ),
+            (
+                Some("inf"),
+                None,
+                Some(Duration::from_secs(1_000_000_000_000)),
+            ),
             // the emulator's scaled wait wins
             (Some("30"), Some("30"), Some(Duration::from_millis(30))),
             (None, Some("5"), Some(Duration::from_millis(5))),
             (Some("4"), Some("junk"), Some(Duration::from_secs(4))),
         ];
         for (ra, ms, want) in cases {
-            assert_eq!(parse_retry_after(*ra, *ms), *want, "{ra:?} {ms:?}");
+            assert_eq!(parse_retry_after(*ra, *ms, true), *want, "{ra:?} {ms:?}");
         }
+    }
+
+    #[test]
+    fn issue12_the_emulator_wait_header_is_honoured_only_from_loopback() {
+        // A remote server cannot use the emulator's header to cut Asana's Retry-After short
+        // (or to stretch a wait it did not announce).
+        assert_eq!(
+            parse_retry_after(Some("30"), Some("1"), false),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(parse_retry_after(None, Some("1"), false), None);
+        assert_eq!(
+            parse_retry_after(Some("30"), Some("1"), true),
+            Some(Duration::from_millis(1))
+        );
     }
 }

@@ -19,13 +19,14 @@ use url::Url;
 
 use super::clock::Clock;
 use super::config::{ClientConfig, LogSink};
-use super::error::{ClientError, ScimError, TransportKind, parse_error_body};
+use super::error::{ClientError, RefusedWait, ScimError, TransportKind, parse_error_body};
 use super::pacing::{Lane, Pacer};
 use super::retry::{Decision, Failure, GiveUp, Outcome, Policy, decide, parse_retry_after};
-use super::secret::{Secret, redact, scrub};
+use super::secret::{Redactor, SERVER_TEXT_CHARS, redact};
 use super::stats::Stats;
 
-/// The header roster's emulator adds to a 429 when its clock runs faster than real time.
+/// The header roster's emulator adds to a 429 when its clock runs faster than real time;
+/// honoured only from a loopback server.
 const EMULATOR_RETRY_AFTER_MS: &str = "x-emulator-retry-after-ms";
 
 /// Answers larger than this are refused rather than held in memory.
@@ -113,6 +114,8 @@ struct Request {
     query: Vec<(&'static str, String)>,
     body: Option<Vec<u8>>,
     if_match: Option<HeaderValue>,
+    /// When the read this request is part of must be done, and the limit that set it.
+    deadline: Option<(Instant, Duration)>,
 }
 
 /// A successful (2xx) answer.
@@ -186,13 +189,17 @@ struct Transport {
     /// Without a trailing slash.
     base: String,
     auth: HeaderValue,
-    token: Secret,
+    /// The token, to be removed from whatever the server or the HTTP library says.
+    redactor: Redactor,
     pacer: Pacer,
     policy: Policy,
     stats: Arc<Stats>,
     log: Log,
     clock: Arc<dyn Clock>,
     max_reads: usize,
+    read_deadline: Duration,
+    /// Whether the server is on a loopback address (the emulator's wait header is honoured).
+    loopback: bool,
 }
 
 impl Transport {
@@ -215,7 +222,8 @@ impl Transport {
             // SCIM does not redirect; following one could carry the request somewhere unvetted.
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(config.max_reads);
-        if super::config::is_loopback(&base) {
+        let loopback = super::config::is_loopback(&base);
+        if loopback {
             builder = builder.no_proxy();
         }
         let http = builder
@@ -225,7 +233,7 @@ impl Transport {
             http,
             base: base.as_str().trim_end_matches('/').to_string(),
             auth,
-            token: config.token.clone(),
+            redactor: Redactor::new([&config.token]),
             pacer: Pacer::new(
                 config.requests_per_minute,
                 config.max_reads,
@@ -249,6 +257,8 @@ impl Transport {
             },
             clock: config.clock.clone(),
             max_reads: config.max_reads,
+            read_deadline: config.read_deadline,
+            loopback,
         })
     }
 
@@ -281,6 +291,15 @@ impl Transport {
         loop {
             attempt += 1;
             let permit = self.pacer.admit(method.lane()).await;
+            if let Some((at, limit)) = req.deadline
+                && self.clock.now() >= at
+            {
+                return Err(ClientError::Deadline {
+                    method,
+                    url: shown,
+                    limit,
+                });
+            }
             self.stats.sent(method);
             let started = Instant::now();
             let result = self.send_once(&req, &url).await;
@@ -310,9 +329,12 @@ impl Transport {
                     if raw.status == 429 {
                         self.stats.throttled();
                         // The limit is per token: every worker holds off, even if this
-                        // request gives up.
-                        if let Some(after) = raw.retry_after {
-                            self.pacer.pause_for(after.min(self.policy.max_retry_after));
+                        // request gives up. A wait too long to make is not made by anyone:
+                        // this request reports it, and the others meet their own 429.
+                        if let Some(after) = raw.retry_after
+                            && after <= self.policy.max_retry_after
+                        {
+                            self.pacer.pause_for(after);
                         }
                     }
                     Failed::Status(raw)
@@ -321,7 +343,9 @@ impl Transport {
                     let (failure, kind) = classify(&e);
                     self.log
                         .at(2, || format!("{method} {shown} -> {kind} after {ms} ms"));
-                    let message = scrub(&error_chain(e.without_url()), &self.token);
+                    let message = self
+                        .redactor
+                        .server_text(&error_chain(e.without_url()), 2 * SERVER_TEXT_CHARS);
                     Failed::Transport {
                         failure,
                         kind,
@@ -345,6 +369,15 @@ impl Transport {
                     return Err(self.give_up(failed, method, shown, attempt, why));
                 }
             };
+            if let Some((at, limit)) = req.deadline
+                && self.clock.now() + after >= at
+            {
+                return Err(ClientError::Deadline {
+                    method,
+                    url: shown,
+                    limit,
+                });
+            }
             self.stats.retried();
             let secs = after.as_secs_f64();
             match &failed {
@@ -389,14 +422,21 @@ impl Transport {
     ) -> ClientError {
         match failed {
             Failed::Status(raw) => {
-                let (scim_type, detail) = parse_error_body(raw.status, &raw.body);
+                let (scim_type, detail) = parse_error_body(raw.status, &raw.body, &self.redactor);
                 ClientError::Scim(ScimError {
                     status: raw.status,
                     scim_type,
-                    detail: scrub(&detail, &self.token),
+                    detail,
                     method,
                     url,
                     attempts,
+                    refused_wait: match (why, raw.retry_after) {
+                        (GiveUp::RetryAfterTooLong, Some(asked)) => Some(RefusedWait {
+                            asked,
+                            cap: self.policy.max_retry_after,
+                        }),
+                        _ => None,
+                    },
                 })
             }
             Failed::Transport { kind, message, .. } => ClientError::Transport {
@@ -432,6 +472,7 @@ impl Transport {
         let retry_after = parse_retry_after(
             header(RETRY_AFTER.as_str()),
             header(EMULATOR_RETRY_AFTER_MS),
+            self.loopback,
         );
         let etag = header(ETAG.as_str()).map(str::to_string);
         let status = response.status().as_u16();
@@ -495,6 +536,17 @@ impl Reader {
         path: &str,
         query: Vec<(&'static str, String)>,
     ) -> Result<Response, ClientError> {
+        self.get_until(path, query, None).await
+    }
+
+    /// [`Reader::get`] as part of a read that must be done by `deadline` (with the limit that
+    /// set it): no attempt is sent, and no retry waited for, past it.
+    pub(crate) async fn get_until(
+        &self,
+        path: &str,
+        query: Vec<(&'static str, String)>,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<Response, ClientError> {
         self.0
             .execute(Request {
                 method: Method::Get,
@@ -502,8 +554,19 @@ impl Reader {
                 query,
                 body: None,
                 if_match: None,
+                deadline,
             })
             .await
+    }
+
+    /// When a read that starts now must be done, with the configured limit.
+    pub(crate) fn read_deadline(&self) -> (Instant, Duration) {
+        let limit = self.0.read_deadline;
+        (self.0.clock.now() + limit, limit)
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        self.0.clock.now()
     }
 
     /// The redacted URL of `path`, for errors about a whole listing.
@@ -574,6 +637,7 @@ impl Writer {
                 query: Vec::new(),
                 body,
                 if_match,
+                deadline: None,
             })
             .await
     }
