@@ -16,7 +16,8 @@ const STARTER_SETTINGS: &str = "\
 # Written by `roster import asana`. See the README for every setting.
 version: 1
 asana:
-  url: https://app.asana.com/api/1.0/scim
+  # Asana's SCIM API by default; ROSTER_TARGET_URL or --target-url pins the URL outside this
+  # file (a `url:` here must then be the same one).
   token_env: ASANA_TOKEN
 policy:
   unmanaged: report

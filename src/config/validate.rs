@@ -76,23 +76,16 @@ impl Validator<'_> {
         }
         let (profile, url, token_env) = self.target(file, s.asana, s.target);
         self.profile = profile;
-        if let Some(url) = &url
-            && let Err(e) = check_url(&url.value)
-        {
-            self.error(
-                e,
-                span(file, url),
-                "use https://…, or http:// only for 127.0.0.1/localhost",
-            );
+        if let Some(url) = &url {
+            self.target_url(file, profile, url);
         }
-        if let Some(t) = &token_env
-            && !is_env_name(&t.value)
-        {
-            self.error(
-                format!("`{}` is not an environment variable name", t.value),
-                span(file, t),
-                "name the variable that holds the token (e.g. ASANA_TOKEN), never the token itself",
-            );
+        if let Some(t) = &token_env {
+            let secret_env = s
+                .entra
+                .as_ref()
+                .and_then(|e| e.value.client_secret_env.as_ref())
+                .map(|v| v.value.as_str());
+            self.token_env(file, t, secret_env);
         }
         let mappings = s.mappings.unwrap_or(raw::RawMappings {
             users: None,
@@ -109,9 +102,7 @@ impl Validator<'_> {
         model::Settings {
             target: TargetSettings {
                 profile,
-                url: url
-                    .map(|u| u.value)
-                    .or(profile.default_url().map(str::to_string)),
+                configured_url: url.map(|u| u.value),
                 token_env: token_env.map_or(profile.default_token_env().into(), |t| t.value),
             },
             user_mappings,
@@ -343,6 +334,49 @@ impl Validator<'_> {
             }
             (Some(a), None) => (Profile::Asana, a.value.url, a.value.token_env),
             (None, None) => (Profile::Asana, None, None),
+        }
+    }
+
+    /// The target URL: https (http only to loopback), a base URL without credentials, query
+    /// or fragment, and for `profile: asana` Asana's own host (or loopback, for the emulator).
+    fn target_url(&mut self, file: FileId, profile: Profile, url: &Spanned<String>) {
+        let problem = check_url(&url.value)
+            .map_err(|e| (e, "use https://…, or http:// only for 127.0.0.1/localhost"))
+            .and_then(|()| normalize_url(&url.value).map_err(|e| (e, "give the base URL only")))
+            .and_then(|_| {
+                check_profile_url(profile, &url.value).map_err(|e| {
+                    (
+                        e,
+                        "`profile: asana` sends the token to app.asana.com only (or to a loopback \
+                         emulator); for another SCIM server write `target: { profile: generic, \
+                         url: … }`",
+                    )
+                })
+            });
+        if let Err((message, hint)) = problem {
+            self.error(message, span(file, url), hint);
+        }
+    }
+
+    /// `token_env` names a variable that can hold the token: not a system, CI or cloud
+    /// variable, and not the Entra client secret's ([`refused_token_env`]).
+    fn token_env(&mut self, file: FileId, t: &Spanned<String>, entra_secret_env: Option<&str>) {
+        if !is_env_name(&t.value) {
+            self.error(
+                format!("`{}` is not an environment variable name", t.value),
+                span(file, t),
+                "name the variable that holds the token (e.g. ASANA_TOKEN), never the token itself",
+            );
+        } else if let Some(why) = refused_token_env(&t.value, entra_secret_env) {
+            self.error(
+                format!("token_env `{}` {why}, not the target's token", t.value),
+                span(file, t),
+                format!(
+                    "name the variable your workflow puts the token in (the default is {}); \
+                     roster sends its value as a bearer token",
+                    self.profile.default_token_env()
+                ),
+            );
         }
     }
 
@@ -1039,6 +1073,160 @@ pub fn check_url(url: &str) -> Result<(), String> {
         ));
     }
     Err(format!("`{url}` is not an http(s) URL"))
+}
+
+/// A base URL in one spelling, so that two can be compared: what `url` parses it into (scheme
+/// and host lower-cased, an IP address in canonical form, the scheme's default port dropped,
+/// `.` and `..` segments resolved), without trailing slashes. The path is otherwise kept as
+/// written: paths are case-sensitive. Refuses what is not a base URL: no host, user
+/// information, a query or a fragment.
+///
+/// `https://APP.asana.com:443/api/1.0/scim/` and `https://app.asana.com/api/1.0/scim` both
+/// give `https://app.asana.com/api/1.0/scim`.
+pub fn normalize_url(url: &str) -> Result<String, String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{url}` has no host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "`{url}` holds user information; the token is passed separately"
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "`{url}` has a query or fragment; give the base URL only"
+        ));
+    }
+    let mut out = format!(
+        "{}://{}",
+        parsed.scheme(),
+        parsed.host_str().unwrap_or_default()
+    );
+    if let Some(port) = parsed.port() {
+        out.push_str(&format!(":{port}"));
+    }
+    out.push_str(parsed.path().trim_end_matches('/'));
+    Ok(out)
+}
+
+/// Whether two URLs name the same target: equal after [`normalize_url`] (equal as written
+/// when either is not a base URL).
+pub fn same_url(a: &str, b: &str) -> bool {
+    match (normalize_url(a), normalize_url(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Asana's SCIM host: the only one `profile: asana` sends its token to, loopback aside.
+pub const ASANA_HOST: &str = "app.asana.com";
+
+/// For `profile: asana`, the URL's host is [`ASANA_HOST`] or loopback (the emulator); any host
+/// for `generic`.
+pub fn check_profile_url(profile: Profile, url: &str) -> Result<(), String> {
+    if profile == Profile::Generic {
+        return Ok(());
+    }
+    let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match parsed.host_str() {
+        Some(h) if loopback || h.eq_ignore_ascii_case(ASANA_HOST) => Ok(()),
+        host => Err(format!(
+            "`profile: asana` refuses the host `{}`: Asana's SCIM API is on {ASANA_HOST}",
+            host.unwrap_or_default()
+        )),
+    }
+}
+
+/// Variables roster knows do not hold a target's token, by exact name (compared ignoring
+/// case): the shell's and the system's, CI markers, other tools' tokens, proxies, and roster's
+/// own settings.
+pub const NOT_TOKEN_VARIABLES: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "PWD",
+    "OLDPWD",
+    "HOSTNAME",
+    "TERM",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TMPDIR",
+    "TMP",
+    "TEMP",
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "MAIL",
+    "DISPLAY",
+    "SHLVL",
+    "IFS",
+    "CI",
+    "GH_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "NO_COLOR",
+    "ROSTER_TARGET_URL",
+    "ROSTER_ASANA_URL",
+    "ROSTER_ENTRA_LOGIN_URL",
+    "ROSTER_ENTRA_GRAPH_URL",
+];
+
+/// Prefixes of variables that belong to a CI runner, a cloud provider, a package manager or
+/// the system (compared ignoring case): `GITHUB_TOKEN`, `ACTIONS_RUNTIME_TOKEN`,
+/// `AWS_SECRET_ACCESS_KEY`, `CARGO_REGISTRY_TOKEN` are credentials for something else.
+pub const NOT_TOKEN_PREFIXES: &[&str] = &[
+    "GITHUB_",
+    "ACTIONS_",
+    "RUNNER_",
+    "CI_",
+    "AWS_",
+    "AZURE_",
+    "ARM_",
+    "GOOGLE_",
+    "GCP_",
+    "CLOUDSDK_",
+    "CARGO_",
+    "ENTRA_",
+    "SSH_",
+    "LC_",
+    "XDG_",
+    "LD_",
+    "DYLD_",
+];
+
+/// Why a `token_env` cannot hold the target's token, or `None` when it can: a name in
+/// [`NOT_TOKEN_VARIABLES`], one starting with a [`NOT_TOKEN_PREFIXES`] prefix, or the
+/// variable of the Entra client secret (`entra.client_secret_env`, `ENTRA_CLIENT_SECRET` by
+/// default). A pull request that renames `token_env` must not make roster send another
+/// secret as its bearer token.
+pub fn refused_token_env(name: &str, entra_secret_env: Option<&str>) -> Option<String> {
+    let upper = name.to_ascii_uppercase();
+    let secret = entra_secret_env.unwrap_or(model::DEFAULT_ENTRA_SECRET_ENV);
+    if upper == secret.to_ascii_uppercase()
+        || upper == model::DEFAULT_ENTRA_SECRET_ENV.to_ascii_uppercase()
+    {
+        return Some("holds the Entra client secret".into());
+    }
+    if NOT_TOKEN_VARIABLES.contains(&upper.as_str()) {
+        return Some("is a system, CI or roster variable".into());
+    }
+    NOT_TOKEN_PREFIXES
+        .iter()
+        .find(|p| upper.starts_with(*p))
+        .map(|p| format!("belongs to another system (`{p}*`)"))
 }
 
 /// Maps an index into a decoded YAML scalar to a byte offset in the file, for scalars written
