@@ -1049,30 +1049,31 @@ pub fn check_base_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `https://…`, or `http://` to a loopback host only.
+/// `https://…`, or `http://` to a loopback host only (`localhost`, 127.0.0.0/8, `::1`). The
+/// scheme and host are read as a URL parser reads them, so `HTTP://LOCALHOST` is loopback and
+/// `http://127.0.0.1.evil.com` or `http://127.0.0.1@evil.com` are not.
 pub fn check_url(url: &str) -> Result<(), String> {
-    if url.starts_with("https://") && url.len() > "https://".len() {
-        return Ok(());
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Err(format!("`{url}` is not an http(s) URL"));
+    };
+    match parsed.scheme() {
+        "https" if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        "http" if is_loopback(&parsed) => Ok(()),
+        "http" => Err(format!(
+            "plain http:// is refused for `{}`: tokens would travel unencrypted",
+            parsed.host_str().unwrap_or_default()
+        )),
+        _ => Err(format!("`{url}` is not an http(s) URL")),
     }
-    if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', '?']).next().unwrap_or("");
-        let host = match host.rsplit_once(':') {
-            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
-            _ => host,
-        };
-        let loopback = host == "localhost"
-            || host == "[::1]"
-            || host
-                .parse::<std::net::Ipv4Addr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if loopback {
-            return Ok(());
-        }
-        return Err(format!(
-            "plain http:// is refused for `{host}`: tokens would travel unencrypted"
-        ));
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
-    Err(format!("`{url}` is not an http(s) URL"))
 }
 
 /// A base URL in one spelling, so that two can be compared: what `url` parses it into (scheme
@@ -1129,14 +1130,8 @@ pub fn check_profile_url(profile: Profile, url: &str) -> Result<(), String> {
         return Ok(());
     }
     let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
-    let loopback = match parsed.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
     match parsed.host_str() {
-        Some(h) if loopback || h.eq_ignore_ascii_case(ASANA_HOST) => Ok(()),
+        Some(h) if is_loopback(&parsed) || h.eq_ignore_ascii_case(ASANA_HOST) => Ok(()),
         host => Err(format!(
             "`profile: asana` refuses the host `{}`: Asana's SCIM API is on {ASANA_HOST}",
             host.unwrap_or_default()
@@ -1307,7 +1302,100 @@ mod tests {
         assert!(check_url("http://[::1]:9/x").is_ok());
         assert!(check_url("http://example.com/scim").is_err());
         assert!(check_url("http://127.0.0.1.evil.com/").is_err());
+        assert!(check_url("http://127.0.0.1@evil.com/").is_err());
+        assert!(check_url("HTTP://LOCALHOST:8080/api").is_ok());
+        assert!(check_url("https://").is_err());
         assert!(check_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn urls_are_compared_after_normalisation() {
+        let canonical = "https://app.asana.com/api/1.0/scim";
+        for same in [
+            "https://app.asana.com/api/1.0/scim",
+            "https://APP.Asana.com/api/1.0/scim/",
+            "HTTPS://app.asana.com:443/api/1.0/scim//",
+            "https://app.asana.com/api/1.0/x/../scim",
+        ] {
+            assert_eq!(normalize_url(same).as_deref(), Ok(canonical), "{same}");
+            assert!(same_url(same, canonical), "{same}");
+        }
+        assert_eq!(
+            normalize_url("http://LOCALHOST:80/scim/").as_deref(),
+            Ok("http://localhost/scim")
+        );
+        for different in [
+            "https://app.asana.com:8443/api/1.0/scim",
+            "http://app.asana.com/api/1.0/scim",
+            "https://app.asana.com/api/1.0/SCIM",
+            "https://app.asana.com.evil.example/api/1.0/scim",
+        ] {
+            assert!(!same_url(different, canonical), "{different}");
+        }
+        for refused in [
+            "https://user:pw@app.asana.com/scim",
+            "https://app.asana.com/scim?x=1",
+            "https://app.asana.com/scim#f",
+            "not a url",
+        ] {
+            assert!(normalize_url(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn profile_asana_sends_only_to_asana_or_loopback() {
+        for ok in [
+            "https://app.asana.com/api/1.0/scim",
+            "https://APP.ASANA.COM/api/1.0/scim",
+            "http://127.0.0.1:4000/api/1.0/scim",
+            "http://localhost/x",
+            "http://[::1]:9/x",
+        ] {
+            assert!(check_profile_url(Profile::Asana, ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://evil.example.com/api/1.0/scim",
+            "https://app.asana.com.evil.example/api/1.0/scim",
+            "https://app.asana.com@evil.example/api/1.0/scim",
+            "https://asana.com/api/1.0/scim",
+        ] {
+            assert!(check_profile_url(Profile::Asana, bad).is_err(), "{bad}");
+            assert!(check_profile_url(Profile::Generic, bad).is_ok(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn token_env_may_not_name_a_variable_that_holds_something_else() {
+        for refused in [
+            "PATH",
+            "path",
+            "HOME",
+            "USER",
+            "SHELL",
+            "PWD",
+            "CI",
+            "GITHUB_TOKEN",
+            "GH_TOKEN",
+            "ACTIONS_RUNTIME_TOKEN",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "RUNNER_TEMP",
+            "AWS_SECRET_ACCESS_KEY",
+            "AZURE_CLIENT_SECRET",
+            "CARGO_REGISTRY_TOKEN",
+            "ENTRA_CLIENT_SECRET",
+            "ROSTER_TARGET_URL",
+        ] {
+            assert!(refused_token_env(refused, None).is_some(), "{refused}");
+        }
+        assert!(refused_token_env("GRAPH_SECRET", Some("GRAPH_SECRET")).is_some());
+        for ok in [
+            "ASANA_TOKEN",
+            "SCIM_TOKEN",
+            "ROSTER_TEST_TOKEN",
+            "MY_ASANA_PAT",
+        ] {
+            assert_eq!(refused_token_env(ok, Some("GRAPH_SECRET")), None, "{ok}");
+        }
     }
 
     #[test]

@@ -62,11 +62,11 @@ impl Target {
         };
         let source = pin.map_or("roster.yaml", |p| p.source);
         if let Err(e) = check_url(&url).and_then(|()| normalize_url(&url).map(drop)) {
-            bail!("{e} ({source}); use https://, or http:// only for 127.0.0.1 or localhost");
+            bail!("{source}: {e}; use https://, or http:// only for 127.0.0.1 or localhost");
         }
         if let Err(e) = check_profile_url(settings.profile, &url) {
             bail!(
-                "{e} ({source})\n  hint: for another SCIM server use `target: {{ profile: \
+                "{source}: {e}\n  hint: for another SCIM server use `target: {{ profile: \
                  generic }}` in roster.yaml"
             );
         }
@@ -382,6 +382,36 @@ pub fn rfc3339(secs: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::{ASANA_URL_ENV, Pin, TARGET_URL_ENV};
+
+    #[test]
+    fn the_pin_comes_from_the_flag_then_either_variable_which_must_agree() {
+        let a = "http://127.0.0.1:4000/api/1.0/scim";
+        let b = "http://127.0.0.1:4001/api/1.0/scim";
+        let pin = |arg, t, o| Pin::decide(arg, t, o).map(|p| p.map(|p| (p.url, p.source)));
+        assert_eq!(pin(None, None, None).unwrap(), None);
+        assert_eq!(
+            pin(Some(a), Some(a), None).unwrap(),
+            Some((a.into(), TARGET_URL_ENV))
+        );
+        assert_eq!(
+            pin(None, None, Some(a)).unwrap(),
+            Some((a.into(), ASANA_URL_ENV))
+        );
+        assert_eq!(
+            pin(Some(b), None, Some(a)).unwrap(),
+            Some((b.into(), "--target-url"))
+        );
+        // The same target spelled twice is one target.
+        let a_slash = format!("{a}/");
+        assert!(pin(Some(a), Some(a), Some(&a_slash)).is_ok());
+        let err = pin(Some(a), Some(a), Some(b)).unwrap_err().to_string();
+        assert!(
+            err.contains(TARGET_URL_ENV) && err.contains(ASANA_URL_ENV) && err.contains(b),
+            "{err}"
+        );
+    }
+
     #[test]
     fn rfc3339_dates() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
