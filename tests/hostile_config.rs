@@ -443,3 +443,86 @@ fn item3_shipped_workflows_pin_the_target_and_the_token_variable() {
         );
     }
 }
+
+// ---- low items ------------------------------------------------------------------------------
+
+/// A client that writes to the emulator directly, as someone in the admin console would.
+fn admin(emu: &RunningEmulator) -> roster::scim::client::WriteClient {
+    use roster::scim::client::{ClientConfig, Secret, WriteClient};
+    WriteClient::new(&ClientConfig::new(emu.url(), Secret::new(TOKEN))).unwrap()
+}
+
+fn scim_user(user_name: &str, extra: serde_json::Value) -> serde_json::Value {
+    let mut u = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "active": true,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        u[k] = v.clone();
+    }
+    u
+}
+
+/// The parts of a Markdown line outside code spans.
+fn outside_code(line: &str) -> String {
+    line.split('`').step_by(2).collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn low_drift_markdown_escapes_live_values() {
+    // The nightly drift issue showed what Asana sent as Markdown: a title edited in the admin
+    // console became a link, pinged a team, closed its code span and carried ESC bytes.
+    let rt = runtime();
+    let emu = emulator(&rt);
+    let hostile_title = "[approve](https://evil.example) @northwind/admins ``` `x` \u{1b}[2J\u{1b}]0;pwned\u{7}\n# Heading";
+    let client = admin(&emu);
+    rt.block_on(async {
+        client
+            .create_user(&scim_user(
+                "ada@example.com",
+                serde_json::json!({ "title": hostile_title }),
+            ))
+            .await
+            .unwrap();
+        client
+            .create_user(&scim_user(
+                "eve+`[x](https://evil.example)`@example.com",
+                serde_json::json!({}),
+            ))
+            .await
+            .unwrap();
+    });
+    let dir = config(
+        "version: 1\n",
+        "users:\n  - userPrincipalName: ada@example.com\n    jobTitle: Engineer\n",
+    );
+    let out = workflow(emu.url(), dir.path(), &["drift", "--format", "markdown"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.contains("### Attributes differ (1)"), "{md}");
+    assert!(md.contains("### Not declared (unmanaged) (1)"), "{md}");
+    for c in ['\u{1b}', '\u{7}'] {
+        assert!(
+            !md.contains(c),
+            "a control character reached the issue: {md:?}"
+        );
+    }
+    for line in md.lines() {
+        assert_eq!(
+            line.matches('`').count() % 2,
+            0,
+            "an open code span: {line}"
+        );
+        let prose = outside_code(line);
+        for raw in ["](", "@northwind", "# Heading", "https://"] {
+            assert!(!prose.contains(raw), "`{raw}` outside a code span: {line}");
+        }
+    }
+    assert!(
+        !md.lines().any(|l| l.starts_with("# Heading")),
+        "a live value started a line: {md}"
+    );
+}
