@@ -14,6 +14,9 @@ use std::process::Output;
 
 use assert_cmd::Command;
 use roster::emulator::{Emulator, RunningEmulator};
+use serde_json::json;
+
+mod support;
 
 const TOKEN: &str = "hostile-config-test-token-3f9a";
 
@@ -524,5 +527,109 @@ fn low_drift_markdown_escapes_live_values() {
     assert!(
         !md.lines().any(|l| l.starts_with("# Heading")),
         "a live value started a line: {md}"
+    );
+}
+
+/// A generic SCIM server holding `users` and `groups` (no paging beyond the first page, no
+/// writes): what a target that let such users exist would serve.
+fn generic_server(
+    rt: &tokio::runtime::Runtime,
+    users: Vec<serde_json::Value>,
+    groups: Vec<serde_json::Value>,
+) -> support::ScriptServer {
+    use support::Reply;
+    let list = |items: &[serde_json::Value], r: &support::Recorded| {
+        let first = r.query_u64("startIndex").unwrap_or(1) <= 1;
+        let page: Vec<_> = if first { items.to_vec() } else { Vec::new() };
+        Reply::json(
+            200,
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                "totalResults": items.len(),
+                "startIndex": r.query_u64("startIndex").unwrap_or(1),
+                "itemsPerPage": page.len(),
+                "Resources": page,
+            }),
+        )
+    };
+    rt.block_on(support::ScriptServer::start(move |r| {
+        match (r.method.as_str(), r.path()) {
+            ("GET", "/scim/Users") => list(&users, r),
+            ("GET", "/scim/Groups") => list(&groups, r),
+            ("GET", "/scim/ServiceProviderConfig") => Reply::json(
+                200,
+                json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+                    "patch": { "supported": true },
+                    "filter": { "supported": false, "maxResults": 100 },
+                    "etag": { "supported": false },
+                }),
+            ),
+            _ => Reply::json(404, json!({ "detail": "not here" })),
+        }
+    }))
+}
+
+#[test]
+fn low_import_asana_skips_declarations_its_own_validate_rejects() {
+    // `import asana` wrote what the target held as it was: two userNames that differ only in
+    // case and an invalid email gave files `roster validate` refused at once.
+    let rt = runtime();
+    let user = |id: &str, name: &str, extra: serde_json::Value| {
+        let mut u = json!({ "id": id, "userName": name, "active": true });
+        for (k, v) in extra.as_object().unwrap() {
+            u[k] = v.clone();
+        }
+        u
+    };
+    let server = generic_server(
+        &rt,
+        vec![
+            user("1", "ok@example.com", json!({ "title": "Lead" })),
+            user("2", "Bob@example.com", json!({})),
+            user("3", "bob@example.com", json!({})),
+            user(
+                "4",
+                "carol@example.com",
+                json!({
+                "emails": [{ "type": "work", "value": "carol at example", "primary": true }] }),
+            ),
+        ],
+        vec![
+            json!({ "id": "g1", "displayName": "Solo", "members": [{ "value": "1" }] }),
+            json!({ "id": "g2", "displayName": "Everyone",
+                    "members": [{ "value": "1" }, { "value": "4" }] }),
+        ],
+    );
+    let dir = config(
+        "version: 1\ntarget:\n  profile: generic\n  token_env: SCIM_TOKEN\n",
+        "",
+    );
+    let run = |args: &[&str]| {
+        workflow(&server.base_url(), dir.path(), args)
+            .env("SCIM_TOKEN", TOKEN)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["import", "asana"]);
+    let err = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for skipped in [
+        "skipped user \"Bob@example.com\": the userNames `Bob@example.com` and `bob@example.com` differ only in case",
+        "skipped user \"bob@example.com\"",
+        "skipped user \"carol@example.com\": mail `carol at example` is not an email address",
+        "skipped team \"Everyone\": its member `carol@example.com` was left out",
+    ] {
+        assert!(err.contains(skipped), "`{skipped}` not reported:\n{err}");
+    }
+    assert!(err.contains("Wrote 1 users and 1 teams"), "{err}");
+    // What it wrote is what its own validate accepts, and the first plan changes nothing.
+    let out = run(&["validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        server.requests().iter().all(|r| r.method == "GET"),
+        "import and plan only read"
     );
 }
