@@ -235,22 +235,24 @@ fn item3_token_env_path_and_aws_secret_access_key_are_refused_before_any_request
     assert_eq!(hostile.connections(), 0);
 }
 
+/// `roster ARGS` as the workflow runs it, in a config directory with `settings` and one user:
+/// the exit code and everything printed.
+fn run_with(pinned: &str, settings: &str, args: &[&str]) -> (Option<i32>, String) {
+    let dir = config(settings, ONE_USER);
+    let out = workflow(pinned, dir.path(), args).output().unwrap();
+    (out.status.code(), text(&out))
+}
+
 #[test]
 fn item3_profile_asana_refuses_a_host_other_than_app_asana_com() {
+    const ASANA: &str = "https://app.asana.com/api/1.0/scim";
     for url in [
         "https://scim.evil.example/api/1.0/scim",
         "https://app.asana.com.evil.example/api/1.0/scim",
     ] {
-        let dir = config(&format!("version: 1\nasana:\n  url: {url}\n"), ONE_USER);
-        let out = workflow(
-            "https://app.asana.com/api/1.0/scim",
-            dir.path(),
-            &["validate"],
-        )
-        .output()
-        .unwrap();
-        let all = text(&out);
-        assert_eq!(out.status.code(), Some(1), "{url}:\n{all}");
+        let settings = format!("version: 1\nasana:\n  url: {url}\n");
+        let (code, all) = run_with(ASANA, &settings, &["validate"]);
+        assert_eq!(code, Some(1), "{url}:\n{all}");
         assert!(
             all.contains("`profile: asana` refuses the host")
                 && all.contains("roster.yaml:3:8")
@@ -259,47 +261,27 @@ fn item3_profile_asana_refuses_a_host_other_than_app_asana_com() {
         );
     }
     // Asana's host as user information in front of another one is no better.
-    let dir = config(
-        "version: 1\nasana:\n  url: https://app.asana.com@evil.example/api/1.0/scim\n",
-        ONE_USER,
-    );
-    let out = workflow(
-        "https://app.asana.com/api/1.0/scim",
-        dir.path(),
-        &["validate"],
-    )
-    .output()
-    .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let settings = "version: 1\nasana:\n  url: https://app.asana.com@evil.example/api/1.0/scim\n";
+    let (code, all) = run_with(ASANA, settings, &["validate"]);
+    assert_eq!(code, Some(1), "{all}");
     assert!(
-        text(&out).contains("holds user information") && text(&out).contains("roster.yaml:3:8"),
-        "{}",
-        text(&out)
+        all.contains("holds user information") && all.contains("roster.yaml:3:8"),
+        "{all}"
     );
     // The generic profile takes any https host (the pin still decides where the token goes).
-    let dir = config(
-        "version: 1\ntarget:\n  profile: generic\n  url: https://scim.example.com/v2\n",
-        ONE_USER,
-    );
-    let out = workflow("https://scim.example.com/v2", dir.path(), &["validate"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let settings = "version: 1\ntarget:\n  profile: generic\n  url: https://scim.example.com/v2\n";
+    let (code, all) = run_with("https://scim.example.com/v2", settings, &["validate"]);
+    assert_eq!(code, Some(0), "{all}");
     // A pinned URL is held to the same rule for `profile: asana`.
-    let dir = config("version: 1\n", ONE_USER);
-    let out = workflow(
+    let (code, all) = run_with(
         "https://scim.evil.example/api/1.0/scim",
-        dir.path(),
+        "version: 1\n",
         &["plan"],
-    )
-    .output()
-    .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    );
+    assert_eq!(code, Some(1), "{all}");
     assert!(
-        text(&out)
-            .contains("ROSTER_TARGET_URL: `profile: asana` refuses the host `scim.evil.example`"),
-        "{}",
-        text(&out)
+        all.contains("ROSTER_TARGET_URL: `profile: asana` refuses the host `scim.evil.example`"),
+        "{all}"
     );
 }
 

@@ -21,6 +21,10 @@ fn live() -> Live {
     let groups = vec![
         json!({ "id": 9, "displayName": "Platform", "members": [{ "value": "2" }, { "value": "1" }, { "value": "3" }] }),
     ];
+    live_of(users, groups)
+}
+
+fn live_of(users: Vec<serde_json::Value>, groups: Vec<serde_json::Value>) -> Live {
     Live {
         users: users
             .into_iter()
@@ -139,17 +143,7 @@ fn low_import_asana_skips_declarations_its_own_validate_rejects() {
         json!({ "id": "g1", "displayName": "Kept", "members": [{ "value": "1" }, { "value": "6" }] }),
         json!({ "id": "g2", "displayName": "Has Bob", "members": [{ "value": "1" }, { "value": "2" }] }),
     ];
-    let live = Live {
-        users: users
-            .into_iter()
-            .map(|u| crate::plan::LiveUser::from_resource(u).unwrap())
-            .collect(),
-        groups: groups
-            .into_iter()
-            .map(|g| crate::plan::LiveGroup::from_resource(g).unwrap())
-            .collect(),
-        complete: true,
-    };
+    let live = live_of(users, groups);
     let settings = "version: 1\n";
     let import = asana(
         &live.users,
