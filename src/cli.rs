@@ -78,17 +78,18 @@ pub enum Command {
 /// Where to find the SCIM API.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// SCIM base URL, overriding `asana.url` / `target.url` in roster.yaml (https, or http to
-    /// loopback only)
+    /// The SCIM base URL, pinned outside roster.yaml: the token goes only here, and a `url` in
+    /// roster.yaml that differs is an error (https, or http to loopback only).
+    /// ROSTER_ASANA_URL and --asana-url are older names
     #[arg(
-        long,
-        visible_alias = "target-url",
-        env = "ROSTER_ASANA_URL",
+        long = "target-url",
+        visible_alias = "asana-url",
+        env = "ROSTER_TARGET_URL",
         value_name = "URL"
     )]
-    pub asana_url: Option<String>,
+    pub target_url: Option<String>,
     /// Use roster's built-in Asana emulator instead of Asana: no account, no token, no network
-    #[arg(long, conflicts_with = "asana_url")]
+    #[arg(long, conflicts_with = "target_url")]
     pub emulator: bool,
     /// With --emulator: start from the organisation in this emulator state file (it is copied,
     /// never written)

@@ -1016,7 +1016,9 @@ fn an_unreachable_url_exits_1_in_plain_words() {
         err.starts_with("error: ")
             && err.contains("could not connect")
             && err.contains("hint: ")
-            && err.contains("check the URL (asana.url, --asana-url or ROSTER_ASANA_URL)"),
+            && err.contains(
+                "check the URL (--target-url, ROSTER_TARGET_URL, or the url in roster.yaml)"
+            ),
         "{err}"
     );
     assert_eq!(stdout(&out), "");

@@ -16,7 +16,8 @@ const STARTER_SETTINGS: &str = "\
 # Written by `roster import asana`. See the README for every setting.
 version: 1
 asana:
-  url: https://app.asana.com/api/1.0/scim
+  # Asana's SCIM API by default; ROSTER_TARGET_URL or --target-url pins the URL outside this
+  # file (a `url:` here must then be the same one).
   token_env: ASANA_TOKEN
 policy:
   unmanaged: report
@@ -48,9 +49,17 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
             .with_context(|| format!("cannot write {SETTINGS_FILE}"))?;
         eprintln!("Wrote a starter {SETTINGS_FILE}.");
     }
-    let Some((config, _)) = super::load_config(global)? else {
+    let Some((config, report)) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
+    // The declarations are validated against this roster.yaml before anything is written.
+    let settings_path = dir.join(SETTINGS_FILE);
+    let settings = report
+        .sources
+        .iter()
+        .find(|(path, _)| *path == settings_path)
+        .map(|(_, text)| text.to_string())
+        .with_context(|| format!("{SETTINGS_FILE} was not read"))?;
     let rt = ops::runtime()?;
     eprintln!(
         "Reading users and teams from {}…",
@@ -71,7 +80,16 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
         live.users.len(),
         live.groups.len()
     );
-    let result = import::asana(&live.users, &live.groups, &config.settings.user_mappings);
+    let result = import::asana(
+        &live.users,
+        &live.groups,
+        &config.settings.user_mappings,
+        &settings,
+    )
+    .map_err(anyhow::Error::msg)?;
+    for s in &result.skipped {
+        eprintln!("skipped {}: {}", s.what, s.reason);
+    }
     // Only now that the target was read: a failed read leaves the old files in place.
     for f in &existing {
         std::fs::remove_file(f).with_context(|| format!("cannot remove `{}`", f.display()))?;
@@ -98,6 +116,21 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
         result.files.len(),
         dir.display()
     );
+    if !result.skipped.is_empty() {
+        eprintln!(
+            "Left out {} users, teams or managers whose declarations `roster validate` would \
+             reject (listed above): what is not declared the plan leaves alone. Fix them in {} \
+             and import again, or declare them by hand.",
+            result.skipped.len(),
+            config.settings.target.profile.target_name()
+        );
+        if config.settings.policy.unmanaged == crate::config::model::Unmanaged::Deprovision {
+            eprintln!(
+                "warning: policy.unmanaged is `deprovision`: the next plan deprovisions the \
+                 users left out. Set it to `report` until they are declared."
+            );
+        }
+    }
     Ok(Outcome::Success)
 }
 

@@ -100,8 +100,17 @@ pub async fn open(
     config: &Config,
     args: &crate::cli::TargetArgs,
 ) -> anyhow::Result<crate::ops::Session> {
+    let pin = crate::ops::Pin::from_env(args.target_url.as_deref())?;
+    if args.emulator
+        && let Some(pin) = &pin
+    {
+        anyhow::bail!(
+            "--emulator cannot be used with a target URL ({})",
+            pin.source
+        );
+    }
     let emulator = args.emulator.then_some(args.emulator_state.as_deref());
-    crate::ops::Session::open(config, args.asana_url.as_deref(), emulator).await
+    crate::ops::Session::open(config, pin.as_ref(), emulator).await
 }
 
 /// Opens the target and reads every live user and group with a read-only client.

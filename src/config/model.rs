@@ -181,9 +181,19 @@ pub struct EntraSettings {
 #[derive(Debug, Clone)]
 pub struct TargetSettings {
     pub profile: Profile,
-    /// The configured or default URL; `None` for a generic server whose URL is given per run.
-    pub url: Option<String>,
+    /// The URL roster.yaml gives, as written; `None` when it gives none (see [`Self::url`]).
+    pub configured_url: Option<String>,
     pub token_env: String,
+}
+
+impl TargetSettings {
+    /// The configured URL, or the profile's default (`None` for a generic server whose URL is
+    /// given per run).
+    pub fn url(&self) -> Option<&str> {
+        self.configured_url
+            .as_deref()
+            .or(self.profile.default_url())
+    }
 }
 
 #[derive(Debug, Clone)]

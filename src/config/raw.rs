@@ -99,12 +99,15 @@ pub struct RawSettings {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "Asana")]
 pub struct RawAsana {
-    /// Base URL of the SCIM API. Default `https://app.asana.com/api/1.0/scim`. Plain `http://` is
-    /// accepted only for loopback addresses (the emulator). Overridden by `--asana-url` or
-    /// `ROSTER_ASANA_URL`.
+    /// Base URL of the SCIM API. Default `https://app.asana.com/api/1.0/scim`; the host must be
+    /// `app.asana.com`, or a loopback address (the emulator), where plain `http://` is also
+    /// accepted. When `--target-url` or `ROSTER_TARGET_URL` pins the URL, this must be the same
+    /// one (or be left out).
     #[serde(default)]
     pub url: Option<Spanned<String>>,
-    /// Name of the environment variable that holds the service-account token. Default `ASANA_TOKEN`.
+    /// Name of the environment variable that holds the service-account token. Default
+    /// `ASANA_TOKEN`. System, CI and cloud variables (`PATH`, `GITHUB_TOKEN`, `AWS_*`, …) and the
+    /// Entra client secret's are refused.
     #[serde(default)]
     pub token_env: Option<Spanned<String>>,
 }
@@ -117,13 +120,16 @@ pub struct RawTarget {
     /// `asana` (the default) or `generic`.
     #[serde(default)]
     pub profile: Option<Spanned<Profile>>,
-    /// Base URL of the SCIM API. Default `https://app.asana.com/api/1.0/scim` for `asana`; no
-    /// default for `generic` (give it here, or with `--target-url` / `ROSTER_ASANA_URL`). Plain
-    /// `http://` is accepted only for loopback addresses.
+    /// Base URL of the SCIM API. Default `https://app.asana.com/api/1.0/scim` for `asana`, whose
+    /// host must be `app.asana.com` or loopback; no default for `generic` (give it here, or with
+    /// `--target-url` / `ROSTER_TARGET_URL`). Plain `http://` is accepted only for loopback
+    /// addresses. When `--target-url` or `ROSTER_TARGET_URL` pins the URL, this must be the same
+    /// one (or be left out).
     #[serde(default)]
     pub url: Option<Spanned<String>>,
     /// Name of the environment variable that holds the bearer token. Default `ASANA_TOKEN` for
-    /// `asana`, `SCIM_TOKEN` for `generic`.
+    /// `asana`, `SCIM_TOKEN` for `generic`. System, CI and cloud variables (`PATH`,
+    /// `GITHUB_TOKEN`, `AWS_*`, …) and the Entra client secret's are refused.
     #[serde(default)]
     pub token_env: Option<Spanned<String>>,
 }

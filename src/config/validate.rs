@@ -76,23 +76,16 @@ impl Validator<'_> {
         }
         let (profile, url, token_env) = self.target(file, s.asana, s.target);
         self.profile = profile;
-        if let Some(url) = &url
-            && let Err(e) = check_url(&url.value)
-        {
-            self.error(
-                e,
-                span(file, url),
-                "use https://…, or http:// only for 127.0.0.1/localhost",
-            );
+        if let Some(url) = &url {
+            self.target_url(file, profile, url);
         }
-        if let Some(t) = &token_env
-            && !is_env_name(&t.value)
-        {
-            self.error(
-                format!("`{}` is not an environment variable name", t.value),
-                span(file, t),
-                "name the variable that holds the token (e.g. ASANA_TOKEN), never the token itself",
-            );
+        if let Some(t) = &token_env {
+            let secret_env = s
+                .entra
+                .as_ref()
+                .and_then(|e| e.value.client_secret_env.as_ref())
+                .map(|v| v.value.as_str());
+            self.token_env(file, t, secret_env);
         }
         let mappings = s.mappings.unwrap_or(raw::RawMappings {
             users: None,
@@ -109,9 +102,7 @@ impl Validator<'_> {
         model::Settings {
             target: TargetSettings {
                 profile,
-                url: url
-                    .map(|u| u.value)
-                    .or(profile.default_url().map(str::to_string)),
+                configured_url: url.map(|u| u.value),
                 token_env: token_env.map_or(profile.default_token_env().into(), |t| t.value),
             },
             user_mappings,
@@ -343,6 +334,49 @@ impl Validator<'_> {
             }
             (Some(a), None) => (Profile::Asana, a.value.url, a.value.token_env),
             (None, None) => (Profile::Asana, None, None),
+        }
+    }
+
+    /// The target URL: https (http only to loopback), a base URL without credentials, query
+    /// or fragment, and for `profile: asana` Asana's own host (or loopback, for the emulator).
+    fn target_url(&mut self, file: FileId, profile: Profile, url: &Spanned<String>) {
+        let problem = check_url(&url.value)
+            .map_err(|e| (e, "use https://…, or http:// only for 127.0.0.1/localhost"))
+            .and_then(|()| normalize_url(&url.value).map_err(|e| (e, "give the base URL only")))
+            .and_then(|_| {
+                check_profile_url(profile, &url.value).map_err(|e| {
+                    (
+                        e,
+                        "`profile: asana` sends the token to app.asana.com only (or to a loopback \
+                         emulator); for another SCIM server write `target: { profile: generic, \
+                         url: … }`",
+                    )
+                })
+            });
+        if let Err((message, hint)) = problem {
+            self.error(message, span(file, url), hint);
+        }
+    }
+
+    /// `token_env` names a variable that can hold the token: not a system, CI or cloud
+    /// variable, and not the Entra client secret's ([`refused_token_env`]).
+    fn token_env(&mut self, file: FileId, t: &Spanned<String>, entra_secret_env: Option<&str>) {
+        if !is_env_name(&t.value) {
+            self.error(
+                format!("`{}` is not an environment variable name", t.value),
+                span(file, t),
+                "name the variable that holds the token (e.g. ASANA_TOKEN), never the token itself",
+            );
+        } else if let Some(why) = refused_token_env(&t.value, entra_secret_env) {
+            self.error(
+                format!("token_env `{}` {why}, not the target's token", t.value),
+                span(file, t),
+                format!(
+                    "name the variable your workflow puts the token in (the default is {}); \
+                     roster sends its value as a bearer token",
+                    self.profile.default_token_env()
+                ),
+            );
         }
     }
 
@@ -1015,30 +1049,179 @@ pub fn check_base_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `https://…`, or `http://` to a loopback host only.
+/// `https://…`, or `http://` to a loopback host only (`localhost`, 127.0.0.0/8, `::1`). The
+/// scheme and host are read as a URL parser reads them, so `HTTP://LOCALHOST` is loopback and
+/// `http://127.0.0.1.evil.com` or `http://127.0.0.1@evil.com` are not.
 pub fn check_url(url: &str) -> Result<(), String> {
-    if url.starts_with("https://") && url.len() > "https://".len() {
-        return Ok(());
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Err(format!("`{url}` is not an http(s) URL"));
+    };
+    match parsed.scheme() {
+        "https" if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        "http" if is_loopback(&parsed) => Ok(()),
+        "http" => Err(format!(
+            "plain http:// is refused for `{}`: tokens would travel unencrypted",
+            parsed.host_str().unwrap_or_default()
+        )),
+        _ => Err(format!("`{url}` is not an http(s) URL")),
     }
-    if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', '?']).next().unwrap_or("");
-        let host = match host.rsplit_once(':') {
-            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
-            _ => host,
-        };
-        let loopback = host == "localhost"
-            || host == "[::1]"
-            || host
-                .parse::<std::net::Ipv4Addr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if loopback {
-            return Ok(());
-        }
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// A base URL in one spelling, so that two can be compared: what `url` parses it into (scheme
+/// and host lower-cased, an IP address in canonical form, the scheme's default port dropped,
+/// `.` and `..` segments resolved), without trailing slashes. The path is otherwise kept as
+/// written: paths are case-sensitive. Refuses what is not a base URL: no host, user
+/// information, a query or a fragment.
+///
+/// `https://APP.asana.com:443/api/1.0/scim/` and `https://app.asana.com/api/1.0/scim` both
+/// give `https://app.asana.com/api/1.0/scim`.
+pub fn normalize_url(url: &str) -> Result<String, String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{url}` has no host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(format!(
-            "plain http:// is refused for `{host}`: tokens would travel unencrypted"
+            "`{url}` holds user information; the token is passed separately"
         ));
     }
-    Err(format!("`{url}` is not an http(s) URL"))
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "`{url}` has a query or fragment; give the base URL only"
+        ));
+    }
+    let mut out = format!(
+        "{}://{}",
+        parsed.scheme(),
+        parsed.host_str().unwrap_or_default()
+    );
+    if let Some(port) = parsed.port() {
+        out.push_str(&format!(":{port}"));
+    }
+    out.push_str(parsed.path().trim_end_matches('/'));
+    Ok(out)
+}
+
+/// Whether two URLs name the same target: equal after [`normalize_url`] (equal as written
+/// when either is not a base URL).
+pub fn same_url(a: &str, b: &str) -> bool {
+    match (normalize_url(a), normalize_url(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Asana's SCIM host: the only one `profile: asana` sends its token to, loopback aside.
+pub const ASANA_HOST: &str = "app.asana.com";
+
+/// For `profile: asana`, the URL's host is [`ASANA_HOST`] or loopback (the emulator); any host
+/// for `generic`.
+pub fn check_profile_url(profile: Profile, url: &str) -> Result<(), String> {
+    if profile == Profile::Generic {
+        return Ok(());
+    }
+    let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
+    match parsed.host_str() {
+        Some(h) if is_loopback(&parsed) || h.eq_ignore_ascii_case(ASANA_HOST) => Ok(()),
+        host => Err(format!(
+            "`profile: asana` refuses the host `{}`: Asana's SCIM API is on {ASANA_HOST}",
+            host.unwrap_or_default()
+        )),
+    }
+}
+
+/// Variables roster knows do not hold a target's token, by exact name (compared ignoring
+/// case): the shell's and the system's, CI markers, other tools' tokens, proxies, and roster's
+/// own settings.
+pub const NOT_TOKEN_VARIABLES: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "PWD",
+    "OLDPWD",
+    "HOSTNAME",
+    "TERM",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TMPDIR",
+    "TMP",
+    "TEMP",
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "MAIL",
+    "DISPLAY",
+    "SHLVL",
+    "IFS",
+    "CI",
+    "GH_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "NO_COLOR",
+    "ROSTER_TARGET_URL",
+    "ROSTER_ASANA_URL",
+    "ROSTER_ENTRA_LOGIN_URL",
+    "ROSTER_ENTRA_GRAPH_URL",
+];
+
+/// Prefixes of variables that belong to a CI runner, a cloud provider, a package manager or
+/// the system (compared ignoring case): `GITHUB_TOKEN`, `ACTIONS_RUNTIME_TOKEN`,
+/// `AWS_SECRET_ACCESS_KEY`, `CARGO_REGISTRY_TOKEN` are credentials for something else.
+pub const NOT_TOKEN_PREFIXES: &[&str] = &[
+    "GITHUB_",
+    "ACTIONS_",
+    "RUNNER_",
+    "CI_",
+    "AWS_",
+    "AZURE_",
+    "ARM_",
+    "GOOGLE_",
+    "GCP_",
+    "CLOUDSDK_",
+    "CARGO_",
+    "ENTRA_",
+    "SSH_",
+    "LC_",
+    "XDG_",
+    "LD_",
+    "DYLD_",
+];
+
+/// Why a `token_env` cannot hold the target's token, or `None` when it can: a name in
+/// [`NOT_TOKEN_VARIABLES`], one starting with a [`NOT_TOKEN_PREFIXES`] prefix, or the
+/// variable of the Entra client secret (`entra.client_secret_env`, `ENTRA_CLIENT_SECRET` by
+/// default). A pull request that renames `token_env` must not make roster send another
+/// secret as its bearer token.
+pub fn refused_token_env(name: &str, entra_secret_env: Option<&str>) -> Option<String> {
+    let upper = name.to_ascii_uppercase();
+    let secret = entra_secret_env.unwrap_or(model::DEFAULT_ENTRA_SECRET_ENV);
+    if upper == secret.to_ascii_uppercase()
+        || upper == model::DEFAULT_ENTRA_SECRET_ENV.to_ascii_uppercase()
+    {
+        return Some("holds the Entra client secret".into());
+    }
+    if NOT_TOKEN_VARIABLES.contains(&upper.as_str()) {
+        return Some("is a system, CI or roster variable".into());
+    }
+    NOT_TOKEN_PREFIXES
+        .iter()
+        .find(|p| upper.starts_with(*p))
+        .map(|p| format!("belongs to another system (`{p}*`)"))
 }
 
 /// Maps an index into a decoded YAML scalar to a byte offset in the file, for scalars written
@@ -1119,7 +1302,100 @@ mod tests {
         assert!(check_url("http://[::1]:9/x").is_ok());
         assert!(check_url("http://example.com/scim").is_err());
         assert!(check_url("http://127.0.0.1.evil.com/").is_err());
+        assert!(check_url("http://127.0.0.1@evil.com/").is_err());
+        assert!(check_url("HTTP://LOCALHOST:8080/api").is_ok());
+        assert!(check_url("https://").is_err());
         assert!(check_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn urls_are_compared_after_normalisation() {
+        let canonical = "https://app.asana.com/api/1.0/scim";
+        for same in [
+            "https://app.asana.com/api/1.0/scim",
+            "https://APP.Asana.com/api/1.0/scim/",
+            "HTTPS://app.asana.com:443/api/1.0/scim//",
+            "https://app.asana.com/api/1.0/x/../scim",
+        ] {
+            assert_eq!(normalize_url(same).as_deref(), Ok(canonical), "{same}");
+            assert!(same_url(same, canonical), "{same}");
+        }
+        assert_eq!(
+            normalize_url("http://LOCALHOST:80/scim/").as_deref(),
+            Ok("http://localhost/scim")
+        );
+        for different in [
+            "https://app.asana.com:8443/api/1.0/scim",
+            "http://app.asana.com/api/1.0/scim",
+            "https://app.asana.com/api/1.0/SCIM",
+            "https://app.asana.com.evil.example/api/1.0/scim",
+        ] {
+            assert!(!same_url(different, canonical), "{different}");
+        }
+        for refused in [
+            "https://user:pw@app.asana.com/scim",
+            "https://app.asana.com/scim?x=1",
+            "https://app.asana.com/scim#f",
+            "not a url",
+        ] {
+            assert!(normalize_url(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn profile_asana_sends_only_to_asana_or_loopback() {
+        for ok in [
+            "https://app.asana.com/api/1.0/scim",
+            "https://APP.ASANA.COM/api/1.0/scim",
+            "http://127.0.0.1:4000/api/1.0/scim",
+            "http://localhost/x",
+            "http://[::1]:9/x",
+        ] {
+            assert!(check_profile_url(Profile::Asana, ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://evil.example.com/api/1.0/scim",
+            "https://app.asana.com.evil.example/api/1.0/scim",
+            "https://app.asana.com@evil.example/api/1.0/scim",
+            "https://asana.com/api/1.0/scim",
+        ] {
+            assert!(check_profile_url(Profile::Asana, bad).is_err(), "{bad}");
+            assert!(check_profile_url(Profile::Generic, bad).is_ok(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn token_env_may_not_name_a_variable_that_holds_something_else() {
+        for refused in [
+            "PATH",
+            "path",
+            "HOME",
+            "USER",
+            "SHELL",
+            "PWD",
+            "CI",
+            "GITHUB_TOKEN",
+            "GH_TOKEN",
+            "ACTIONS_RUNTIME_TOKEN",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "RUNNER_TEMP",
+            "AWS_SECRET_ACCESS_KEY",
+            "AZURE_CLIENT_SECRET",
+            "CARGO_REGISTRY_TOKEN",
+            "ENTRA_CLIENT_SECRET",
+            "ROSTER_TARGET_URL",
+        ] {
+            assert!(refused_token_env(refused, None).is_some(), "{refused}");
+        }
+        assert!(refused_token_env("GRAPH_SECRET", Some("GRAPH_SECRET")).is_some());
+        for ok in [
+            "ASANA_TOKEN",
+            "SCIM_TOKEN",
+            "ROSTER_TEST_TOKEN",
+            "MY_ASANA_PAT",
+        ] {
+            assert_eq!(refused_token_env(ok, Some("GRAPH_SECRET")), None, "{ok}");
+        }
     }
 
     #[test]

@@ -21,6 +21,10 @@ fn live() -> Live {
     let groups = vec![
         json!({ "id": 9, "displayName": "Platform", "members": [{ "value": "2" }, { "value": "1" }, { "value": "3" }] }),
     ];
+    live_of(users, groups)
+}
+
+fn live_of(users: Vec<serde_json::Value>, groups: Vec<serde_json::Value>) -> Live {
     Live {
         users: users
             .into_iter()
@@ -37,7 +41,13 @@ fn live() -> Live {
 #[test]
 fn imported_declarations_plan_to_nothing() {
     let live = live();
-    let import = asana(&live.users, &live.groups, &default_user_mappings());
+    let import = asana(
+        &live.users,
+        &live.groups,
+        &default_user_mappings(),
+        "version: 1\n",
+    )
+    .unwrap();
     assert_eq!((import.users, import.groups), (4, 1));
     let paths: Vec<&str> = import.files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(
@@ -71,10 +81,22 @@ fn imported_declarations_plan_to_nothing() {
 #[test]
 fn import_is_deterministic_and_readable() {
     let live = live();
-    let a = asana(&live.users, &live.groups, &default_user_mappings());
+    let a = asana(
+        &live.users,
+        &live.groups,
+        &default_user_mappings(),
+        "version: 1\n",
+    )
+    .unwrap();
     let mut reversed = live.clone();
     reversed.users.reverse();
-    let b = asana(&reversed.users, &reversed.groups, &default_user_mappings());
+    let b = asana(
+        &reversed.users,
+        &reversed.groups,
+        &default_user_mappings(),
+        "version: 1\n",
+    )
+    .unwrap();
     assert_eq!(a.files, b.files);
     insta::assert_snapshot!(
         a.files
@@ -89,7 +111,7 @@ fn big_departments_are_split_into_parts() {
     let users: Vec<_> = (0..USERS_PER_FILE + 1)
         .map(|i| crate::plan::LiveUser::from_resource(json!({ "id": i.to_string(), "userName": format!("u{i:05}@x.io"), ENTERPRISE_USER: { "department": "Sales" } })).unwrap())
         .collect();
-    let import = asana(&users, &[], &default_user_mappings());
+    let import = asana(&users, &[], &default_user_mappings(), "version: 1\n").unwrap();
     let paths: Vec<&str> = import.files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, ["users/sales-01.yaml", "users/sales-02.yaml"]);
     let _ = default_group_mappings();
@@ -101,4 +123,81 @@ fn slugs() {
     assert_eq!(slug("  IT "), "it");
     assert_eq!(slug("Ventes Île-de-France"), "ventes-île-de-france");
     assert_eq!(slug("&&"), "no-department");
+}
+
+#[test]
+fn low_import_asana_skips_declarations_its_own_validate_rejects() {
+    // The import wrote what the target holds as it was: an invalid email and two userNames
+    // that differ only in case gave files `roster validate` refused.
+    let users = vec![
+        json!({ "id": "1", "userName": "ok@example.com", "active": true, "title": "Lead" }),
+        json!({ "id": "2", "userName": "Bob@example.com", "active": true }),
+        json!({ "id": "3", "userName": "bob@example.com", "active": true }),
+        json!({ "id": "4", "userName": "not-an-email", "active": true }),
+        json!({ "id": "5", "userName": "carol@example.com", "active": true,
+                "emails": [{ "type": "work", "value": "carol at example", "primary": true }] }),
+        json!({ "id": "6", "userName": "dan@example.com", "active": true,
+                ENTERPRISE_USER: { "manager": { "value": "4" } } }),
+    ];
+    let groups = vec![
+        json!({ "id": "g1", "displayName": "Kept", "members": [{ "value": "1" }, { "value": "6" }] }),
+        json!({ "id": "g2", "displayName": "Has Bob", "members": [{ "value": "1" }, { "value": "2" }] }),
+    ];
+    let live = live_of(users, groups);
+    let settings = "version: 1\n";
+    let import = asana(
+        &live.users,
+        &live.groups,
+        &default_user_mappings(),
+        settings,
+    )
+    .unwrap();
+    let skipped: Vec<&str> = import.skipped.iter().map(|s| s.what.as_str()).collect();
+    assert_eq!(
+        skipped,
+        [
+            "user \"Bob@example.com\"",
+            "user \"bob@example.com\"",
+            "team \"Has Bob\"",
+            "the manager of user \"dan@example.com\"",
+            "user \"carol@example.com\"",
+            "user \"not-an-email\"",
+        ],
+        "{:#?}",
+        import.skipped
+    );
+    let reason = |what: &str| {
+        &import
+            .skipped
+            .iter()
+            .find(|s| s.what == what)
+            .unwrap()
+            .reason
+    };
+    assert!(
+        reason("user \"bob@example.com\"")
+            .contains("`Bob@example.com` and `bob@example.com` differ only in case")
+    );
+    assert!(reason("user \"not-an-email\"").contains("not an email address"));
+    assert!(reason("user \"carol@example.com\"").contains("mail `carol at example`"));
+    assert!(reason("team \"Has Bob\"").contains("`bob@example.com` was left out"));
+    assert!(reason("the manager of user \"dan@example.com\"").contains("`not-an-email`"));
+    assert_eq!((import.users, import.groups), (2, 1), "ok and dan, in Kept");
+    // What was written validates, and plans to nothing: the skipped are unmanaged.
+    let texts = |prefix: &str| -> Vec<(&str, &str)> {
+        import
+            .files
+            .iter()
+            .filter(|f| f.path.starts_with(prefix))
+            .map(|f| (f.path.as_str(), f.contents.as_str()))
+            .collect()
+    };
+    let (config, report) = config::from_texts(settings, &texts("users/"), &texts("groups/"));
+    let config = config.unwrap_or_else(|| panic!("{:#?}", report.diagnostics));
+    // dan's manager was left out with the manager: the declaration does not name one.
+    assert!(!import.files.iter().any(|f| f.contents.contains("manager:")));
+    let p = plan(&config, &live, Capabilities::ASANA, &Scope::default());
+    assert!(p.changes.is_empty(), "{:#?}", p.changes);
+    let unmanaged: Vec<&str> = p.unmanaged.iter().map(|u| u.key.as_str()).collect();
+    assert_eq!(unmanaged.len(), 4, "{unmanaged:?}");
 }

@@ -23,6 +23,18 @@ impl Entry {
         self.fields.push((key, value));
     }
 
+    /// A top-level string field.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields.iter().find_map(|(k, v)| match v {
+            Value::Str(s) if *k == key => Some(s.as_str()),
+            _ => None,
+        })
+    }
+
+    pub fn remove(&mut self, key: &str) {
+        self.fields.retain(|(k, _)| *k != key);
+    }
+
     /// Adds a user attribute under its YAML key (nested ones under `employeeOrgData`), keeping
     /// the order of [`UserAttr::ALL`].
     pub fn push_user_attr(&mut self, attr: UserAttr, value: String) {
@@ -58,7 +70,22 @@ impl Entry {
 
 /// A whole file: the schema modeline, a note, and the list.
 pub fn document(modeline: &str, key: &str, entries: &[Entry]) -> String {
+    let refs: Vec<&Entry> = entries.iter().collect();
+    document_with_ranges(modeline, key, &refs).0
+}
+
+/// Where each field of each entry is in a [`document_with_ranges`] document.
+pub type FieldRanges = Vec<Vec<(&'static str, std::ops::Range<usize>)>>;
+
+/// [`document`], and the byte range each field of each entry takes in it (to tell which
+/// declaration, and which field of it, a diagnostic is about).
+pub fn document_with_ranges(
+    modeline: &str,
+    key: &str,
+    entries: &[&Entry],
+) -> (String, FieldRanges) {
     let mut s = String::new();
+    let mut ranges = Vec::with_capacity(entries.len());
     s.push_str(modeline);
     s.push_str("\n# Written by `roster import`; edit freely, it is yours now.\n");
     s.push_str(key);
@@ -67,7 +94,9 @@ pub fn document(modeline: &str, key: &str, entries: &[Entry]) -> String {
         if i > 0 {
             s.push('\n');
         }
+        let mut fields = Vec::with_capacity(e.fields.len());
         for (j, (k, v)) in e.fields.iter().enumerate() {
+            let start = s.len();
             s.push_str(if j == 0 { "  - " } else { "    " });
             s.push_str(k);
             s.push(':');
@@ -94,9 +123,11 @@ pub fn document(modeline: &str, key: &str, entries: &[Entry]) -> String {
                 }
             }
             s.push('\n');
+            fields.push((*k, start..s.len()));
         }
+        ranges.push(fields);
     }
-    s
+    (s, ranges)
 }
 
 /// A string as a YAML scalar: plain when that reads back as the same string, otherwise

@@ -14,9 +14,10 @@ use anyhow::{Context, bail};
 
 use crate::config::Config;
 use crate::config::model::Profile;
+use crate::config::validate::{check_profile_url, check_url, normalize_url, same_url};
 use crate::plan::{Live, LiveGroup, LiveUser};
 use crate::scim::client::{
-    ClientConfig, ClientError, Features, ListStop, LogSink, ReadClient, Secret,
+    ClientConfig, ClientError, Features, ListStop, LogSink, ReadClient, Secret, redact_url,
 };
 
 /// Where to connect and with which token, resolved from flags, environment and roster.yaml.
@@ -30,21 +31,44 @@ pub struct Target {
 }
 
 impl Target {
-    /// `--asana-url` / `ROSTER_ASANA_URL` win over roster.yaml; the token comes from the
-    /// environment variable the config names.
-    pub fn resolve(config: &Config, url_override: Option<&str>) -> anyhow::Result<Target> {
+    /// The URL pinned by `--target-url` / `ROSTER_TARGET_URL` (or their older names) decides
+    /// where the token goes; a URL in roster.yaml must then be the same one (after
+    /// [`normalize_url`]), or nothing is sent. Without a pin, roster.yaml's URL or the
+    /// profile's default. The token comes from the environment variable the config names.
+    pub fn resolve(config: &Config, pin: Option<&Pin>) -> anyhow::Result<Target> {
         let settings = &config.settings.target;
-        let Some(url) = url_override
-            .map(str::to_string)
-            .or_else(|| settings.url.clone())
-        else {
-            bail!(
-                "no SCIM URL: the generic profile has no default; set target.url in roster.yaml, \
-                 or pass --target-url (or ROSTER_ASANA_URL)"
-            );
+        let url = match (pin, &settings.configured_url) {
+            (Some(pin), Some(configured)) => {
+                if !same_url(configured, &pin.url) {
+                    bail!(
+                        "roster.yaml's target URL `{}` differs from the pinned target `{}` ({}): \
+                         nothing was sent\n  hint: the pinned URL decides where the token goes; \
+                         remove `url` from roster.yaml or make it the pinned URL",
+                        redact_url(configured),
+                        redact_url(&pin.url),
+                        pin.source
+                    );
+                }
+                pin.url.clone()
+            }
+            (Some(pin), None) => pin.url.clone(),
+            (None, _) => match settings.url() {
+                Some(url) => url.to_string(),
+                None => bail!(
+                    "no SCIM URL: the generic profile has no default; set target.url in \
+                     roster.yaml, or pass --target-url (or set ROSTER_TARGET_URL)"
+                ),
+            },
         };
-        if let Err(e) = crate::config::validate::check_url(&url) {
-            bail!("{e}; use https://, or http:// only for 127.0.0.1 or localhost");
+        let source = pin.map_or("roster.yaml", |p| p.source);
+        if let Err(e) = check_url(&url).and_then(|()| normalize_url(&url).map(drop)) {
+            bail!("{source}: {e}; use https://, or http:// only for 127.0.0.1 or localhost");
+        }
+        if let Err(e) = check_profile_url(settings.profile, &url) {
+            bail!(
+                "{source}: {e}\n  hint: for another SCIM server use `target: {{ profile: \
+                 generic }}` in roster.yaml"
+            );
         }
         let token_env = settings.token_env.clone();
         let token = match std::env::var(&token_env) {
@@ -86,6 +110,64 @@ impl Target {
     }
 }
 
+/// A target URL given outside roster.yaml, and where it came from (for messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub url: String,
+    pub source: &'static str,
+}
+
+/// The documented variable of the pinned target URL (also read by clap for `--target-url`).
+pub const TARGET_URL_ENV: &str = "ROSTER_TARGET_URL";
+/// Its older name, still read.
+pub const ASANA_URL_ENV: &str = "ROSTER_ASANA_URL";
+
+impl Pin {
+    /// The pin from the environment: `arg` is `--target-url` as clap parsed it (the flag, or
+    /// else `ROSTER_TARGET_URL`); without it, `ROSTER_ASANA_URL`. When both variables are set
+    /// they must agree: which one wins would otherwise be a guess.
+    pub fn from_env(arg: Option<&str>) -> anyhow::Result<Option<Pin>> {
+        let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Pin::decide(
+            arg,
+            var(TARGET_URL_ENV).as_deref(),
+            var(ASANA_URL_ENV).as_deref(),
+        )
+    }
+
+    /// [`Pin::from_env`] without the environment.
+    pub fn decide(
+        arg: Option<&str>,
+        target_env: Option<&str>,
+        asana_env: Option<&str>,
+    ) -> anyhow::Result<Option<Pin>> {
+        if let (Some(t), Some(a)) = (target_env, asana_env)
+            && !same_url(t, a)
+        {
+            bail!(
+                "{TARGET_URL_ENV} (`{}`) and {ASANA_URL_ENV} (`{}`) name different targets: \
+                 nothing was sent\n  hint: set only {TARGET_URL_ENV}; {ASANA_URL_ENV} is its older name",
+                redact_url(t),
+                redact_url(a)
+            );
+        }
+        Ok(match arg {
+            Some(url) if target_env == Some(url) => Some(Pin {
+                url: url.to_string(),
+                source: TARGET_URL_ENV,
+            }),
+            Some(url) => Some(Pin {
+                url: url.to_string(),
+                source: "--target-url",
+            }),
+            None => asana_env.map(|url| Pin {
+                url: url.to_string(),
+                source: ASANA_URL_ENV,
+            }),
+        })
+    }
+}
+
 /// A connection target for one command, with the built-in emulator kept running when used.
 pub struct Session {
     pub target: Target,
@@ -98,12 +180,12 @@ impl Session {
     /// copy of a state file, so the file itself is never written).
     pub async fn open(
         config: &Config,
-        url_override: Option<&str>,
+        pin: Option<&Pin>,
         emulator: Option<Option<&Path>>,
     ) -> anyhow::Result<Session> {
         let Some(state) = emulator else {
             return Ok(Session {
-                target: Target::resolve(config, url_override)?,
+                target: Target::resolve(config, pin)?,
                 emulator: None,
                 state_copy: None,
             });
@@ -237,7 +319,8 @@ pub fn explain(e: ClientError) -> anyhow::Error {
     let hint = match &e {
         ClientError::Scim(s) => s.hint().map(str::to_string),
         ClientError::Transport { kind, .. } => Some(format!(
-            "{kind}: check the URL (asana.url, --asana-url or ROSTER_ASANA_URL) and the network"
+            "{kind}: check the URL (--target-url, ROSTER_TARGET_URL, or the url in roster.yaml) \
+             and the network"
         )),
         ClientError::ListStopped {
             why: ListStop::Deadline { .. },
@@ -310,6 +393,36 @@ pub fn rfc3339(secs: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::{ASANA_URL_ENV, Pin, TARGET_URL_ENV};
+
+    #[test]
+    fn the_pin_comes_from_the_flag_then_either_variable_which_must_agree() {
+        let a = "http://127.0.0.1:4000/api/1.0/scim";
+        let b = "http://127.0.0.1:4001/api/1.0/scim";
+        let pin = |arg, t, o| Pin::decide(arg, t, o).map(|p| p.map(|p| (p.url, p.source)));
+        assert_eq!(pin(None, None, None).unwrap(), None);
+        assert_eq!(
+            pin(Some(a), Some(a), None).unwrap(),
+            Some((a.into(), TARGET_URL_ENV))
+        );
+        assert_eq!(
+            pin(None, None, Some(a)).unwrap(),
+            Some((a.into(), ASANA_URL_ENV))
+        );
+        assert_eq!(
+            pin(Some(b), None, Some(a)).unwrap(),
+            Some((b.into(), "--target-url"))
+        );
+        // The same target spelled twice is one target.
+        let a_slash = format!("{a}/");
+        assert!(pin(Some(a), Some(a), Some(&a_slash)).is_ok());
+        let err = pin(Some(a), Some(a), Some(b)).unwrap_err().to_string();
+        assert!(
+            err.contains(TARGET_URL_ENV) && err.contains(ASANA_URL_ENV) && err.contains(b),
+            "{err}"
+        );
+    }
+
     #[test]
     fn rfc3339_dates() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");

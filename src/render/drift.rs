@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::markdown::MAX_CHARS;
+use super::markdown::{self, MAX_CHARS};
 use super::{display_path, show_value};
 use crate::plan::drift::Drift;
 
@@ -25,11 +25,7 @@ pub fn markdown(d: &Drift, out: &mut dyn Write) -> io::Result<()> {
 
 fn render(d: &Drift, md: bool) -> String {
     let mut s = String::new();
-    let (h, item, code) = if md {
-        ("### ", "- ", "`")
-    } else {
-        ("", "  ", "")
-    };
+    let (h, item) = if md { ("### ", "- ") } else { ("", "  ") };
     if md {
         let _ = writeln!(s, "{MARKER}\n### roster drift report\n");
     }
@@ -67,7 +63,16 @@ fn render(d: &Drift, md: bool) -> String {
         }
         s.push('\n');
     };
-    let c = |a: &str| format!("{code}{a}{code}");
+    // Every value here was read from the target, which may be hostile: in Markdown (a GitHub
+    // issue) each goes in a code span, where no link, mention or HTML renders and a backtick
+    // cannot break out; in text (a terminal, a log) control characters are shown, not sent.
+    let c = |a: &str| {
+        if md {
+            format!("`{}`", markdown::code(a))
+        } else {
+            markdown::visible(a).into_owned()
+        }
+    };
     let target = d.profile.target_name();
     section(
         &format!("Missing in {target}"),
@@ -84,9 +89,9 @@ fn render(d: &Drift, md: bool) -> String {
                     .map(|x| {
                         format!(
                             "{}: {} → {}",
-                            display_path(&x.path),
-                            show_value(x.before.as_ref()),
-                            show_value(x.after.as_ref())
+                            markdown::visible(&display_path(&x.path)),
+                            c(&show_value(x.before.as_ref())),
+                            c(&show_value(x.after.as_ref()))
                         )
                     })
                     .collect();
@@ -106,7 +111,7 @@ fn render(d: &Drift, md: bool) -> String {
         "Not declared (unmanaged)",
         d.unmanaged
             .iter()
-            .map(|u| format!("{} (id {})", c(&format!("user[\"{}\"]", u.key)), u.id))
+            .map(|u| format!("{} (id {})", c(&format!("user[\"{}\"]", u.key)), c(&u.id)))
             .collect(),
     );
     section(
@@ -190,6 +195,68 @@ mod tests {
                 .unwrap()
                 .contains("user09999@example.com")
         );
+    }
+
+    /// `code` segments of a Markdown line: the odd ones are inside code spans.
+    fn outside_code(line: &str) -> String {
+        line.split('`').step_by(2).collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn low_drift_markdown_escapes_live_values() {
+        // The nightly issue rendered what the target sent as Markdown: a title became a link
+        // and pinged a team, a backtick closed the code span, ESC bytes reached the issue.
+        let mut d = drift(&fixtures::plan());
+        let hostile = "[approve](https://evil.example) @northwind/admins `x` \u{1b}[31mred\n# Heading <img src=x>";
+        d.attributes[0].attributes[0].after = Some(serde_json::json!(hostile));
+        d.unmanaged[0].key =
+            "eve`@x.io [link](https://evil.example) @org/team\u{1b}]0;title\u{7}".into();
+        d.unmanaged[0].id = "9 @org/ids\n- fake".into();
+        d.membership[0].extra[0].key = "mallory`<b>@x.io\u{202e}".into();
+        let mut m = Vec::new();
+        super::markdown(&d, &mut m).unwrap();
+        let md = String::from_utf8(m).unwrap();
+        assert!(
+            !md.contains('\u{1b}') && !md.contains('\u{7}') && !md.contains('\u{202e}'),
+            "{md}"
+        );
+        // Shown instead: JSON's escapes in values, `\u{…}` in names.
+        assert!(
+            md.contains("\\u001b[31mred") && md.contains("\\u{1b}]0;title"),
+            "{md}"
+        );
+        for line in md.lines() {
+            assert_eq!(
+                line.matches('`').count() % 2,
+                0,
+                "a code span is left open: {line}"
+            );
+            let prose = outside_code(line);
+            for raw in [
+                "](",
+                "@northwind",
+                "@org",
+                "<img",
+                "<b>",
+                "# Heading",
+                "- fake",
+            ] {
+                assert!(!prose.contains(raw), "`{raw}` outside a code span: {line}");
+            }
+        }
+        // Nothing the target sent started a line of its own.
+        let mut plain = Vec::new();
+        super::markdown(&drift(&fixtures::plan()), &mut plain).unwrap();
+        assert_eq!(
+            md.lines().count(),
+            String::from_utf8(plain).unwrap().lines().count()
+        );
+        // Text (terminals, logs) shows control characters instead of sending them.
+        let mut t = Vec::new();
+        super::text(&d, &mut t).unwrap();
+        let t = String::from_utf8(t).unwrap();
+        assert!(!t.contains('\u{1b}') && !t.contains('\u{7}'), "{t}");
+        assert!(t.contains("\\u{1b}]0;title"), "{t}");
     }
 
     #[test]

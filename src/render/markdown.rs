@@ -244,22 +244,50 @@ fn detail(c: &Change) -> String {
     s
 }
 
-/// Text inside a code span: backticks would end it early.
-fn code(s: &str) -> String {
-    s.replace('`', "'")
+/// Text inside a code span (`` `…` ``), where GitHub renders no link, mention, emphasis or
+/// HTML: a backtick would end the span early (shown as `'`), and control or invisible
+/// characters are shown [`visible`]. Every value read from the target goes through this.
+pub(crate) fn code(s: &str) -> String {
+    visible(&s.replace('`', "'")).into_owned()
 }
 
 /// Text inside the diff fence: a line of backticks would close it.
 fn fence_safe(s: &str) -> String {
-    s.replace("```", "'''")
+    visible(&s.replace("```", "'''")).into_owned()
 }
 
 /// Text in Markdown prose: no HTML, no table or emphasis surprises.
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
+    visible(
+        &s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('|', "\\|"),
+    )
+    .into_owned()
+}
+
+/// `s` with control characters (ESC, newlines, DEL, C1) and invisible ones (zero-width, bidi
+/// overrides, line separators, BOM) written as `\u{1b}`: a value can then neither send a
+/// terminal escape sequence, nor break a line of Markdown, nor hide or reorder text.
+pub(crate) fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
+    };
+    if !s.chars().any(hidden) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if hidden(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 #[cfg(test)]
