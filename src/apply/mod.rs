@@ -65,6 +65,8 @@ pub struct StepResult {
 #[derive(Debug, Clone, Default)]
 pub struct ApplyReport {
     pub results: Vec<StepResult>,
+    /// Why the audit log could not be written, when it failed: nothing was sent after that.
+    pub audit_failure: Option<String>,
 }
 
 impl ApplyReport {
@@ -72,8 +74,9 @@ impl ApplyReport {
         self.results.iter().filter(|r| r.status == status).count()
     }
 
+    /// A change failed, or the audit log did (and the changes after it were not sent).
     pub fn failed(&self) -> bool {
-        self.count(Status::Failure) > 0
+        self.count(Status::Failure) > 0 || self.audit_failure.is_some()
     }
 }
 
@@ -102,8 +105,11 @@ pub struct Options {
     pub etags: HashMap<String, String>,
     /// Most writes in flight (the client also enforces its own limit).
     pub concurrency: usize,
-    /// Called after each step (progress bars, audit log).
+    /// Called after each step (progress bars).
     pub on_step: Arc<dyn Fn(&StepResult) + Send + Sync>,
+    /// Written before each change's first write (`intent`) and after it (`outcome`); once a
+    /// write to it fails, no further change is sent.
+    pub audit: Option<Arc<audit::AuditLog>>,
     /// Timestamps for the audit log.
     pub now: Arc<dyn Fn() -> String + Send + Sync>,
 }
@@ -164,6 +170,7 @@ pub async fn execute(plan: &Plan, client: &WriteClient, options: Options) -> App
         .filter(|c| c.action == Action::Deprovision)
         .collect();
     report.results.extend(exec.run_all(deprovisions).await);
+    report.audit_failure = exec.options.audit.as_ref().and_then(|a| a.failure());
     report
 }
 
@@ -265,6 +272,10 @@ impl Executor {
         loop {
             while set.len() < limit {
                 let Some(change) = queue.next() else { break };
+                if let Some(why) = self.audit_failure() {
+                    results.push(self.not_sent(change, &why));
+                    continue;
+                }
                 let exec = self.clone();
                 set.spawn(async move { exec.step(change).await });
             }
@@ -283,8 +294,43 @@ impl Executor {
         results
     }
 
+    fn audit_failure(&self) -> Option<String> {
+        self.options.audit.as_ref().and_then(|a| a.failure())
+    }
+
+    /// A change not sent because the audit log could not be written.
+    fn not_sent(&self, change: Change, why: &str) -> StepResult {
+        let now = (self.options.now)();
+        StepResult {
+            id: change.id.clone(),
+            change,
+            status: Status::Skipped,
+            error: Some(format!(
+                "not sent: the audit log could not be written ({why})"
+            )),
+            note: None,
+            started: now.clone(),
+            finished: now,
+        }
+    }
+
     async fn step(&self, change: Change) -> StepResult {
         let started = (self.options.now)();
+        // The intent is in the log before anything is sent, or nothing is sent.
+        if let Some(audit) = &self.options.audit
+            && let Err(why) = audit.intent(&change, &started)
+        {
+            return self.not_sent(change, &why);
+        }
+        let result = self.send(change, started).await;
+        if let Some(audit) = &self.options.audit {
+            // A failure here stops every later change (`audit_failure`); this one was sent.
+            let _ = audit.outcome(&result);
+        }
+        result
+    }
+
+    async fn send(&self, change: Change, started: String) -> StepResult {
         let outcome = match (change.kind, change.action) {
             (Kind::User, Action::Create) => self.create_user(&change).await,
             (Kind::User, Action::Update | Action::Reactivate) => self.update_user(&change).await,

@@ -8,6 +8,7 @@
 //! never deprovisioned.
 
 pub mod drift;
+pub mod integrity;
 pub mod live;
 pub mod saved;
 pub mod source;

@@ -11,6 +11,9 @@ use crate::plan::{self, Plan};
 /// Version of the JSON plan format. Minor: fields added; major: fields changed or removed.
 pub const FORMAT_VERSION: &str = "1.0";
 
+/// The major part of [`FORMAT_VERSION`]: a saved plan of another major version is refused.
+pub const FORMAT_MAJOR: u64 = 1;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanJson {
     pub format_version: String,
@@ -217,6 +220,7 @@ mod tests {
     fn the_documented_fields_are_there() {
         let v = serde_json::to_value(PlanJson::from(&fixtures::plan())).unwrap();
         assert_eq!(v["format_version"], "1.0");
+        assert!(FORMAT_VERSION.starts_with(&format!("{FORMAT_MAJOR}.")));
         for key in ["create", "update", "deprovision", "no_op", "unmanaged"] {
             assert!(v["summary"][key].is_u64(), "summary.{key}");
         }
