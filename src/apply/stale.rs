@@ -130,9 +130,13 @@ fn membership_moved(plan: &crate::plan::Plan, seen: &[String], current: &Json) -
         .iter()
         .map(|(k, id)| (id.as_str(), k.as_str()))
         .chain(plan.changes.iter().flat_map(|c| {
+            let user = (c.kind == Kind::User)
+                .then_some(c)
+                .and_then(|c| Some((c.id.as_deref()?, c.key.as_str())));
             c.members
                 .iter()
                 .filter_map(|m| Some((m.id.as_deref()?, m.key.as_str())))
+                .chain(user)
         }))
         .collect();
     let name = |id: &String| names.get(id.as_str()).map_or(id.clone(), |k| k.to_string());

@@ -137,12 +137,20 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
                 (plan, etags)
             }
         };
-        if let Err(refusals) = gates::check(
+        let mut refusals = gates::check(
             &plan,
             &config.settings.policy,
             declared_users(&config, &plan, saved.is_some()),
             args.allow_deprovisions,
-        ) {
+        )
+        .err()
+        .unwrap_or_default();
+        // A fresh plan comes from this config; a saved one must not deprovision a user it
+        // keeps (in Entra live mode the config alone does not say who is in scope).
+        if saved.is_some() && !live_mode(&config) {
+            refusals.extend(gates::contradicted_deprovisions(&plan, &config));
+        }
+        if !refusals.is_empty() {
             for r in refusals {
                 eprintln!("error: {r}");
             }
@@ -309,16 +317,20 @@ fn print_report(report: &ApplyReport, run_id: &str) {
     }
 }
 
+/// Whether users come from Entra live (merged on each run, so the YAML alone is not the set).
+fn live_mode(config: &crate::config::Config) -> bool {
+    config
+        .settings
+        .entra
+        .as_ref()
+        .is_some_and(|e| e.mode == crate::config::model::EntraMode::Live)
+}
+
 /// How many users the config wants, for the empty-config gate. Users out of Entra's scope are
 /// there only to be deprovisioned and do not count. A saved plan made in live mode was made
 /// with what Entra gave then, which this run did not read: its own verdict stands.
 fn declared_users(config: &crate::config::Config, plan: &Plan, saved: bool) -> usize {
-    let live = config
-        .settings
-        .entra
-        .as_ref()
-        .is_some_and(|e| e.mode == crate::config::model::EntraMode::Live);
-    if saved && live {
+    if saved && live_mode(config) {
         usize::from(!plan.deprovision_gate.empty_desired)
     } else {
         config.users.iter().filter(|u| u.in_scope).count()

@@ -31,6 +31,7 @@ fn live() -> Live {
             .map(|g| crate::plan::LiveGroup::from_resource(g).unwrap())
             .collect(),
         complete: true,
+        reported_users: None,
     }
 }
 

@@ -230,9 +230,28 @@ pub fn same_target(planned: &str, current: &str) -> bool {
     target_id(planned) == target_id(current)
 }
 
-/// A digest of a SCIM resource, stable across key order (serde_json sorts object keys).
+/// A digest of a SCIM resource as the plan saw it: its content and `meta.version` (the ETag),
+/// not the server's bookkeeping — the rest of `meta` (timestamps, the location URL) and every
+/// `$ref` (the URL of the resource a `value` beside it names) — which differs between two
+/// emulators started from one state file, on new ports. Stable across key order.
 pub fn digest(resource: &Json) -> String {
-    let bytes = serde_json::to_vec(resource).expect("JSON values serialise");
+    fn strip_refs(v: &mut Json) {
+        match v {
+            Json::Object(map) => {
+                map.remove("$ref");
+                map.values_mut().for_each(strip_refs);
+            }
+            Json::Array(items) => items.iter_mut().for_each(strip_refs),
+            _ => {}
+        }
+    }
+    let mut resource = resource.clone();
+    if let Some(meta) = resource.get_mut("meta").and_then(Json::as_object_mut) {
+        meta.retain(|k, _| k == "version");
+    }
+    strip_refs(&mut resource);
+    let mut bytes = Vec::new();
+    canonical(&resource, &mut bytes);
     hex("sha256:", &Sha256::digest(bytes))
 }
 
@@ -312,6 +331,85 @@ mod tests {
     use crate::plan::{LiveUser, Scope, plan};
 
     #[test]
+    fn item2_digests_ignore_meta_bookkeeping_but_not_the_version() {
+        let a = json!({ "id": "1", "title": "Eng", "meta": { "version": "W/\"1\"",
+            "created": "2026-01-01T00:00:00Z", "location": "http://127.0.0.1:4000/Users/1" } });
+        let b = json!({ "id": "1", "title": "Eng", "meta": { "version": "W/\"1\"",
+            "created": "2026-01-02T00:00:00Z", "location": "http://127.0.0.1:5000/Users/1" } });
+        assert_eq!(digest(&a), digest(&b));
+        let c = json!({ "id": "1", "title": "Eng", "meta": { "version": "W/\"2\"" } });
+        assert_ne!(digest(&a), digest(&c));
+        let team = |port: u16, member: &str| {
+            json!({ "id": "9", "members": [{ "value": member,
+                "$ref": format!("http://127.0.0.1:{port}/Users/{member}") }] })
+        };
+        assert_eq!(digest(&team(4000, "1")), digest(&team(5000, "1")));
+        assert_ne!(digest(&team(4000, "1")), digest(&team(4000, "2")));
+    }
+
+    #[test]
+    fn item2_target_ids_are_normalised() {
+        for (a, b) in [
+            (
+                "https://App.Asana.com/api/1.0/scim",
+                "https://app.asana.com/api/1.0/scim/",
+            ),
+            (
+                "https://app.asana.com:443/api/1.0/scim",
+                "https://app.asana.com/api/1.0/scim",
+            ),
+            ("http://127.0.0.1:4000/scim/", "HTTP://127.0.0.1:4000/scim"),
+            (
+                "https://u:p@app.asana.com/api/1.0/scim?x=1#f",
+                "https://app.asana.com/api/1.0/scim",
+            ),
+        ] {
+            assert!(same_target(a, b), "{a} vs {b}");
+        }
+        for (a, b) in [
+            (
+                "https://app.asana.com/api/1.0/scim",
+                "https://app.asana.com/api/2.0/scim",
+            ),
+            ("http://127.0.0.1:4000/scim", "http://127.0.0.1:4001/scim"),
+            ("http://127.0.0.1:4000/scim", "https://127.0.0.1:4000/scim"),
+            (
+                "https://evil.example/api/1.0/scim",
+                "https://app.asana.com/api/1.0/scim",
+            ),
+            (BUILTIN_EMULATOR, "http://127.0.0.1:4000/api/1.0/scim"),
+        ] {
+            assert!(!same_target(a, b), "{a} vs {b}");
+        }
+        assert_eq!(
+            target_id("https://App.Asana.com:443/api/1.0/scim/"),
+            "https://app.asana.com/api/1.0/scim"
+        );
+    }
+
+    #[test]
+    fn item2_a_plan_file_is_refused_by_version_and_kind_and_digested_as_read() {
+        assert_eq!(parse("[]").unwrap_err(), ParseError::NotAPlan);
+        assert_eq!(
+            parse(r#"{"kind":"other"}"#).unwrap_err(),
+            ParseError::NotAPlan
+        );
+        for v in ["9.0", "2.1", "", "1", "x.y"] {
+            let text = format!(r#"{{"kind":"roster-plan","plan":{{"format_version":"{v}"}}}}"#);
+            assert!(
+                matches!(parse(&text), Err(ParseError::Format { .. })),
+                "{v}"
+            );
+        }
+        // A field this roster does not know is covered by the digest.
+        let a = json!({ "kind": "roster-plan", "x": 1 });
+        let b = json!({ "kind": "roster-plan", "x": 2 });
+        assert_ne!(contents_digest(&a), contents_digest(&b));
+        let with = json!({ "kind": "roster-plan", "x": 1, "digest": "sha256:whatever" });
+        assert_eq!(contents_digest(&a), contents_digest(&with));
+    }
+
+    #[test]
     fn digests_ignore_key_order_and_see_every_change() {
         let a = json!({ "id": "1", "userName": "a@x.io", "title": "Eng" });
         let b: Json =
@@ -351,6 +449,7 @@ mod tests {
             users: vec![a.clone(), c],
             groups: vec![],
             complete: true,
+            reported_users: None,
         };
         let p = plan(
             &config,
