@@ -1,7 +1,9 @@
 //! Apply: carry out a plan against the target, object by object, and report every outcome.
 //!
 //! The plan is the only input that decides what to write: apply never adds a change the plan
-//! did not show. Gates ([`gates`]) run before the first write. Execution order: users are
+//! did not show. Gates ([`gates`]) run before the first write. With an audit log
+//! ([`audit`]), each change's intent is in the log before it is sent and its outcome after;
+//! once the log cannot be written, no further change is sent. Execution order: users are
 //! created, updated and reactivated first, managers before their reports (in levels); then
 //! teams are created and their membership changed; deprovisions come last. Writes run
 //! concurrently within the client's write limit; the client paces and retries, and one failing
