@@ -115,6 +115,12 @@ const ADA: &str = r#"user["ada@ex.test"]"#;
 const BOB: &str = r#"user["bob@ex.test"]"#;
 const PLATFORM: &str = r#"group["Platform"]"#;
 
+/// Saves the plan (resealed or not), applies it, and expects the refusal.
+fn refused_as_saved(o: &Org, path: &Path, plan: &Value, reseal: bool, needles: &[&str]) {
+    save(path, plan, reseal);
+    assert_refused(o, &o.apply(path), needles);
+}
+
 /// The refusal, exit 1, and nothing written (by the emulator's own count).
 fn assert_refused(o: &Org, out: &Output, needles: &[&str]) {
     assert_code(out, 1);
@@ -162,27 +168,30 @@ fn item2_an_appended_deprovision_of_an_active_declared_user_is_refused() {
     plan["plan"]["deprovision_gate"]["deprovisions"] = json!(1);
 
     // As edited: the digest no longer matches.
-    save(&path, &plan, false);
-    assert_refused(
+    refused_as_saved(
         &o,
-        &o.apply(&path),
+        &path,
+        &plan,
+        false,
         &["the plan file was edited after roster wrote it"],
     );
     // Resealed: the deprovision has no fingerprint.
-    save(&path, &plan, true);
-    assert_refused(
+    refused_as_saved(
         &o,
-        &o.apply(&path),
+        &path,
+        &plan,
+        true,
         &["change 3 (user[\"bob@ex.test\"] deprovision) has no fingerprint"],
     );
     // With a fingerprint forged from Bob's real resource, every check of the file passes and
     // the stale check finds Bob as planned: the config, which declares Bob enabled, refuses it.
     plan["fingerprints"][BOB] =
         json!({ "state": "present", "id": o.bob, "digest": o.fingerprint_digest(&o.bob) });
-    save(&path, &plan, true);
-    assert_refused(
+    refused_as_saved(
         &o,
-        &o.apply(&path),
+        &path,
+        &plan,
+        true,
         &["the plan deprovisions user[\"bob@ex.test\"], and the config declares that user enabled"],
     );
 }
@@ -192,10 +201,11 @@ fn item2_an_update_whose_id_is_swapped_to_another_user_is_refused() {
     let o = org();
     let (path, mut plan) = o.plan();
     change_mut(&mut plan, ADA)["id"] = json!(o.bob);
-    save(&path, &plan, true);
-    assert_refused(
+    refused_as_saved(
         &o,
-        &o.apply(&path),
+        &path,
+        &plan,
+        true,
         &[&format!(
             "change 1 (user[\"ada@ex.test\"] update) is for id {}, and its fingerprint for id {}",
             o.bob, o.ada
@@ -223,8 +233,13 @@ fn item2_an_update_turned_into_a_deprovision_is_refused() {
     let ada = change_mut(&mut plan, ADA);
     ada["action"] = json!("deprovision");
     ada["attributes"] = json!([]);
-    save(&path, &plan, false);
-    assert_refused(&o, &o.apply(&path), &["was edited after roster wrote it"]);
+    refused_as_saved(
+        &o,
+        &path,
+        &plan,
+        false,
+        &["was edited after roster wrote it"],
+    );
     // Resealed, the summary still counts an update.
     save(&path, &plan, true);
     assert_refused(
@@ -238,10 +253,11 @@ fn item2_an_update_turned_into_a_deprovision_is_refused() {
     plan["plan"]["summary"]["update"] = json!(0);
     plan["plan"]["summary"]["deprovision"] = json!(1);
     plan["plan"]["deprovision_gate"]["deprovisions"] = json!(1);
-    save(&path, &plan, true);
-    assert_refused(
+    refused_as_saved(
         &o,
-        &o.apply(&path),
+        &path,
+        &plan,
+        true,
         &["the plan deprovisions user[\"ada@ex.test\"], and the config declares that user enabled"],
     );
     assert!(o.active(&o.ada));
@@ -295,10 +311,11 @@ fn item2_a_swapped_team_member_id_is_refused() {
     let (path, mut plan) = o.plan();
     change_mut(&mut plan, PLATFORM)["members"][0]["id"] = json!(o.ada);
     plan["plan"]["references"]["cy@ex.test"] = json!(o.ada);
-    save(&path, &plan, true);
-    assert_refused(
+    refused_as_saved(
         &o,
-        &o.apply(&path),
+        &path,
+        &plan,
+        true,
         &[&format!(
             "change 2 (group[\"Platform\"] add_members): member cy@ex.test is given as id {}, and its fingerprint records id {}",
             o.ada, o.cy
@@ -306,10 +323,11 @@ fn item2_a_swapped_team_member_id_is_refused() {
     );
     // The referenced user's fingerprint swapped as well: the id now names Ada, not Cy.
     plan["fingerprints"][r#"user["cy@ex.test"]"#]["id"] = json!(o.ada);
-    save(&path, &plan, true);
-    assert_refused(
+    refused_as_saved(
         &o,
-        &o.apply(&path),
+        &path,
+        &plan,
+        true,
         &[&format!(
             "user[\"cy@ex.test\"] was id {0} when planned, and id {0} is now `ada@ex.test`",
             o.ada
@@ -480,8 +498,13 @@ fn item2_an_edited_plan_is_refused_by_apply_and_flagged_by_show() {
     );
     // Without its digest the edit cannot be told apart: refused too.
     plan.as_object_mut().unwrap().remove("digest");
-    save(&path, &plan, false);
-    assert_refused(&o, &o.apply(&path), &["the plan file carries no digest"]);
+    refused_as_saved(
+        &o,
+        &path,
+        &plan,
+        false,
+        &["the plan file carries no digest"],
+    );
 }
 
 // ---- item 5: the percent cap under --changed-since -------------------------------------------

@@ -223,14 +223,138 @@ fn kind(kind: Kind) -> &'static str {
 fn summary_of(changes: &[ChangeJson]) -> Summary {
     let mut s = Summary::default();
     for c in changes {
-        *match c.action {
-            Action::Create => &mut s.create,
-            Action::Update => &mut s.update,
-            Action::Reactivate => &mut s.reactivate,
-            Action::Deprovision => &mut s.deprovision,
-            Action::AddMembers => &mut s.add_members,
-            Action::RemoveMembers => &mut s.remove_members,
-        } += 1;
+        s.count(c.action);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::saved::{Provenance, SavedPlan, contents_digest};
+    use crate::plan::{Capabilities, Live, LiveGroup, LiveUser, Scope, plan};
+
+    /// A plan that creates b, updates a, and removes x from team T; sealed like a saved file.
+    fn file() -> PlanFile {
+        let (config, _) = crate::config::from_texts(
+            "version: 1\n",
+            &[(
+                "users/u.yaml",
+                "users:\n  - userPrincipalName: a@x.io\n    jobTitle: Lead\n  - userPrincipalName: b@x.io\n",
+            )],
+            &[(
+                "groups/g.yaml",
+                "groups:\n  - displayName: T\n    members: [a@x.io]\n",
+            )],
+        );
+        let user = |id: &str, name: &str| {
+            LiveUser::from_resource(json!({ "id": id, "userName": name, "active": true })).unwrap()
+        };
+        let team = json!({ "id": "9", "displayName": "T", "members": [{ "value": "1" }, { "value": "7" }] });
+        let live = Live {
+            users: vec![user("1", "a@x.io"), user("7", "x@x.io")],
+            groups: vec![LiveGroup::from_resource(team).unwrap()],
+            complete: true,
+            reported_users: None,
+        };
+        let p = plan(
+            &config.unwrap(),
+            &live,
+            Capabilities::ASANA,
+            &Scope::default(),
+        );
+        let provenance = Provenance {
+            roster_version: "0".into(),
+            created_at: "t".into(),
+            config_digest: "sha256:x".into(),
+            git_commit: None,
+            target: "http://127.0.0.1:1/scim".into(),
+        };
+        seal(serde_json::to_value(SavedPlan::new(&p, &live, provenance)).unwrap())
+    }
+
+    fn seal(mut v: serde_json::Value) -> PlanFile {
+        v["digest"] = json!(contents_digest(&v));
+        crate::plan::saved::parse(&v.to_string()).unwrap()
+    }
+
+    fn refusals(f: impl FnOnce(&mut serde_json::Value)) -> Vec<String> {
+        let mut v = serde_json::to_value(&file().saved).unwrap();
+        f(&mut v);
+        check(&seal(v), Some("http://127.0.0.1:1/scim/"))
+            .err()
+            .unwrap_or_default()
+    }
+
+    fn change<'a>(v: &'a mut serde_json::Value, action: &str) -> &'a mut serde_json::Value {
+        v["plan"]["changes"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|c| c["action"] == action)
+            .unwrap()
+    }
+
+    #[test]
+    fn item2_a_saved_plan_as_written_passes() {
+        let f = file();
+        let actions: Vec<Action> = f.saved.plan.changes.iter().map(|c| c.action).collect();
+        assert_eq!(
+            actions,
+            [Action::Update, Action::Create, Action::RemoveMembers]
+        );
+        assert_eq!(check(&f, Some("http://127.0.0.1:1/scim")), Ok(()));
+    }
+
+    type Tamper = Box<dyn FnOnce(&mut serde_json::Value)>;
+
+    #[test]
+    fn item2_each_inconsistency_is_named() {
+        let cases: Vec<(Tamper, &str)> = vec![
+            (
+                Box::new(|v| change(v, "create")["id"] = json!("1")),
+                "change 2 (user[\"b@x.io\"] create) carries the id 1, and a create has none",
+            ),
+            (
+                Box::new(|v| {
+                    v["fingerprints"]["user[\"b@x.io\"]"] =
+                        v["fingerprints"]["user[\"a@x.io\"]"].clone()
+                }),
+                "change 2 (user[\"b@x.io\"] create) creates an object that its fingerprint says existed (its fingerprint records id 1)",
+            ),
+            (
+                Box::new(|v| v["fingerprints"]["user[\"a@x.io\"]"] = json!({ "state": "absent" })),
+                "change 1 (user[\"a@x.io\"] update) needs an existing object, and its fingerprint says there was none",
+            ),
+            (
+                Box::new(|v| change(v, "update")["address"] = json!("user[\"z@x.io\"]")),
+                "is labelled `user[\"z@x.io\"]`, which is not its kind and key",
+            ),
+            (
+                Box::new(|v| change(v, "update")["kind"] = json!("group")),
+                "roster never plans that action for a team",
+            ),
+            (
+                Box::new(|v| change(v, "remove_members")["members"][0]["id"] = json!("8")),
+                "member x@x.io is given as id 8, and the team's fingerprint does not list it as a member",
+            ),
+            (
+                Box::new(|v| {
+                    let dup = change(v, "update").clone();
+                    v["plan"]["changes"].as_array_mut().unwrap().push(dup);
+                }),
+                "the plan already has a change for user[\"a@x.io\"]",
+            ),
+            (
+                Box::new(|v| v["target"] = json!("https://evil.example/scim")),
+                "the plan was made against `https://evil.example/scim`, and this run targets `http://127.0.0.1:1/scim/`",
+            ),
+        ];
+        for (tamper, expected) in cases {
+            let r = refusals(tamper);
+            assert!(r.iter().any(|r| r.contains(expected)), "{expected}: {r:#?}");
+        }
+    }
 }

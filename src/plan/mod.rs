@@ -240,6 +240,20 @@ pub struct Summary {
     pub unmanaged: u64,
 }
 
+impl Summary {
+    /// Counts one change of `action`.
+    pub fn count(&mut self, action: Action) {
+        *match action {
+            Action::Create => &mut self.create,
+            Action::Update => &mut self.update,
+            Action::Reactivate => &mut self.reactivate,
+            Action::Deprovision => &mut self.deprovision,
+            Action::AddMembers => &mut self.add_members,
+            Action::RemoveMembers => &mut self.remove_members,
+        } += 1;
+    }
+}
+
 /// The plan.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Plan {
@@ -805,14 +819,7 @@ impl<'a> Planner<'a> {
             ..Summary::default()
         };
         for c in &self.changes {
-            *match c.action {
-                Action::Create => &mut summary.create,
-                Action::Update => &mut summary.update,
-                Action::Reactivate => &mut summary.reactivate,
-                Action::Deprovision => &mut summary.deprovision,
-                Action::AddMembers => &mut summary.add_members,
-                Action::RemoveMembers => &mut summary.remove_members,
-            } += 1;
+            summary.count(c.action);
         }
         let policy = &self.config.settings.policy;
         // With part of the organisation read (`--changed-since`) the target's own count is
