@@ -76,11 +76,22 @@ impl ApplyReport {
         self.results.iter().filter(|r| r.status == status).count()
     }
 
+    /// Changes not sent because the audit log could not be written.
+    pub fn not_sent(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.error.as_deref().is_some_and(|e| e.starts_with(NOT_SENT)))
+            .count()
+    }
+
     /// A change failed, or the audit log did (and the changes after it were not sent).
     pub fn failed(&self) -> bool {
         self.count(Status::Failure) > 0 || self.audit_failure.is_some()
     }
 }
+
+/// How a change not sent for the audit log's failure is reported (its `error` starts so).
+const NOT_SENT: &str = "not sent: the audit log could not be written";
 
 /// What apply needs to know about the target: its profile and what its
 /// `/ServiceProviderConfig` advertises.

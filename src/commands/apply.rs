@@ -207,11 +207,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
         }
         print_report(&report, &run_id);
         if let (Some(why), Some(path)) = (&report.audit_failure, &args.audit_log) {
-            let unsent = report
-                .results
-                .iter()
-                .filter(|r| r.error.as_deref().is_some_and(|e| e.starts_with("not sent: the audit log")))
-                .count();
+            let unsent = report.not_sent();
             eprintln!(
                 "error: the audit log `{}` could not be written ({why}): apply stopped sending \
                  changes; {unsent} were not sent. Free the space (or fix the file) and run apply again",
