@@ -150,6 +150,7 @@ async fn main() {
         etags: Default::default(),
         concurrency: 15,
         on_step: Arc::new(|_: &apply::StepResult| {}),
+        audit: None,
         now: Arc::new(roster::ops::now_rfc3339),
     };
     let t = Instant::now();

@@ -127,7 +127,9 @@ pub struct ApplyArgs {
     /// Allow up to N deprovisions beyond policy.max_deprovisions (the refusal names N)
     #[arg(long, value_name = "N")]
     pub allow_deprovisions: Option<u64>,
-    /// Append one JSON line per object to FILE (run id, action, status, old/new values, error)
+    /// Append the audit record to FILE (a regular file): a start line, an intent line before
+    /// each change is sent and an outcome line after it (status, old/new values, error); apply
+    /// stops sending when FILE cannot be written
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
     /// Without a plan file: plan and apply only what changed since GIT_REF (see `plan --help`)

@@ -7,7 +7,7 @@ mod apply_support;
 
 use std::collections::BTreeSet;
 
-use apply_support::{Harness, TOKEN, assert_code, read_lines, stderr, stdout, user_name_counts};
+use apply_support::{Harness, TOKEN, assert_code, outcome_lines, stderr, stdout, user_name_counts};
 use roster::emulator::Emulator;
 use serde_json::Value;
 
@@ -378,7 +378,7 @@ fn the_audit_log_has_one_json_record_per_change_and_no_token_anywhere() {
         ],
     );
     assert_code(&out, 1);
-    let lines = read_lines(&log);
+    let lines = outcome_lines(&log);
     assert_eq!(lines.len(), planned.len(), "{lines:#?}");
     let records: Vec<Value> = lines
         .iter()

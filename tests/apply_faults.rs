@@ -111,6 +111,7 @@ async fn an_apply_of_2000_users_under_faults_converges_without_duplicates() {
             etags: apply::etags(&plan, &live),
             concurrency: 15,
             on_step: Arc::new(|_: &apply::StepResult| {}),
+            audit: None,
             now: Arc::new(ops::now_rfc3339),
         };
         let report = apply::execute(&plan, &client, options).await;

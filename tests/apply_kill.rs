@@ -1,16 +1,16 @@
 //! `roster apply --auto-approve` killed with SIGKILL mid-apply, ten times at seeded points:
 //! after each kill a re-run converges (the plan is then empty) and no user exists twice.
 //!
-//! The kill point is a number of finished steps, read from the audit log (written and flushed
-//! as each step finishes), so every kill lands mid-apply whatever the machine's speed; the
-//! emulator adds latency so the run is still sending when the kill lands.
+//! The kill point is a number of finished steps, read from the audit log's outcome lines
+//! (written and flushed as each step finishes), so every kill lands mid-apply whatever the
+//! machine's speed; the emulator adds latency so the run is still sending when the kill lands.
 
 mod apply_support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use apply_support::{Harness, Rng, TOKEN, assert_code, read_lines, stderr, user_name_counts};
+use apply_support::{Harness, Rng, TOKEN, assert_code, outcome_lines, stderr, user_name_counts};
 use roster::emulator::{Emulator, FaultConfig};
 
 /// Fewer than the client's burst (150 requests) per run, so the binary, paced at Asana's
@@ -69,7 +69,7 @@ fn apply_killed_mid_run_converges_on_the_next_run_without_duplicates() {
             .spawn()
             .expect("roster starts");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while read_lines(&log).len() < kill_after {
+        while outcome_lines(&log).len() < kill_after {
             assert!(
                 child.try_wait().unwrap().is_none(),
                 "run {run}: apply ended before step {kill_after}"
@@ -84,7 +84,7 @@ fn apply_killed_mid_run_converges_on_the_next_run_without_duplicates() {
             Some(9),
             "run {run}: apply was not killed mid-run: {status:?}"
         );
-        let done = read_lines(&log).len();
+        let done = outcome_lines(&log).len();
         assert!(
             done < changes,
             "run {run}: every step had finished ({done})"

@@ -346,6 +346,7 @@ fn options(deprovision_with: roster::config::model::DeprovisionWith) -> apply::O
         etags: HashMap::new(),
         concurrency: 15,
         on_step: std::sync::Arc::new(|_: &apply::StepResult| {}),
+        audit: None,
         now: std::sync::Arc::new(|| "2026-01-01T00:00:00Z".to_string()),
     }
 }

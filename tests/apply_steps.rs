@@ -37,6 +37,7 @@ async fn execute(plan: &Plan, client: &WriteClient) -> ApplyReport {
         etags: Default::default(),
         concurrency: 15,
         on_step: Arc::new(|_: &apply::StepResult| {}),
+        audit: None,
         now: Arc::new(|| "2026-01-01T00:00:00Z".to_string()),
     };
     apply::execute(plan, client, options).await

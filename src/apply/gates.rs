@@ -5,8 +5,9 @@
 //! `--allow-deprovisions N`, and nothing is deprovisioned when the config declares no users
 //! (an empty or unreadable `users/` must not deprovision everyone).
 
+use crate::config::Config;
 use crate::config::model::Policy;
-use crate::plan::{Action, Kind, Plan};
+use crate::plan::{Action, ActiveCount, Kind, Plan};
 
 /// Every reason to refuse, or `Ok` when the plan may run.
 pub fn check(
@@ -52,8 +53,20 @@ pub fn check(
                 Some(n) => format!(" (--allow-deprovisions {n} is fewer)"),
                 None => String::new(),
             };
+            let share = match plan.deprovision_gate.active_from {
+                ActiveCount::Read => format!("{percent:.1}% of {live_active} active"),
+                ActiveCount::TargetActive => {
+                    format!("{percent:.1}% of {live_active} active, as the target counts them")
+                }
+                ActiveCount::TargetTotal => {
+                    format!("{percent:.1}% of the {live_active} users the target lists")
+                }
+                ActiveCount::Unknown => "the target did not say how many users it has, so \
+                                         only the count cap applies"
+                    .to_string(),
+            };
             refusals.push(format!(
-                "the plan deprovisions {count} users ({percent:.1}% of {live_active} active), more than \
+                "the plan deprovisions {count} users ({share}), more than \
                  policy.max_deprovisions allows (count {}, percent {}){given}: if that is intended, run again \
                  with --allow-deprovisions {count}",
                 max.count, max.percent
@@ -65,6 +78,24 @@ pub fn check(
     } else {
         Err(refusals)
     }
+}
+
+/// A saved plan's deprovisions of users the config declares and wants active: a plan file
+/// edited to deprovision someone, or a config changed since the plan to keep them. Either
+/// way the irreversible change is not what the files now say, so apply refuses it.
+pub fn contradicted_deprovisions(plan: &Plan, config: &Config) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|c| c.kind == Kind::User && c.action == Action::Deprovision)
+        .filter(|c| crate::plan::wants_active(config, &c.key) == Some(true))
+        .map(|c| {
+            format!(
+                "the plan deprovisions {}, and the config declares that user enabled: refusing \
+                 (the plan file was edited, or the config changed since it was made)",
+                c.address()
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -124,6 +155,30 @@ mod tests {
         let e = check(&fixtures::plan(), &policy(25, 4.0, &[]), 20, None).unwrap_err();
         assert!(e[0].contains("(5.0% of 20 active)"), "{e:?}");
         assert!(check(&fixtures::plan(), &policy(25, 5.0, &[]), 20, None).is_ok());
+    }
+
+    #[test]
+    fn item2_a_saved_deprovision_of_a_user_the_config_enables_is_refused() {
+        let (config, _) = crate::config::from_texts(
+            "version: 1\n",
+            &[(
+                "users/u.yaml",
+                "users:\n  - userPrincipalName: dennis@example.com\n  - userPrincipalName: off@example.com\n    accountEnabled: false\n",
+            )],
+            &[],
+        );
+        let config = config.unwrap();
+        // The fixture deprovisions dennis@example.com.
+        let e = contradicted_deprovisions(&fixtures::plan(), &config);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("deprovisions user[\"dennis@example.com\"], and the config declares that user enabled"), "{e:?}");
+        let mut plan = fixtures::plan();
+        for c in &mut plan.changes {
+            if c.action == Action::Deprovision {
+                c.key = "off@example.com".into();
+            }
+        }
+        assert!(contradicted_deprovisions(&plan, &config).is_empty());
     }
 
     #[test]

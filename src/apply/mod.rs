@@ -1,7 +1,9 @@
 //! Apply: carry out a plan against the target, object by object, and report every outcome.
 //!
 //! The plan is the only input that decides what to write: apply never adds a change the plan
-//! did not show. Gates ([`gates`]) run before the first write. Execution order: users are
+//! did not show. Gates ([`gates`]) run before the first write. With an audit log
+//! ([`audit`]), each change's intent is in the log before it is sent and its outcome after;
+//! once the log cannot be written, no further change is sent. Execution order: users are
 //! created, updated and reactivated first, managers before their reports (in levels); then
 //! teams are created and their membership changed; deprovisions come last. Writes run
 //! concurrently within the client's write limit; the client paces and retries, and one failing
@@ -65,6 +67,8 @@ pub struct StepResult {
 #[derive(Debug, Clone, Default)]
 pub struct ApplyReport {
     pub results: Vec<StepResult>,
+    /// Why the audit log could not be written, when it failed: nothing was sent after that.
+    pub audit_failure: Option<String>,
 }
 
 impl ApplyReport {
@@ -72,10 +76,22 @@ impl ApplyReport {
         self.results.iter().filter(|r| r.status == status).count()
     }
 
+    /// Changes not sent because the audit log could not be written.
+    pub fn not_sent(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.error.as_deref().is_some_and(|e| e.starts_with(NOT_SENT)))
+            .count()
+    }
+
+    /// A change failed, or the audit log did (and the changes after it were not sent).
     pub fn failed(&self) -> bool {
-        self.count(Status::Failure) > 0
+        self.count(Status::Failure) > 0 || self.audit_failure.is_some()
     }
 }
+
+/// How a change not sent for the audit log's failure is reported (its `error` starts so).
+const NOT_SENT: &str = "not sent: the audit log could not be written";
 
 /// What apply needs to know about the target: its profile and what its
 /// `/ServiceProviderConfig` advertises.
@@ -102,8 +118,11 @@ pub struct Options {
     pub etags: HashMap<String, String>,
     /// Most writes in flight (the client also enforces its own limit).
     pub concurrency: usize,
-    /// Called after each step (progress bars, audit log).
+    /// Called after each step (progress bars).
     pub on_step: Arc<dyn Fn(&StepResult) + Send + Sync>,
+    /// Written before each change's first write (`intent`) and after it (`outcome`); once a
+    /// write to it fails, no further change is sent.
+    pub audit: Option<Arc<audit::AuditLog>>,
     /// Timestamps for the audit log.
     pub now: Arc<dyn Fn() -> String + Send + Sync>,
 }
@@ -164,6 +183,7 @@ pub async fn execute(plan: &Plan, client: &WriteClient, options: Options) -> App
         .filter(|c| c.action == Action::Deprovision)
         .collect();
     report.results.extend(exec.run_all(deprovisions).await);
+    report.audit_failure = exec.options.audit.as_ref().and_then(|a| a.failure());
     report
 }
 
@@ -265,6 +285,10 @@ impl Executor {
         loop {
             while set.len() < limit {
                 let Some(change) = queue.next() else { break };
+                if let Some(why) = self.audit_failure() {
+                    results.push(self.not_sent(change, &why));
+                    continue;
+                }
                 let exec = self.clone();
                 set.spawn(async move { exec.step(change).await });
             }
@@ -283,8 +307,43 @@ impl Executor {
         results
     }
 
+    fn audit_failure(&self) -> Option<String> {
+        self.options.audit.as_ref().and_then(|a| a.failure())
+    }
+
+    /// A change not sent because the audit log could not be written.
+    fn not_sent(&self, change: Change, why: &str) -> StepResult {
+        let now = (self.options.now)();
+        StepResult {
+            id: change.id.clone(),
+            change,
+            status: Status::Skipped,
+            error: Some(format!(
+                "not sent: the audit log could not be written ({why})"
+            )),
+            note: None,
+            started: now.clone(),
+            finished: now,
+        }
+    }
+
     async fn step(&self, change: Change) -> StepResult {
         let started = (self.options.now)();
+        // The intent is in the log before anything is sent, or nothing is sent.
+        if let Some(audit) = &self.options.audit
+            && let Err(why) = audit.intent(&change, &started)
+        {
+            return self.not_sent(change, &why);
+        }
+        let result = self.send(change, started).await;
+        if let Some(audit) = &self.options.audit {
+            // A failure here stops every later change (`audit_failure`); this one was sent.
+            let _ = audit.outcome(&result);
+        }
+        result
+    }
+
+    async fn send(&self, change: Change, started: String) -> StepResult {
         let outcome = match (change.kind, change.action) {
             (Kind::User, Action::Create) => self.create_user(&change).await,
             (Kind::User, Action::Update | Action::Reactivate) => self.update_user(&change).await,

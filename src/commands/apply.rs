@@ -1,6 +1,7 @@
 //! `roster apply [PLAN_FILE]`: run the gates, then carry out the plan and report every outcome.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -11,7 +12,7 @@ use crate::apply::{self, ApplyReport, Status, audit::AuditLog, gates, stale};
 use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::config::model::Profile;
 use crate::ops;
-use crate::plan::{self, Capabilities, Plan, Scope};
+use crate::plan::{self, Capabilities, Plan, Scope, integrity};
 use crate::render;
 use crate::scim::client::Features;
 
@@ -19,11 +20,12 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     let Some((mut config, mut report)) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
-    let saved = match &args.plan_file {
+    let file = match &args.plan_file {
         Some(path) => Some(ops::read_saved_plan(path)?),
         None => None,
     };
-    if let Some(saved) = &saved
+    let saved = file.as_ref().map(|f| &f.saved);
+    if let Some(saved) = saved
         && super::config_digest(global, &report) != saved.config_digest
     {
         eprintln!(
@@ -37,6 +39,16 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
              pass --auto-approve, or apply a reviewed plan with `roster apply PLAN_FILE`"
         );
     }
+    // The audit log is opened before any request: a path that cannot be one stops apply here.
+    let run_id = run_id();
+    let audit = match &args.audit_log {
+        Some(path) => Some(open_audit_log(
+            path,
+            &run_id,
+            saved.and_then(|s| s.digest.as_deref()),
+        )?),
+        None => None,
+    };
     let rt = ops::runtime()?;
     ops::entra::refuse_changed_since(&config, args.changed_since.as_deref())?;
     // A saved plan already holds what Entra gave when it was made; only a fresh plan reads it.
@@ -51,9 +63,33 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     }
     rt.block_on(async {
         let session = super::open(&config, &args.target).await?;
+        let profile = session.target.profile;
+        if let (Some(file), Some(path)) = (&file, &args.plan_file) {
+            // Before any request: the file is the one roster wrote, for this target and
+            // profile, and self-consistent.
+            let mut refusals =
+                integrity::check(file, Some(&session.target_id())).err().unwrap_or_default();
+            if file.saved.plan.profile != profile {
+                refusals.push(format!(
+                    "the plan was made for the {} profile and roster.yaml now names the {} profile",
+                    file.saved.plan.profile.as_str(),
+                    profile.as_str()
+                ));
+            }
+            if !refusals.is_empty() {
+                eprintln!(
+                    "error: the plan file `{}` cannot be applied; nothing was applied:",
+                    path.display()
+                );
+                for r in &refusals {
+                    eprintln!("  - {r}");
+                }
+                eprintln!("  hint: run `roster plan --out FILE` again and review the new plan");
+                return Ok(Outcome::Failed);
+            }
+        }
         let client = session.target.writer(global.verbose)?;
         let reader = client.reader();
-        let profile = session.target.profile;
         let features = match profile {
             // Everything as the server advertises it: PATCH or PUT, filters, page size, ETags.
             Profile::Generic => ops::features(&reader, profile).await,
@@ -68,17 +104,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
                 ..Features::ASANA
             },
         };
-        let (plan, etags) = match &saved {
-            Some(saved) if saved.plan.profile != profile => {
-                eprintln!(
-                    "error: the plan was made for the {} profile and roster.yaml now names the {} \
-                     profile; nothing was applied",
-                    saved.plan.profile.as_str(),
-                    profile.as_str()
-                );
-                eprintln!("  hint: run `roster plan --out FILE` again and review the new plan");
-                return Ok(Outcome::Failed);
-            }
+        let (plan, etags) = match saved {
             Some(saved) => {
                 let fresh = stale::check(saved, &reader).await.map_err(ops::explain)?;
                 if !fresh.changed.is_empty() {
@@ -111,12 +137,20 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
                 (plan, etags)
             }
         };
-        if let Err(refusals) = gates::check(
+        let mut refusals = gates::check(
             &plan,
             &config.settings.policy,
             declared_users(&config, &plan, saved.is_some()),
             args.allow_deprovisions,
-        ) {
+        )
+        .err()
+        .unwrap_or_default();
+        // A fresh plan comes from this config; a saved one must not deprovision a user it
+        // keeps (in Entra live mode the config alone does not say who is in scope).
+        if saved.is_some() && !live_mode(&config) {
+            refusals.extend(gates::contradicted_deprovisions(&plan, &config));
+        }
+        if !refusals.is_empty() {
             for r in refusals {
                 eprintln!("error: {r}");
             }
@@ -131,24 +165,12 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
             eprintln!("Apply cancelled; nothing was applied.");
             return Ok(Outcome::Failed);
         }
-        let run_id = run_id();
-        let audit = match &args.audit_log {
-            Some(path) => Some(Arc::new(
-                AuditLog::create(path, run_id.clone())
-                    .with_context(|| format!("cannot open the audit log `{}`", path.display()))?,
-            )),
-            None => None,
-        };
         let total = plan.changes.len();
         let done = Arc::new(AtomicUsize::new(0));
         let progress = interactive && std::env::var_os("CI").is_none();
         let on_step = {
             let done = done.clone();
-            let audit = audit.clone();
             move |r: &apply::StepResult| {
-                if let Some(a) = &audit {
-                    a.write(r);
-                }
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if progress {
                     let width = 30;
@@ -173,13 +195,25 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
             },
             concurrency: 15,
             on_step: Arc::new(on_step),
+            audit: audit.clone(),
             now: Arc::new(ops::now_rfc3339),
         };
         let report = apply::execute(&plan, &client, options).await;
         if progress {
             eprintln!();
         }
-        print_report(&plan, &report, &run_id);
+        if let Some(audit) = &audit {
+            let _ = audit.end(&ops::now_rfc3339(), &report);
+        }
+        print_report(&report, &run_id);
+        if let (Some(why), Some(path)) = (&report.audit_failure, &args.audit_log) {
+            let unsent = report.not_sent();
+            eprintln!(
+                "error: the audit log `{}` could not be written ({why}): apply stopped sending \
+                 changes; {unsent} were not sent. Free the space (or fix the file) and run apply again",
+                path.display()
+            );
+        }
         if global.verbose > 0 {
             eprintln!("requests: {}", client.stats().snapshot());
         }
@@ -189,6 +223,36 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
             Outcome::Success
         })
     })
+}
+
+/// Opens the audit log, writes its `start` line, and warns about changes earlier runs left
+/// without an outcome in it.
+fn open_audit_log(path: &Path, run_id: &str, plan: Option<&str>) -> anyhow::Result<Arc<AuditLog>> {
+    let (log, unfinished) = AuditLog::open(path, run_id.to_string())
+        .with_context(|| format!("cannot open the audit log `{}`", path.display()))?;
+    if !unfinished.is_empty() {
+        eprintln!(
+            "warning: the audit log `{}` has {} change(s) that an earlier run started and never \
+             recorded the outcome of (it was killed or lost its log mid-change); they may or may \
+             not have reached the target:",
+            path.display(),
+            unfinished.len()
+        );
+        for u in &unfinished {
+            eprintln!(
+                "  - {} {} (run {}, {})",
+                u.object, u.action, u.run_id, u.time
+            );
+        }
+    }
+    log.start(&ops::now_rfc3339(), plan, &unfinished)
+        .map_err(|why| {
+            anyhow::anyhow!(
+                "cannot write the audit log `{}`: {why}; nothing was sent",
+                path.display()
+            )
+        })?;
+    Ok(Arc::new(log))
 }
 
 fn confirm(profile: Profile) -> anyhow::Result<bool> {
@@ -213,7 +277,7 @@ fn run_id() -> String {
     format!("{:x}-{:x}", nanos, std::process::id())
 }
 
-fn print_report(_plan: &Plan, report: &ApplyReport, run_id: &str) {
+fn print_report(report: &ApplyReport, run_id: &str) {
     let s = apply::summary(report);
     eprintln!(
         "Apply {run_id}: {} done, {} failed, {} skipped.",
@@ -249,16 +313,20 @@ fn print_report(_plan: &Plan, report: &ApplyReport, run_id: &str) {
     }
 }
 
+/// Whether users come from Entra live (merged on each run, so the YAML alone is not the set).
+fn live_mode(config: &crate::config::Config) -> bool {
+    config
+        .settings
+        .entra
+        .as_ref()
+        .is_some_and(|e| e.mode == crate::config::model::EntraMode::Live)
+}
+
 /// How many users the config wants, for the empty-config gate. Users out of Entra's scope are
 /// there only to be deprovisioned and do not count. A saved plan made in live mode was made
 /// with what Entra gave then, which this run did not read: its own verdict stands.
 fn declared_users(config: &crate::config::Config, plan: &Plan, saved: bool) -> usize {
-    let live = config
-        .settings
-        .entra
-        .as_ref()
-        .is_some_and(|e| e.mode == crate::config::model::EntraMode::Live);
-    if saved && live {
+    if saved && live_mode(config) {
         usize::from(!plan.deprovision_gate.empty_desired)
     } else {
         config.users.iter().filter(|u| u.in_scope).count()

@@ -11,7 +11,6 @@ use crate::ops;
 use crate::plan::saved::{Provenance, SavedPlan};
 use crate::plan::{self, Capabilities};
 use crate::render::{self, Format};
-use crate::scim::client::redact_url;
 
 pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     let Some((mut config, mut report)) = super::load_config(global)? else {
@@ -32,7 +31,6 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
         &args.target,
         args.changed_since.as_deref(),
     ))?;
-    let target = &session.target;
     let plan = plan::plan(
         &config,
         &live,
@@ -46,12 +44,10 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
             created_at: ops::now_rfc3339(),
             config_digest: super::config_digest(global, &report),
             git_commit: ops::git_commit(&global.config_dir),
-            target: redact_url(&target.url),
+            target: session.target_id(),
         };
         let saved = SavedPlan::new(&plan, &live, provenance);
-        let mut bytes = serde_json::to_vec_pretty(&saved)?;
-        bytes.push(b'\n');
-        crate::fsio::write_atomic(path, &bytes)
+        crate::fsio::write_atomic(path, &saved.to_file())
             .with_context(|| format!("cannot write the plan to `{}`", path.display()))?;
         eprintln!(
             "Saved the plan to {}; apply it with `roster apply {}`.",

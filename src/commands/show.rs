@@ -1,12 +1,24 @@
 //! `roster show FILE`: render a saved plan. Reads no network; warns, never fails, when the
-//! config changed since the plan was made.
+//! config changed since the plan was made or the file would not pass apply's checks (edited,
+//! inconsistent), so a reviewer sees what the file holds and that apply will refuse it. A file
+//! that is not a plan of a format this roster reads is an error.
 
 use super::Outcome;
 use crate::cli::{GlobalArgs, ShowArgs};
 use crate::render::{self, Format};
 
 pub fn run(global: &GlobalArgs, args: &ShowArgs) -> anyhow::Result<Outcome> {
-    let saved = crate::ops::read_saved_plan(&args.file)?;
+    let file = crate::ops::read_saved_plan(&args.file)?;
+    if let Err(problems) = crate::plan::integrity::check(&file, None) {
+        eprintln!(
+            "warning: `{}` does not pass apply's checks; apply will refuse it:",
+            args.file.display()
+        );
+        for p in &problems {
+            eprintln!("  - {p}");
+        }
+    }
+    let saved = file.saved;
     let (_, report) = crate::config::load(&global.config_dir);
     if !report.has_errors() && super::config_digest(global, &report) != saved.config_digest {
         eprintln!(

@@ -1099,6 +1099,13 @@ pub fn normalize_url(url: &str) -> Result<String, String> {
             "`{url}` has a query or fragment; give the base URL only"
         ));
     }
+    Ok(url_identity(&parsed))
+}
+
+/// What names the server in a parsed URL: scheme and host (lowercased by the parser), the port
+/// unless it is the scheme's default, and the path without a trailing slash. Credentials, query
+/// and fragment are left out.
+pub fn url_identity(parsed: &url::Url) -> String {
     let mut out = format!(
         "{}://{}",
         parsed.scheme(),
@@ -1108,7 +1115,7 @@ pub fn normalize_url(url: &str) -> Result<String, String> {
         out.push_str(&format!(":{port}"));
     }
     out.push_str(parsed.path().trim_end_matches('/'));
-    Ok(out)
+    out
 }
 
 /// Whether two URLs name the same target: equal after [`normalize_url`] (equal as written

@@ -35,6 +35,7 @@ fn live_of(users: Vec<serde_json::Value>, groups: Vec<serde_json::Value>) -> Liv
             .map(|g| crate::plan::LiveGroup::from_resource(g).unwrap())
             .collect(),
         complete: true,
+        reported_users: None,
     }
 }
 

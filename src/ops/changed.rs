@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use crate::config::Config;
 use crate::config::load::parse_raw;
 use crate::config::raw::{RawGroupsFile, RawUsersFile};
-use crate::plan::{Live, LiveGroup, LiveUser, Scope};
+use crate::plan::{Live, LiveGroup, LiveUser, ReportedUsers, Scope};
 use crate::scim::client::{ClientError, ReadClient};
 
 /// Declarations that differ between a ref and the working tree.
@@ -209,8 +209,9 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
 }
 
 /// Reads only what a scoped plan needs: the changed users, their managers, the changed groups
-/// and their members, each by filter or id. `complete` is false. A server that cannot filter
-/// would answer every lookup with its whole list, so it is read once, whole (`complete`).
+/// and their members, each by filter or id, and how many users the target has (for the percent
+/// deprovision cap). `complete` is false. A server that cannot filter would answer every lookup
+/// with its whole list, so it is read once, whole (`complete`).
 pub async fn read_scoped(
     client: &ReadClient,
     config: &Config,
@@ -219,6 +220,7 @@ pub async fn read_scoped(
     if !client.filters() {
         return super::read_live(client).await;
     }
+    let reported_users = count_users(client).await?;
     let mut wanted: BTreeSet<String> = changed
         .users
         .iter()
@@ -237,7 +239,10 @@ pub async fn read_scoped(
     for g in groups {
         wanted.extend(g.members.iter().map(|m| m.to_lowercase()));
     }
-    let mut live = Live::default();
+    let mut live = Live {
+        reported_users,
+        ..Live::default()
+    };
     let mut seen: HashSet<String> = HashSet::new();
     for r in fetch(client, wanted.into_iter(), |c, k| async move {
         c.find_user_by_username(&k).await
@@ -279,6 +284,28 @@ pub async fn read_scoped(
         }
     }
     Ok(live)
+}
+
+/// How many users the target has, for the percent deprovision cap of a scoped plan: its count
+/// of active users where it can filter on `active`, else its count of every user it lists, else
+/// `None`. One request, or two when the filter is refused.
+async fn count_users(client: &ReadClient) -> Result<Option<ReportedUsers>, ClientError> {
+    match client.count_users(true).await {
+        Ok(Some(count)) => {
+            return Ok(Some(ReportedUsers {
+                count,
+                active_only: true,
+            }));
+        }
+        Ok(None) => {}
+        // Asana filters on userName only: 400 invalidFilter. 501: no filtering at all.
+        Err(e) if matches!(e.status(), Some(400 | 501)) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(client.count_users(false).await?.map(|count| ReportedUsers {
+        count,
+        active_only: false,
+    }))
 }
 
 /// Runs one lookup per key, at most 20 at a time, keeping the ones that found something.

@@ -222,6 +222,16 @@ impl Session {
         })
     }
 
+    /// The target as a saved plan records it: the URL reduced by
+    /// [`target_id`](crate::plan::saved::target_id), or, for the built-in emulator (a new port
+    /// every run), [`BUILTIN_EMULATOR`](crate::plan::saved::BUILTIN_EMULATOR).
+    pub fn target_id(&self) -> String {
+        match self.emulator {
+            Some(_) => crate::plan::saved::BUILTIN_EMULATOR.to_string(),
+            None => crate::plan::saved::target_id(&self.target.url),
+        }
+    }
+
     /// Requests the built-in emulator served, when it was used.
     pub fn emulator_stats(&self) -> Option<crate::emulator::StatsSnapshot> {
         self.emulator.as_ref().map(|e| e.stats())
@@ -301,17 +311,14 @@ pub async fn read_live_with_progress(
 }
 
 /// Reads a saved plan (`plan --out`): a regular file of at most
-/// [`MAX_PLAN_BYTES`](crate::plan::saved::MAX_PLAN_BYTES), whose `kind` says it is a plan.
-pub fn read_saved_plan(path: &Path) -> anyhow::Result<crate::plan::saved::SavedPlan> {
-    use crate::plan::saved::{FILE_KIND, MAX_PLAN_BYTES, SavedPlan};
+/// [`MAX_PLAN_BYTES`](crate::plan::saved::MAX_PLAN_BYTES), whose `kind` says it is a plan and
+/// whose `format_version` this roster reads. Whether it may be applied is
+/// [`crate::plan::integrity`]'s to say.
+pub fn read_saved_plan(path: &Path) -> anyhow::Result<crate::plan::saved::PlanFile> {
+    use crate::plan::saved::MAX_PLAN_BYTES;
     let text = crate::fsio::read_to_string(path, MAX_PLAN_BYTES)
         .with_context(|| format!("cannot read the plan file `{}`", path.display()))?;
-    let saved: SavedPlan = serde_json::from_str(&text)
-        .with_context(|| format!("`{}` is not a roster plan file", path.display()))?;
-    if saved.kind != FILE_KIND {
-        bail!("`{}` is not a roster plan file", path.display());
-    }
-    Ok(saved)
+    crate::plan::saved::parse(&text).with_context(|| format!("cannot use `{}`", path.display()))
 }
 
 /// A client error with what to do about it, in plain words.

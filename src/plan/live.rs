@@ -36,6 +36,18 @@ pub struct Live {
     /// `users` holds every live user. False when only some were read (`--changed-since`), in
     /// which case unmanaged users cannot be known and are not reported.
     pub complete: bool,
+    /// When `users` is not complete: how many users the target said it has, for the percent
+    /// deprovision cap. `None` when it did not say.
+    pub reported_users: Option<ReportedUsers>,
+}
+
+/// A count of users the target gave (`totalResults`), without listing them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportedUsers {
+    pub count: u64,
+    /// Only active users were counted (`filter=active eq true`); otherwise every user the
+    /// target lists, which can include deprovisioned ones.
+    pub active_only: bool,
 }
 
 /// A SCIM id, which servers send as a string or a number.

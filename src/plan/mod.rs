@@ -8,6 +8,7 @@
 //! never deprovisioned.
 
 pub mod drift;
+pub mod integrity;
 pub mod live;
 pub mod saved;
 pub mod source;
@@ -21,7 +22,7 @@ use crate::config::model::{
 };
 use crate::mapping::{self, Flow, MappedValue};
 use crate::scim::AttrPath;
-pub use live::{Live, LiveGroup, LiveUser};
+pub use live::{Live, LiveGroup, LiveUser, ReportedUsers};
 
 /// What the target can do that matters for planning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,11 +135,30 @@ pub struct UnmanagedUser {
     pub id: String,
 }
 
+/// Where the number of active users the percent cap counts against came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActiveCount {
+    /// Counted in the live users read: every user was read.
+    #[default]
+    Read,
+    /// The target's count of active users (`totalResults` of `filter=active eq true`), when
+    /// only part of it was read (`--changed-since`).
+    TargetActive,
+    /// The target's count of every user it lists, because it cannot count active ones alone
+    /// (Asana filters on userName only); deprovisioned users it still lists are counted too.
+    TargetTotal,
+    /// The target did not say: the percent cap is not applied, the count cap is.
+    Unknown,
+}
+
 /// The deprovision caps, evaluated.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeprovisionGate {
     pub count: u64,
     pub live_active: u64,
+    /// Where `live_active` came from.
+    pub active_from: ActiveCount,
     pub max_count: u64,
     pub max_percent: f64,
     /// The plan deprovisions more than the caps allow: apply needs `--allow-deprovisions COUNT`.
@@ -156,6 +176,37 @@ impl DeprovisionGate {
         }
     }
 
+    /// What the percent is of, e.g. `of 11 active users`, `of the 12 users the target lists`.
+    pub fn percent_of(&self) -> String {
+        let n = self.live_active;
+        match self.active_from {
+            ActiveCount::Read => format!("of {n} active users"),
+            ActiveCount::TargetActive => format!("of {n} active users, as the target counts them"),
+            ActiveCount::TargetTotal => format!("of the {n} users the target lists"),
+            ActiveCount::Unknown => "percent cap not applied".into(),
+        }
+    }
+
+    /// Which caps apply, for a plan that read only part of the target (`--changed-since`):
+    /// `None` when every user was read, where both always do.
+    pub fn caps_applied(&self) -> Option<String> {
+        let count = self.max_count;
+        let percent = self.max_percent;
+        let n = self.live_active;
+        Some(match self.active_from {
+            ActiveCount::Read => return None,
+            ActiveCount::TargetActive => format!(
+                "Deprovision caps: count {count}, and percent {percent} of {n} active users (the target's count)"
+            ),
+            ActiveCount::TargetTotal => format!(
+                "Deprovision caps: count {count}, and percent {percent} of the {n} users the target lists (it cannot count active users alone)"
+            ),
+            ActiveCount::Unknown => format!(
+                "Deprovision caps: count {count} only; the target did not say how many users it has, so the percent cap ({percent}) is not applied"
+            ),
+        })
+    }
+
     /// What apply will say, when it will refuse.
     pub fn message(&self) -> Option<String> {
         if self.empty_desired {
@@ -165,14 +216,13 @@ impl DeprovisionGate {
             ));
         }
         self.exceeded.then(|| {
+            let share = match self.active_from {
+                ActiveCount::Unknown => String::new(),
+                _ => format!(" ({:.1}% {})", self.percent(), self.percent_of()),
+            };
             format!(
-                "{} deprovisions ({:.1}% of {} active users) exceed the policy (count {}, percent {}): apply will refuse without --allow-deprovisions {}",
-                self.count,
-                self.percent(),
-                self.live_active,
-                self.max_count,
-                self.max_percent,
-                self.count
+                "{} deprovisions{share} exceed the policy (count {}, percent {}): apply will refuse without --allow-deprovisions {}",
+                self.count, self.max_count, self.max_percent, self.count
             )
         })
     }
@@ -188,6 +238,20 @@ pub struct Summary {
     pub remove_members: u64,
     pub no_op: u64,
     pub unmanaged: u64,
+}
+
+impl Summary {
+    /// Counts one change of `action`.
+    pub fn count(&mut self, action: Action) {
+        *match action {
+            Action::Create => &mut self.create,
+            Action::Update => &mut self.update,
+            Action::Reactivate => &mut self.reactivate,
+            Action::Deprovision => &mut self.deprovision,
+            Action::AddMembers => &mut self.add_members,
+            Action::RemoveMembers => &mut self.remove_members,
+        } += 1;
+    }
 }
 
 /// The plan.
@@ -755,26 +819,24 @@ impl<'a> Planner<'a> {
             ..Summary::default()
         };
         for c in &self.changes {
-            *match c.action {
-                Action::Create => &mut summary.create,
-                Action::Update => &mut summary.update,
-                Action::Reactivate => &mut summary.reactivate,
-                Action::Deprovision => &mut summary.deprovision,
-                Action::AddMembers => &mut summary.add_members,
-                Action::RemoveMembers => &mut summary.remove_members,
-            } += 1;
+            summary.count(c.action);
         }
         let policy = &self.config.settings.policy;
-        // With part of the organisation read (`--changed-since`) the active count is unknown:
-        // 0 here disables the percent cap, and the count cap still holds.
-        let live_active = if self.live.complete {
-            self.live.users.iter().filter(|u| u.active).count() as u64
-        } else {
-            0
+        // With part of the organisation read (`--changed-since`) the target's own count is
+        // used; when it gave none, 0 disables the percent cap, and the count cap still holds.
+        let (live_active, active_from) = match (self.live.complete, self.live.reported_users) {
+            (true, _) => (
+                self.live.users.iter().filter(|u| u.active).count() as u64,
+                ActiveCount::Read,
+            ),
+            (false, Some(r)) if r.active_only => (r.count, ActiveCount::TargetActive),
+            (false, Some(r)) => (r.count, ActiveCount::TargetTotal),
+            (false, None) => (0, ActiveCount::Unknown),
         };
         let mut gate = DeprovisionGate {
             count: summary.deprovision,
             live_active,
+            active_from,
             max_count: policy.max_deprovisions.count,
             max_percent: policy.max_deprovisions.percent,
             exceeded: false,
@@ -795,6 +857,15 @@ impl<'a> Planner<'a> {
             profile: self.config.settings.target.profile,
         }
     }
+}
+
+/// Whether the config wants the declared user `key` active in the target, as the planner
+/// decides it (the `active` mapping, else `accountEnabled`); `None` when `key` is not declared
+/// or its mappings fail. Apply uses it to refuse a saved plan's deprovision the config contradicts.
+pub fn wants_active(config: &Config, key: &str) -> Option<bool> {
+    let u = config.user(key)?;
+    let mapped = mapping::map_user(&config.settings.user_mappings, u, true, Flow::Create).ok()?;
+    Some(desired_active(&mapped, u))
 }
 
 /// Whether the mappings make the user active (the `active` target), else `accountEnabled`.

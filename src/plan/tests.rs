@@ -34,6 +34,7 @@ fn live(users: Vec<LiveUser>, groups: Vec<Json>) -> Live {
             .map(|g| LiveGroup::from_resource(g).unwrap())
             .collect(),
         complete: true,
+        reported_users: None,
     }
 }
 

@@ -108,6 +108,7 @@ pub fn plan() -> Plan {
         deprovision_gate: DeprovisionGate {
             count: 1,
             live_active: 20,
+            active_from: crate::plan::ActiveCount::Read,
             max_count: 25,
             max_percent: 10.0,
             exceeded: false,
@@ -133,6 +134,7 @@ pub fn empty() -> Plan {
         deprovision_gate: DeprovisionGate {
             count: 0,
             live_active: 20,
+            active_from: crate::plan::ActiveCount::Read,
             max_count: 25,
             max_percent: 10.0,
             exceeded: false,

@@ -9,7 +9,10 @@ use serde_json::Value as Json;
 use crate::plan::{self, Plan};
 
 /// Version of the JSON plan format. Minor: fields added; major: fields changed or removed.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
+
+/// The major part of [`FORMAT_VERSION`]: a saved plan of another major version is refused.
+pub const FORMAT_MAJOR: u64 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanJson {
@@ -66,6 +69,11 @@ pub struct UnmanagedJson {
 pub struct GateJson {
     pub deprovisions: u64,
     pub live_active_users: u64,
+    /// Where `live_active_users` came from: `read` (every user was read and counted),
+    /// `target_active` or `target_total` (the target's count, under `--changed-since`), or
+    /// `unknown` (the percent cap was not applied).
+    #[serde(default)]
+    pub active_users_from: plan::ActiveCount,
     pub max_count: u64,
     pub max_percent: f64,
     pub deprovision_with: crate::config::model::DeprovisionWith,
@@ -117,6 +125,7 @@ impl From<&Plan> for PlanJson {
             deprovision_gate: GateJson {
                 deprovisions: g.count,
                 live_active_users: g.live_active,
+                active_users_from: g.active_from,
                 max_count: g.max_count,
                 max_percent: g.max_percent,
                 deprovision_with: p.deprovision_with,
@@ -171,6 +180,7 @@ impl PlanJson {
             deprovision_gate: plan::DeprovisionGate {
                 count: g.deprovisions,
                 live_active: g.live_active_users,
+                active_from: g.active_users_from,
                 max_count: g.max_count,
                 max_percent: g.max_percent,
                 exceeded: g.requires_allow_deprovisions.is_some(),
@@ -216,7 +226,8 @@ mod tests {
     #[test]
     fn the_documented_fields_are_there() {
         let v = serde_json::to_value(PlanJson::from(&fixtures::plan())).unwrap();
-        assert_eq!(v["format_version"], "1.0");
+        assert_eq!(v["format_version"], "1.1");
+        assert!(FORMAT_VERSION.starts_with(&format!("{FORMAT_MAJOR}.")));
         for key in ["create", "update", "deprovision", "no_op", "unmanaged"] {
             assert!(v["summary"][key].is_u64(), "summary.{key}");
         }

@@ -44,6 +44,9 @@ pub fn to_string(plan: &Plan) -> String {
         s.no_op,
         s.unmanaged
     );
+    if let Some(caps) = plan.deprovision_gate.caps_applied() {
+        let _ = writeln!(head, "> [!NOTE]\n> {}\n", escape(&caps));
+    }
     if let Some(m) = plan.deprovision_gate.message() {
         let _ = writeln!(head, "> [!CAUTION]\n> {}\n", escape(&m));
     }

@@ -129,6 +129,10 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(out, "{} {w}", paint("1;33", "Warning:"))?;
     }
+    if let Some(caps) = plan.deprovision_gate.caps_applied() {
+        writeln!(out)?;
+        writeln!(out, "{caps}.")?;
+    }
     if let Some(m) = plan.deprovision_gate.message() {
         writeln!(out)?;
         writeln!(out, "{} {m}", paint("1;31", "Gate:"))?;

@@ -211,6 +211,14 @@ pub fn user_name_counts(live: &Live) -> std::collections::BTreeMap<String, usize
     counts
 }
 
+/// The audit log's `outcome` lines: one per change that finished.
+pub fn outcome_lines(path: &Path) -> Vec<String> {
+    read_lines(path)
+        .into_iter()
+        .filter(|l| l.contains(r#""event":"outcome""#))
+        .collect()
+}
+
 pub fn read_lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap_or_default()

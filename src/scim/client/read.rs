@@ -93,6 +93,26 @@ impl ReadClient {
         self.list("Groups", Arc::new(|r| r)).await
     }
 
+    /// How many users the server holds, without listing them: the `totalResults` of
+    /// `GET /Users?count=1`, with `filter=active eq true` when `active_only` (servers that
+    /// cannot filter on `active` answer that with an error). `None` when the server does not
+    /// say, or plainly ignored the filter (the one user it sent is not active).
+    pub async fn count_users(&self, active_only: bool) -> Result<Option<u64>, ClientError> {
+        let mut query = vec![("startIndex", "1".to_string()), ("count", "1".to_string())];
+        if active_only {
+            query.push(("filter", "active eq true".to_string()));
+        }
+        let response = self.reader.get("Users", query).await?;
+        let page = ListPage::parse(&response.body).map_err(|e| response.invalid(e))?;
+        let ignored = active_only
+            && page
+                .resources
+                .first()
+                .and_then(|r| r.0.get("active"))
+                .is_some_and(|a| a == &Value::Bool(false) || a == "false" || a == "False");
+        Ok(page.total_results.filter(|_| !ignored))
+    }
+
     /// `GET /Users/{id}`; `None` on 404.
     pub async fn get_user(&self, id: &str) -> Result<Option<Resource>, ClientError> {
         self.get_opt("Users", id).await
