@@ -347,19 +347,64 @@ impl Validator<'_> {
     }
 
     /// Runs every mapping on every declared object, as a create would, so a value that cannot
-    /// be sent (a non-boolean `active`, a failing regex) is reported now, not mid-apply.
+    /// be sent (a non-boolean `active`, a failing regex, a value over its length limit, an
+    /// expression past its bounds) is reported now, not mid-apply.
+    ///
+    /// An expression that fails to evaluate is reported at the part of the expression at fault,
+    /// naming the user, with the user's declaration as a note; the same failure for further
+    /// users is counted in that one diagnostic rather than repeated for each.
     fn evaluate(&mut self, settings: &model::Settings, users: &[User], groups: &[Group]) {
+        // (target, reason, span) -> (index in `pending`, how many other users)
+        let mut seen: HashMap<(&str, String, std::ops::Range<usize>), usize> = HashMap::new();
+        let mut pending: Vec<(Diagnostic, usize)> = Vec::new();
         for u in users {
-            if let Err(errors) =
+            let Err(errors) =
                 mapping::map_user(&settings.user_mappings, u, true, mapping::Flow::Create)
-            {
-                for e in errors {
-                    self.report.push(
+            else {
+                continue;
+            };
+            for e in errors {
+                let mapping = settings
+                    .user_mappings
+                    .iter()
+                    .find(|m| m.target.path == e.target);
+                let in_expr = match (mapping.map(|m| &m.source), &e.span) {
+                    (Some(MappingSource::Expression { at: Some(at), .. }), Some(r)) => {
+                        Some(self.locate_in_scalar(at, r.clone()))
+                    }
+                    _ => None,
+                };
+                let Some(at) = in_expr else {
+                    let mut d =
                         Diagnostic::error(format!("user `{}`: {e}", u.upn), u.origin.clone())
-                            .with_hint("fix the user's attributes or the mapping in roster.yaml"),
-                    );
+                            .with_hint("fix the user's attributes or the mapping in roster.yaml");
+                    if let Some(o) = mapping.and_then(|m| m.origin.clone()) {
+                        d = d.with_note(o, "the mapping");
+                    }
+                    self.report.push(d);
+                    continue;
+                };
+                let key = (e.target, e.reason.clone(), at.range.clone());
+                if let Some(&i) = seen.get(&key) {
+                    pending[i].1 += 1;
+                    continue;
                 }
+                let mut d = Diagnostic::error(format!("user `{}`: {e}", u.upn), Some(at))
+                    .with_hint(expression_hint(&e.reason));
+                if let Some(o) = &u.origin {
+                    d = d.with_note(o.clone(), "the user it was evaluated for");
+                }
+                seen.insert(key, pending.len());
+                pending.push((d, 0));
             }
+        }
+        for (mut d, others) in pending {
+            if others > 0 {
+                let s = if others == 1 { "" } else { "s" };
+                d.message
+                    .push_str(&format!(" (and {others} other user{s})"));
+            }
+            self.report.push(d);
         }
         for g in groups {
             if let Err(errors) =
@@ -569,25 +614,28 @@ impl Validator<'_> {
         })
     }
 
+    /// Where a byte range of a YAML scalar's decoded value is in the file.
+    fn locate_in_scalar(&self, scalar: &Span, r: std::ops::Range<usize>) -> Span {
+        let text = self_text(self.report, scalar.file);
+        let start = scalar.range.start;
+        Span::new(
+            scalar.file,
+            scalar_offset(text, start, r.start)..scalar_offset(text, start, r.end),
+        )
+    }
+
     fn expression(
         &mut self,
         file: FileId,
         e: &Spanned<String>,
         kind: Kind,
     ) -> Option<MappingSource> {
-        let text = self_text(self.report, file).to_owned();
-        let text = text.as_str();
-        let locate = |r: std::ops::Range<usize>| {
-            Span::new(
-                file,
-                scalar_offset(text, e.range().start, r.start)
-                    ..scalar_offset(text, e.range().start, r.end),
-            )
-        };
+        let scalar = span(file, e);
+        let locate = |v: &Self, r: std::ops::Range<usize>| v.locate_in_scalar(&scalar, r);
         match expr::parse(&e.value) {
             Err(errors) => {
                 for err in errors {
-                    let at = locate(err.span.clone());
+                    let at = locate(self, err.span.clone());
                     let hint = err.hint.unwrap_or_else(|| {
                         "see the expression functions in the README".to_string()
                     });
@@ -599,7 +647,7 @@ impl Validator<'_> {
                 let mut ok = true;
                 for (name, range) in parsed.attributes() {
                     if !kind.sources().any(|n| n == name) {
-                        let at = locate(range);
+                        let at = locate(self, range);
                         self.unknown_source(name, at, kind);
                         ok = false;
                     }
@@ -607,6 +655,7 @@ impl Validator<'_> {
                 ok.then(|| MappingSource::Expression {
                     expr: Box::new(parsed),
                     text: e.value.clone(),
+                    at: Some(scalar.clone()),
                 })
             }
         }
@@ -877,6 +926,23 @@ impl Validator<'_> {
 
 fn self_text(report: &Report, file: FileId) -> &str {
     report.sources.text(file)
+}
+
+/// What to do about an expression that failed for a user.
+fn expression_hint(reason: &str) -> String {
+    if reason.contains("the most an expression value may hold")
+        || reason.contains("the most one evaluation may take")
+    {
+        format!(
+            "an expression value may hold at most {} KiB and one evaluation take at most {} \
+             steps; an expression that grows its input (nested Replace, Append, Join) past \
+             that is refused rather than built",
+            expr::MAX_VALUE_BYTES / 1024,
+            expr::MAX_STEPS
+        )
+    } else {
+        "fix the user's attributes or the expression".to_string()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

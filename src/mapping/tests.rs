@@ -155,6 +155,7 @@ fn constants_and_expressions_flow() {
             MappingSource::Expression {
                 expr: Box::new(expr),
                 text: String::new(),
+                at: None,
             },
             Apply::Always,
             None,
