@@ -12,6 +12,7 @@ use super::model::{
 };
 use super::raw::{self, RawMapping, Spanned};
 use crate::diagnostics::{Diagnostic, FileId, Report, Span, did_you_mean};
+use crate::mapping::names::{self, match_key};
 use crate::mapping::{self, Mapping, MappingSource, expr, targets};
 
 /// Validates the parsed files; returns the model when there were no errors.
@@ -680,11 +681,13 @@ impl Validator<'_> {
         let mut users = Vec::new();
         let mut manager_spans = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
+        let mut lookalikes = Lookalikes::default();
         for (file, f) in files {
             for entry in &f.users {
                 let Some(user) = self.user(*file, entry) else {
                     continue;
                 };
+                self.invisible_and_mixed_scripts(*file, entry);
                 let key = user.key();
                 if let Some(&first) = index.get(&key) {
                     let first: &User = &users[first];
@@ -692,19 +695,135 @@ impl Validator<'_> {
                         format!("user `{}` is declared twice", user.upn),
                         user.origin.clone(),
                     )
-                    .with_hint("userPrincipalName is unique, ignoring case: keep one declaration");
+                    .with_hint(
+                        "userPrincipalName is unique, ignoring case and Unicode normal form: \
+                         keep one declaration",
+                    );
                     if let Some(origin) = &first.origin {
                         d = d.with_note(origin.clone(), "first declared here");
                     }
                     self.report.push(d);
                     continue;
                 }
+                self.lookalikes(&mut lookalikes, &user, entry.value.mail.as_ref());
                 index.insert(key, users.len());
                 users.push(user);
                 manager_spans.push(entry.value.manager.as_ref().map(|m| span(*file, m)));
             }
         }
         (users, index, manager_spans)
+    }
+
+    /// Warns about characters in a userPrincipalName or mail that a reviewer cannot see, and
+    /// about labels that mix scripts: such an address reads like another one.
+    fn invisible_and_mixed_scripts(&mut self, file: FileId, entry: &Spanned<raw::RawUser>) {
+        let r = &entry.value;
+        for (key, value) in [
+            ("userPrincipalName", &r.user_principal_name),
+            ("mail", &r.mail),
+        ] {
+            let Some(v) = value else { continue };
+            let scalar = span(file, v);
+            let shown = escape_invisible(&v.value);
+            for (i, c) in names::invisible(&v.value) {
+                let at = self.locate_in_scalar(&scalar, i..i + c.len_utf8());
+                self.report.push(
+                    Diagnostic::warning(
+                        format!(
+                            "{key} `{shown}` contains an invisible character, U+{:04X}",
+                            c as u32
+                        ),
+                        Some(at),
+                    )
+                    .with_hint(
+                        "it cannot be seen in a review, and the address is not the one without \
+                         it; remove it",
+                    ),
+                );
+            }
+            for label in names::mixed_script_labels(&v.value) {
+                let text = &v.value[label.clone()];
+                let odd: Vec<String> = text
+                    .chars()
+                    .filter(|c| !c.is_ascii())
+                    .take(5)
+                    .map(|c| format!("U+{:04X}", c as u32))
+                    .collect();
+                let at = self.locate_in_scalar(&scalar, label);
+                self.report.push(
+                    Diagnostic::warning(
+                        format!(
+                            "{key} `{shown}`: `{}` mixes scripts (its non-ASCII characters: {})",
+                            escape_invisible(text),
+                            odd.join(", ")
+                        ),
+                        Some(at),
+                    )
+                    .with_hint(
+                        "a letter from another script that looks like a Latin one (Cyrillic а, \
+                         Greek ο) makes an address that reads the same as another but is not; \
+                         write each part in one script",
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Warns when a user's userPrincipalName, or a domain, looks like another declared one's
+    /// (equal UTS #39 skeletons, different keys): `аlice@` next to `alice@`, `exаmple.com`
+    /// next to `example.com`.
+    fn lookalikes(&mut self, seen: &mut Lookalikes, user: &User, mail: Option<&Spanned<String>>) {
+        let skeleton = names::skeleton(&user.upn);
+        match seen.users.get(&skeleton) {
+            Some((first, first_at)) => {
+                let mut d = Diagnostic::warning(
+                    format!(
+                        "user `{}` looks like user `{first}`: they differ only in characters \
+                         that look alike",
+                        escape_invisible(&user.upn)
+                    ),
+                    user.origin.clone(),
+                )
+                .with_hint(
+                    "if they are two people, this is fine; if not, one of them is mistyped \
+                     (a letter from another script, an invisible character)",
+                );
+                if let Some(o) = first_at {
+                    d = d.with_note(o.clone(), "the other user");
+                }
+                self.report.push(d);
+            }
+            None => {
+                seen.users
+                    .insert(skeleton, (user.upn.clone(), user.origin.clone()));
+            }
+        }
+        let domains = [Some(user.upn.as_str()), mail.map(|m| m.value.as_str())];
+        for domain in domains.into_iter().flatten().filter_map(names::domain) {
+            let key = match_key(domain);
+            let (first, first_at) = seen
+                .domains
+                .entry(names::skeleton(domain))
+                .or_insert_with(|| (key.clone(), user.origin.clone()))
+                .clone();
+            if first != key && seen.warned.insert((first.clone(), key.clone())) {
+                let mut d = Diagnostic::warning(
+                    format!(
+                        "domain `{}` of `{}` looks like the domain `{first}` of another user",
+                        escape_invisible(domain),
+                        escape_invisible(&user.upn)
+                    ),
+                    user.origin.clone(),
+                )
+                .with_hint(
+                    "a lookalike domain is someone else's: check that it is the one you mean",
+                );
+                if let Some(o) = first_at {
+                    d = d.with_note(o, "a user of the other domain");
+                }
+                self.report.push(d);
+            }
+        }
     }
 
     fn user(&mut self, file: FileId, entry: &Spanned<raw::RawUser>) -> Option<User> {
@@ -798,10 +917,7 @@ impl Validator<'_> {
         };
         let manager_of: Vec<Option<usize>> = users
             .iter()
-            .map(|u| {
-                u.manager()
-                    .and_then(|m| index.get(&m.to_lowercase()).copied())
-            })
+            .map(|u| u.manager().and_then(|m| index.get(&match_key(m)).copied()))
             .collect();
         for (i, u) in users.iter().enumerate() {
             if let Some(m) = u.manager()
@@ -886,7 +1002,7 @@ impl Validator<'_> {
                 let mut members: Vec<String> = Vec::new();
                 let mut seen = HashMap::new();
                 for m in &g.members {
-                    let key = m.value.to_lowercase();
+                    let key = match_key(&m.value);
                     if !users_incomplete && !live && !users.contains_key(&key) {
                         self.error(
                             format!(
@@ -926,6 +1042,28 @@ impl Validator<'_> {
 
 fn self_text(report: &Report, file: FileId) -> &str {
     report.sources.text(file)
+}
+
+/// What [`Validator::lookalikes`] has seen: declared users and domains by skeleton, and the
+/// domain pairs already warned about.
+#[derive(Default)]
+struct Lookalikes {
+    users: HashMap<String, (String, Option<Span>)>,
+    domains: HashMap<String, (String, Option<Span>)>,
+    warned: std::collections::HashSet<(String, String)>,
+}
+
+/// A name with its invisible characters written as `\u{200B}`, so a message shows them.
+fn escape_invisible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if !names::is_invisible(c) {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:04X}}}", c as u32));
+        }
+    }
+    out
 }
 
 /// What to do about an expression that failed for a user.

@@ -6,6 +6,7 @@
 //! Everything here is pure: no IO, no clock, no environment.
 
 pub mod expr;
+pub mod names;
 pub mod targets;
 
 use std::collections::BTreeMap;
