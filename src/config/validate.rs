@@ -20,6 +20,7 @@ pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> O
     let mut v = Validator {
         report,
         profile: Profile::Asana,
+        long_values: HashMap::new(),
     };
     let settings = raw.settings.map(|(file, s)| v.settings(file, s));
     // In live mode Entra provides users at plan time, so a manager or member the YAML does not
@@ -55,6 +56,9 @@ struct Validator<'r> {
     report: &'r mut Report,
     /// The target profile, known once roster.yaml is read (Asana when it could not be).
     profile: Profile,
+    /// Where users' values longer than the shortest length limit are written, by user key and
+    /// source attribute, so a value over its target's limit is reported where it is written.
+    long_values: HashMap<String, Vec<(&'static str, Span)>>,
 }
 
 fn span<T>(file: FileId, s: &Spanned<T>) -> Span {
@@ -376,10 +380,25 @@ impl Validator<'_> {
                     _ => None,
                 };
                 let Some(at) = in_expr else {
-                    let mut d =
-                        Diagnostic::error(format!("user `{}`: {e}", u.upn), u.origin.clone())
-                            .with_hint("fix the user's attributes or the mapping in roster.yaml");
-                    if let Some(o) = mapping.and_then(|m| m.origin.clone()) {
+                    // A direct mapping's value too long for its target: point at the value.
+                    let value_at = match mapping.map(|m| &m.source) {
+                        Some(MappingSource::Direct(source)) => (self.long_values.get(&u.key()))
+                            .and_then(|l| l.iter().find(|(name, _)| name == source))
+                            .map(|(_, at)| at.clone()),
+                        _ => None,
+                    };
+                    let mut d = Diagnostic::error(
+                        format!("user `{}`: {e}", u.upn),
+                        value_at.clone().or(u.origin.clone()),
+                    )
+                    .with_hint(if e.reason.contains("roster sends at most") {
+                        "shorten the value: README's \"Value lengths\" gives each target's limit"
+                    } else {
+                        "fix the user's attributes or the mapping in roster.yaml"
+                    });
+                    if let (Some(_), Some(o)) = (&value_at, &u.origin) {
+                        d = d.with_note(o.clone(), "the user");
+                    } else if let Some(o) = mapping.and_then(|m| m.origin.clone()) {
                         d = d.with_note(o, "the mapping");
                     }
                     self.report.push(d);
@@ -890,7 +909,14 @@ impl Validator<'_> {
             (UserAttr::MobilePhone, &r.mobile_phone),
             (UserAttr::PreferredLanguage, &r.preferred_language),
         ];
+        let shortest_limit = targets::MAX_CHARS.min(targets::MAX_ADDRESS_CHARS);
         for (attr, value) in fields {
+            if let Some(v) = value
+                && v.value.len() > shortest_limit
+            {
+                (self.long_values.entry(user.key()).or_default())
+                    .push((attr.name(), span(file, v)));
+            }
             user.set(attr, value.as_ref().map(|v| v.value.clone()));
         }
         user.account_enabled = r.account_enabled.as_ref().is_none_or(|a| a.value);
