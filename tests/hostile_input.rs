@@ -230,7 +230,7 @@ fn item4_regex_replace_and_join_bombs_are_located_errors_in_bounded_memory() {
     let cases = [
         format!(r#"Replace({seed}, , "(x+)", , "$1$1$1$1$1$1$1$1", , )"#),
         format!(r#"Replace({seed}, , "(?<g>x)", "g", "yyyyyyyyyyyyyyyyyyyy", , )"#),
-        format!(r#"Join("-", {})"#, vec![seed.as_str(); 8].join(", ")),
+        format!(r#"Join("-", {})"#, [seed.as_str(); 8].join(", ")),
         format!(
             r#"Append({seed}, Append({seed}, Append({seed}, Append({seed}, Append({seed}, Append({seed}, Append({seed}, {seed})))))))"#
         ),
