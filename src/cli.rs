@@ -268,6 +268,15 @@ pub struct EmulatorArgs {
         help_heading = "Undocumented behaviour"
     )]
     pub max_page_size: usize,
+    /// Longest string value stored, in characters, for attributes other than userName and
+    /// emails (at most 254); longer is 400 invalidValue; 0 switches it off (Asana: undocumented)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = crate::emulator::DEFAULT_MAX_VALUE_CHARS,
+        help_heading = "Undocumented behaviour"
+    )]
+    pub max_value_length: usize,
     /// Whether deprovisioned users are still listed (Asana: undocumented)
     #[arg(
         long,

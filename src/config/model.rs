@@ -84,7 +84,7 @@ pub struct Config {
 impl Config {
     pub fn user(&self, upn: &str) -> Option<&User> {
         self.user_index
-            .get(&upn.to_lowercase())
+            .get(&crate::mapping::names::match_key(upn))
             .map(|&i| &self.users[i])
     }
 
@@ -399,9 +399,12 @@ impl User {
         user
     }
 
-    /// The lowercased userPrincipalName, which identifies the user.
+    /// The userPrincipalName's match key (NFC, lowercased: [`match_key`]), which identifies
+    /// the user.
+    ///
+    /// [`match_key`]: crate::mapping::names::match_key
     pub fn key(&self) -> String {
-        self.upn.to_lowercase()
+        crate::mapping::names::match_key(&self.upn)
     }
 
     pub fn get(&self, attr: UserAttr) -> Option<&str> {

@@ -12,6 +12,7 @@ use super::model::{
 };
 use super::raw::{self, RawMapping, Spanned};
 use crate::diagnostics::{Diagnostic, FileId, Report, Span, did_you_mean};
+use crate::mapping::names::{self, match_key};
 use crate::mapping::{self, Mapping, MappingSource, expr, targets};
 
 /// Validates the parsed files; returns the model when there were no errors.
@@ -19,6 +20,7 @@ pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> O
     let mut v = Validator {
         report,
         profile: Profile::Asana,
+        long_values: HashMap::new(),
     };
     let settings = raw.settings.map(|(file, s)| v.settings(file, s));
     // In live mode Entra provides users at plan time, so a manager or member the YAML does not
@@ -54,6 +56,9 @@ struct Validator<'r> {
     report: &'r mut Report,
     /// The target profile, known once roster.yaml is read (Asana when it could not be).
     profile: Profile,
+    /// Where users' values longer than the shortest length limit are written, by user key and
+    /// source attribute, so a value over its target's limit is reported where it is written.
+    long_values: HashMap<String, Vec<(&'static str, Span)>>,
 }
 
 fn span<T>(file: FileId, s: &Spanned<T>) -> Span {
@@ -381,19 +386,79 @@ impl Validator<'_> {
     }
 
     /// Runs every mapping on every declared object, as a create would, so a value that cannot
-    /// be sent (a non-boolean `active`, a failing regex) is reported now, not mid-apply.
+    /// be sent (a non-boolean `active`, a failing regex, a value over its length limit, an
+    /// expression past its bounds) is reported now, not mid-apply.
+    ///
+    /// An expression that fails to evaluate is reported at the part of the expression at fault,
+    /// naming the user, with the user's declaration as a note; the same failure for further
+    /// users is counted in that one diagnostic rather than repeated for each.
     fn evaluate(&mut self, settings: &model::Settings, users: &[User], groups: &[Group]) {
+        // (target, reason, span) -> (index in `pending`, how many other users)
+        let mut seen: HashMap<(&str, String, std::ops::Range<usize>), usize> = HashMap::new();
+        let mut pending: Vec<(Diagnostic, usize)> = Vec::new();
         for u in users {
-            if let Err(errors) =
+            let Err(errors) =
                 mapping::map_user(&settings.user_mappings, u, true, mapping::Flow::Create)
-            {
-                for e in errors {
-                    self.report.push(
-                        Diagnostic::error(format!("user `{}`: {e}", u.upn), u.origin.clone())
-                            .with_hint("fix the user's attributes or the mapping in roster.yaml"),
-                    );
+            else {
+                continue;
+            };
+            for e in errors {
+                let mapping = settings
+                    .user_mappings
+                    .iter()
+                    .find(|m| m.target.path == e.target);
+                let in_expr = match (mapping.map(|m| &m.source), &e.span) {
+                    (Some(MappingSource::Expression { at: Some(at), .. }), Some(r)) => {
+                        Some(self.locate_in_scalar(at, r.clone()))
+                    }
+                    _ => None,
+                };
+                let Some(at) = in_expr else {
+                    // A direct mapping's value too long for its target: point at the value.
+                    let value_at = match mapping.map(|m| &m.source) {
+                        Some(MappingSource::Direct(source)) => (self.long_values.get(&u.key()))
+                            .and_then(|l| l.iter().find(|(name, _)| name == source))
+                            .map(|(_, at)| at.clone()),
+                        _ => None,
+                    };
+                    let mut d = Diagnostic::error(
+                        format!("user `{}`: {e}", u.upn),
+                        value_at.clone().or(u.origin.clone()),
+                    )
+                    .with_hint(if e.reason.contains("roster sends at most") {
+                        "shorten the value: README's \"Value lengths\" gives each target's limit"
+                    } else {
+                        "fix the user's attributes or the mapping in roster.yaml"
+                    });
+                    if let (Some(_), Some(o)) = (&value_at, &u.origin) {
+                        d = d.with_note(o.clone(), "the user");
+                    } else if let Some(o) = mapping.and_then(|m| m.origin.clone()) {
+                        d = d.with_note(o, "the mapping");
+                    }
+                    self.report.push(d);
+                    continue;
+                };
+                let key = (e.target, e.reason.clone(), at.range.clone());
+                if let Some(&i) = seen.get(&key) {
+                    pending[i].1 += 1;
+                    continue;
                 }
+                let mut d = Diagnostic::error(format!("user `{}`: {e}", u.upn), Some(at))
+                    .with_hint(expression_hint(&e.reason));
+                if let Some(o) = &u.origin {
+                    d = d.with_note(o.clone(), "the user it was evaluated for");
+                }
+                seen.insert(key, pending.len());
+                pending.push((d, 0));
             }
+        }
+        for (mut d, others) in pending {
+            if others > 0 {
+                let s = if others == 1 { "" } else { "s" };
+                d.message
+                    .push_str(&format!(" (and {others} other user{s})"));
+            }
+            self.report.push(d);
         }
         for g in groups {
             if let Err(errors) =
@@ -603,25 +668,28 @@ impl Validator<'_> {
         })
     }
 
+    /// Where a byte range of a YAML scalar's decoded value is in the file.
+    fn locate_in_scalar(&self, scalar: &Span, r: std::ops::Range<usize>) -> Span {
+        let text = self_text(self.report, scalar.file);
+        let start = scalar.range.start;
+        Span::new(
+            scalar.file,
+            scalar_offset(text, start, r.start)..scalar_offset(text, start, r.end),
+        )
+    }
+
     fn expression(
         &mut self,
         file: FileId,
         e: &Spanned<String>,
         kind: Kind,
     ) -> Option<MappingSource> {
-        let text = self_text(self.report, file).to_owned();
-        let text = text.as_str();
-        let locate = |r: std::ops::Range<usize>| {
-            Span::new(
-                file,
-                scalar_offset(text, e.range().start, r.start)
-                    ..scalar_offset(text, e.range().start, r.end),
-            )
-        };
+        let scalar = span(file, e);
+        let locate = |v: &Self, r: std::ops::Range<usize>| v.locate_in_scalar(&scalar, r);
         match expr::parse(&e.value) {
             Err(errors) => {
                 for err in errors {
-                    let at = locate(err.span.clone());
+                    let at = locate(self, err.span.clone());
                     let hint = err.hint.unwrap_or_else(|| {
                         "see the expression functions in the README".to_string()
                     });
@@ -633,7 +701,7 @@ impl Validator<'_> {
                 let mut ok = true;
                 for (name, range) in parsed.attributes() {
                     if !kind.sources().any(|n| n == name) {
-                        let at = locate(range);
+                        let at = locate(self, range);
                         self.unknown_source(name, at, kind);
                         ok = false;
                     }
@@ -641,6 +709,7 @@ impl Validator<'_> {
                 ok.then(|| MappingSource::Expression {
                     expr: Box::new(parsed),
                     text: e.value.clone(),
+                    at: Some(scalar.clone()),
                 })
             }
         }
@@ -665,11 +734,13 @@ impl Validator<'_> {
         let mut users = Vec::new();
         let mut manager_spans = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
+        let mut lookalikes = Lookalikes::default();
         for (file, f) in files {
             for entry in &f.users {
                 let Some(user) = self.user(*file, entry) else {
                     continue;
                 };
+                self.invisible_and_mixed_scripts(*file, entry);
                 let key = user.key();
                 if let Some(&first) = index.get(&key) {
                     let first: &User = &users[first];
@@ -677,19 +748,135 @@ impl Validator<'_> {
                         format!("user `{}` is declared twice", user.upn),
                         user.origin.clone(),
                     )
-                    .with_hint("userPrincipalName is unique, ignoring case: keep one declaration");
+                    .with_hint(
+                        "userPrincipalName is unique, ignoring case and Unicode normal form: \
+                         keep one declaration",
+                    );
                     if let Some(origin) = &first.origin {
                         d = d.with_note(origin.clone(), "first declared here");
                     }
                     self.report.push(d);
                     continue;
                 }
+                self.lookalikes(&mut lookalikes, &user, entry.value.mail.as_ref());
                 index.insert(key, users.len());
                 users.push(user);
                 manager_spans.push(entry.value.manager.as_ref().map(|m| span(*file, m)));
             }
         }
         (users, index, manager_spans)
+    }
+
+    /// Warns about characters in a userPrincipalName or mail that a reviewer cannot see, and
+    /// about labels that mix scripts: such an address reads like another one.
+    fn invisible_and_mixed_scripts(&mut self, file: FileId, entry: &Spanned<raw::RawUser>) {
+        let r = &entry.value;
+        for (key, value) in [
+            ("userPrincipalName", &r.user_principal_name),
+            ("mail", &r.mail),
+        ] {
+            let Some(v) = value else { continue };
+            let scalar = span(file, v);
+            let shown = escape_invisible(&v.value);
+            for (i, c) in names::invisible(&v.value) {
+                let at = self.locate_in_scalar(&scalar, i..i + c.len_utf8());
+                self.report.push(
+                    Diagnostic::warning(
+                        format!(
+                            "{key} `{shown}` contains an invisible character, U+{:04X}",
+                            c as u32
+                        ),
+                        Some(at),
+                    )
+                    .with_hint(
+                        "it cannot be seen in a review, and the address is not the one without \
+                         it; remove it",
+                    ),
+                );
+            }
+            for label in names::mixed_script_labels(&v.value) {
+                let text = &v.value[label.clone()];
+                let odd: Vec<String> = text
+                    .chars()
+                    .filter(|c| !c.is_ascii())
+                    .take(5)
+                    .map(|c| format!("U+{:04X}", c as u32))
+                    .collect();
+                let at = self.locate_in_scalar(&scalar, label);
+                self.report.push(
+                    Diagnostic::warning(
+                        format!(
+                            "{key} `{shown}`: `{}` mixes scripts (its non-ASCII characters: {})",
+                            escape_invisible(text),
+                            odd.join(", ")
+                        ),
+                        Some(at),
+                    )
+                    .with_hint(
+                        "a letter from another script that looks like a Latin one (Cyrillic а, \
+                         Greek ο) makes an address that reads the same as another but is not; \
+                         write each part in one script",
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Warns when a user's userPrincipalName, or a domain, looks like another declared one's
+    /// (equal UTS #39 skeletons, different keys): `аlice@` next to `alice@`, `exаmple.com`
+    /// next to `example.com`.
+    fn lookalikes(&mut self, seen: &mut Lookalikes, user: &User, mail: Option<&Spanned<String>>) {
+        let skeleton = names::skeleton(&user.upn);
+        match seen.users.get(&skeleton) {
+            Some((first, first_at)) => {
+                let mut d = Diagnostic::warning(
+                    format!(
+                        "user `{}` looks like user `{first}`: they differ only in characters \
+                         that look alike",
+                        escape_invisible(&user.upn)
+                    ),
+                    user.origin.clone(),
+                )
+                .with_hint(
+                    "if they are two people, this is fine; if not, one of them is mistyped \
+                     (a letter from another script, an invisible character)",
+                );
+                if let Some(o) = first_at {
+                    d = d.with_note(o.clone(), "the other user");
+                }
+                self.report.push(d);
+            }
+            None => {
+                seen.users
+                    .insert(skeleton, (user.upn.clone(), user.origin.clone()));
+            }
+        }
+        let domains = [Some(user.upn.as_str()), mail.map(|m| m.value.as_str())];
+        for domain in domains.into_iter().flatten().filter_map(names::domain) {
+            let key = match_key(domain);
+            let (first, first_at) = seen
+                .domains
+                .entry(names::skeleton(domain))
+                .or_insert_with(|| (key.clone(), user.origin.clone()))
+                .clone();
+            if first != key && seen.warned.insert((first.clone(), key.clone())) {
+                let mut d = Diagnostic::warning(
+                    format!(
+                        "domain `{}` of `{}` looks like the domain `{first}` of another user",
+                        escape_invisible(domain),
+                        escape_invisible(&user.upn)
+                    ),
+                    user.origin.clone(),
+                )
+                .with_hint(
+                    "a lookalike domain is someone else's: check that it is the one you mean",
+                );
+                if let Some(o) = first_at {
+                    d = d.with_note(o, "a user of the other domain");
+                }
+                self.report.push(d);
+            }
+        }
     }
 
     fn user(&mut self, file: FileId, entry: &Spanned<raw::RawUser>) -> Option<User> {
@@ -756,7 +943,14 @@ impl Validator<'_> {
             (UserAttr::MobilePhone, &r.mobile_phone),
             (UserAttr::PreferredLanguage, &r.preferred_language),
         ];
+        let shortest_limit = targets::MAX_CHARS.min(targets::MAX_ADDRESS_CHARS);
         for (attr, value) in fields {
+            if let Some(v) = value
+                && v.value.len() > shortest_limit
+            {
+                (self.long_values.entry(user.key()).or_default())
+                    .push((attr.name(), span(file, v)));
+            }
             user.set(attr, value.as_ref().map(|v| v.value.clone()));
         }
         user.account_enabled = r.account_enabled.as_ref().is_none_or(|a| a.value);
@@ -783,10 +977,7 @@ impl Validator<'_> {
         };
         let manager_of: Vec<Option<usize>> = users
             .iter()
-            .map(|u| {
-                u.manager()
-                    .and_then(|m| index.get(&m.to_lowercase()).copied())
-            })
+            .map(|u| u.manager().and_then(|m| index.get(&match_key(m)).copied()))
             .collect();
         for (i, u) in users.iter().enumerate() {
             if let Some(m) = u.manager()
@@ -871,7 +1062,7 @@ impl Validator<'_> {
                 let mut members: Vec<String> = Vec::new();
                 let mut seen = HashMap::new();
                 for m in &g.members {
-                    let key = m.value.to_lowercase();
+                    let key = match_key(&m.value);
                     if !users_incomplete && !live && !users.contains_key(&key) {
                         self.error(
                             format!(
@@ -911,6 +1102,45 @@ impl Validator<'_> {
 
 fn self_text(report: &Report, file: FileId) -> &str {
     report.sources.text(file)
+}
+
+/// What [`Validator::lookalikes`] has seen: declared users and domains by skeleton, and the
+/// domain pairs already warned about.
+#[derive(Default)]
+struct Lookalikes {
+    users: HashMap<String, (String, Option<Span>)>,
+    domains: HashMap<String, (String, Option<Span>)>,
+    warned: std::collections::HashSet<(String, String)>,
+}
+
+/// A name with its invisible characters written as `\u{200B}`, so a message shows them.
+fn escape_invisible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if !names::is_invisible(c) {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:04X}}}", c as u32));
+        }
+    }
+    out
+}
+
+/// What to do about an expression that failed for a user.
+fn expression_hint(reason: &str) -> String {
+    if reason.contains("the most an expression value may hold")
+        || reason.contains("the most one evaluation may take")
+    {
+        format!(
+            "an expression value may hold at most {} KiB and one evaluation take at most {} \
+             steps; an expression that grows its input (nested Replace, Append, Join) past \
+             that is refused rather than built",
+            expr::MAX_VALUE_BYTES / 1024,
+            expr::MAX_STEPS
+        )
+    } else {
+        "fix the user's attributes or the expression".to_string()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -1,5 +1,6 @@
 //! Asana's per-token limits (reference §2): requests per minute, concurrent reads, concurrent
-//! writes; over a limit the answer is 429 with a `Retry-After`.
+//! writes; over a limit the answer is 429 with a `Retry-After`. And the length of the values
+//! the emulator stores ([`check_value_lengths`]), which Asana does not document.
 //!
 //! The decision is a pure function of the limiter's state and an emulated time in ms, so it is
 //! tested without sockets or sleeps. The window slides: a request is admitted when fewer than
@@ -7,6 +8,59 @@
 //! too) arrived in the 60 emulated seconds before it.
 
 use std::collections::VecDeque;
+
+use serde_json::{Map, Value};
+
+/// The longest userName and email value the emulator stores, in characters: an email address
+/// cannot be longer (RFC 5321). The same limit roster checks at validation.
+pub const MAX_ADDRESS_CHARS: usize = crate::mapping::targets::MAX_ADDRESS_CHARS;
+
+/// The default for every other string (`--max-value-length`): Asana documents no limit, so
+/// this is roster's own choice, which validation checks too.
+pub const DEFAULT_MAX_VALUE_CHARS: usize = crate::mapping::targets::MAX_CHARS;
+
+/// Checks every string in a resource's attributes (as stored: canonical names) against its
+/// limit: [`MAX_ADDRESS_CHARS`] for `userName` and `emails[].value`, `max_chars` for the rest.
+/// `0` switches the second off. The error names the attribute, for a 400 `invalidValue`.
+pub fn check_value_lengths(attrs: &Map<String, Value>, max_chars: usize) -> Result<(), String> {
+    fn walk(path: &str, v: &Value, limit: usize, max_chars: usize) -> Result<(), String> {
+        match v {
+            Value::String(s) => {
+                let chars = s.chars().count();
+                if limit > 0 && chars > limit {
+                    return Err(format!(
+                        "{path} is {chars} characters long; the most this server stores is {limit}"
+                    ));
+                }
+                Ok(())
+            }
+            Value::Array(items) => items
+                .iter()
+                .try_for_each(|item| walk(path, item, limit, max_chars)),
+            Value::Object(fields) => fields.iter().try_for_each(|(k, v)| {
+                let limit = if path == "emails" && k == "value" {
+                    MAX_ADDRESS_CHARS
+                } else {
+                    max_chars
+                };
+                walk(&format!("{path}.{k}"), v, limit, max_chars)
+            }),
+            _ => Ok(()),
+        }
+    }
+    attrs.iter().try_for_each(|(k, v)| {
+        let limit = if k == "userName" {
+            MAX_ADDRESS_CHARS
+        } else {
+            max_chars
+        };
+        // An object's fields are named from the attribute down: `emails.value`, `name.formatted`.
+        match v {
+            Value::Object(_) | Value::Array(_) => walk(k, v, max_chars, max_chars),
+            _ => walk(k, v, limit, max_chars),
+        }
+    })
+}
 
 /// The limits, per token. `0` switches a limit off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +262,33 @@ mod tests {
         ));
         l.release(Access::Write);
         assert_eq!(l.admit(&c, 0, Access::Write), Decision::Admit);
+    }
+
+    #[test]
+    fn value_lengths_are_checked_per_attribute() {
+        let user = |title: usize, email: usize| {
+            let v = serde_json::json!({
+                "userName": "a@b.co",
+                "title": "t".repeat(title),
+                "emails": [{"type": "work", "value": format!("{}@b.co", "e".repeat(email))}],
+                "name": {"formatted": "A"},
+            });
+            v.as_object().unwrap().clone()
+        };
+        assert_eq!(check_value_lengths(&user(256, 200), 256), Ok(()));
+        assert_eq!(
+            check_value_lengths(&user(257, 10), 256),
+            Err("title is 257 characters long; the most this server stores is 256".into())
+        );
+        // Email addresses have their own limit, whatever the setting.
+        assert_eq!(check_value_lengths(&user(10, 249), 1000), Ok(()));
+        assert!(
+            check_value_lengths(&user(10, 250), 1000)
+                .unwrap_err()
+                .starts_with("emails.value is 255 characters long")
+        );
+        // 0 switches the general limit off.
+        assert_eq!(check_value_lengths(&user(100_000, 10), 0), Ok(()));
     }
 
     #[test]

@@ -34,7 +34,7 @@ use std::path::PathBuf;
 
 pub use error::{EmulatorError, ScimError};
 pub use faults::{DEFAULT_HANG_MS, FaultConfig};
-pub use limits::LimitsConfig;
+pub use limits::{DEFAULT_MAX_VALUE_CHARS, LimitsConfig, MAX_ADDRESS_CHARS};
 pub use settings::{
     Behaviour, DEFAULT_TOKEN, Deprovisioned, EmulatorConfig, Paging, Reactivation, StringBooleans,
 };

@@ -58,6 +58,10 @@ pub struct Behaviour {
     pub deprovisioned: Deprovisioned,
     pub reactivation: Reactivation,
     pub string_booleans: StringBooleans,
+    /// The longest string stored in an attribute other than userName and emails (which are at
+    /// most [`super::limits::MAX_ADDRESS_CHARS`]), in characters; longer is 400 `invalidValue`.
+    /// `0` switches it off.
+    pub max_value_length: usize,
 }
 
 impl Default for Behaviour {
@@ -68,6 +72,7 @@ impl Default for Behaviour {
             deprovisioned: Deprovisioned::Listed,
             reactivation: Reactivation::Refuse,
             string_booleans: StringBooleans::Accept,
+            max_value_length: super::limits::DEFAULT_MAX_VALUE_CHARS,
         }
     }
 }

@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::ScimError;
 use super::filter::EqFilter;
+use super::limits;
 use super::patch::{self, GroupEdit};
 use super::schema::{self, CORE_GROUP, CORE_USER, Coercion};
 use super::settings::{Behaviour, Deprovisioned, Paging, Reactivation, StringBooleans};
@@ -400,6 +401,8 @@ impl Store {
             };
             return Err(ScimError::uniqueness(detail));
         }
+        limits::check_value_lengths(attrs, self.behaviour.max_value_length)
+            .map_err(ScimError::invalid_value)?;
         for (name, v) in attrs {
             if let Value::Array(items) = v {
                 let primaries = items
@@ -613,6 +616,13 @@ impl Store {
     }
 
     fn check_group_name(&self, id: Option<u64>, name: &str) -> Result<(), ScimError> {
+        let max = self.behaviour.max_value_length;
+        let chars = name.chars().count();
+        if max > 0 && chars > max {
+            return Err(ScimError::invalid_value(format!(
+                "displayName is {chars} characters long; the most this server stores is {max}"
+            )));
+        }
         match self.group_names.get(&name.to_lowercase()) {
             Some(&other) if Some(other) != id => Err(ScimError::uniqueness(format!(
                 "a team named {name:?} already exists (id {other})"

@@ -119,7 +119,7 @@ pub fn build(data: &EntraData, inputs: &Inputs) -> Import {
             .members
             .iter()
             .filter(|m| {
-                let k = m.to_lowercase();
+                let k = crate::mapping::names::match_key(m);
                 (written.contains(&k) && in_scope.get(&k).copied().unwrap_or(false))
                     || inputs.users_elsewhere.contains(&k)
             })
@@ -163,9 +163,11 @@ impl AccountIndex {
                     .iter()
                     .filter_map(|u| {
                         if m.target.path == "userName" {
-                            Some(u.user_name.to_lowercase())
+                            Some(crate::mapping::names::match_key(&u.user_name))
                         } else {
-                            path.get(&u.resource())?.as_str().map(str::to_lowercase)
+                            path.get(&u.resource())?
+                                .as_str()
+                                .map(crate::mapping::names::match_key)
                         }
                     })
                     .collect();
@@ -182,7 +184,7 @@ impl AccountIndex {
             return false;
         };
         self.indexes.iter().any(|(target, values)| {
-            matches!(mapped.get(target), Some(MappedValue::String(s)) if values.contains(&s.to_lowercase()))
+            matches!(mapped.get(target), Some(MappedValue::String(s)) if values.contains(&crate::mapping::names::match_key(s)))
         })
     }
 }

@@ -6,6 +6,7 @@
 //! Everything here is pure: no IO, no clock, no environment.
 
 pub mod expr;
+pub mod names;
 pub mod targets;
 
 use std::collections::BTreeMap;
@@ -35,7 +36,12 @@ pub struct Mapping {
 pub enum MappingSource {
     Direct(String),
     Constant(String),
-    Expression { expr: Box<expr::Expr>, text: String },
+    Expression {
+        expr: Box<expr::Expr>,
+        text: String,
+        /// The YAML scalar the expression is written in; `None` for built-in mappings.
+        at: Option<Span>,
+    },
 }
 
 /// Whether the object is being created or updated: `apply: on_create` mappings and defaults
@@ -111,6 +117,9 @@ impl Mapped {
 pub struct MappingError {
     pub target: &'static str,
     pub reason: String,
+    /// For an expression that failed to evaluate: the part at fault, a byte range into the
+    /// expression's text ([`expr::EvalError::span`]).
+    pub span: Option<std::ops::Range<usize>>,
 }
 
 /// Maps a declared user. `in_scope` feeds `IsSoftDeleted` (false for users Entra would no longer
@@ -161,6 +170,7 @@ fn map_object(
                     errors.push(MappingError {
                         target: m.target.path,
                         reason: e.to_string(),
+                        span: Some(e.span()),
                     });
                     continue;
                 }
@@ -178,6 +188,7 @@ fn map_object(
             Err(reason) => errors.push(MappingError {
                 target: m.target.path,
                 reason,
+                span: None,
             }),
         }
     }
@@ -204,7 +215,18 @@ fn convert(target: &TargetDef, value: expr::Value) -> Result<Option<MappedValue>
         Value::Str(s) => s,
     };
     Ok(Some(match target.kind {
-        TargetKind::String => MappedValue::String(single),
+        TargetKind::String => {
+            // Counted before anything is sent: a value the target refuses would fail mid-apply
+            // (a 2 MB title is a 413), after the changes before it were made.
+            let chars = single.chars().count();
+            if chars > target.max_chars {
+                return Err(format!(
+                    "the value is {chars} characters long; roster sends at most {} to `{}`",
+                    target.max_chars, target.path
+                ));
+            }
+            MappedValue::String(single)
+        }
         TargetKind::UserRef => MappedValue::UserRef(single),
         TargetKind::UserRefs => MappedValue::UserRefs(vec![single]),
         TargetKind::Boolean => match single.to_ascii_lowercase().as_str() {

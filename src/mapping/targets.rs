@@ -30,7 +30,19 @@ pub struct TargetDef {
     pub filterable: bool,
     /// The target may be sent on update (Asana refuses `name.givenName`/`familyName` on PATCH).
     pub updatable: bool,
+    /// The longest string roster sends to it, in characters; validation refuses longer mapped
+    /// values, and the emulator answers them with 400 (README, "Value lengths").
+    pub max_chars: usize,
 }
+
+/// The longest string roster sends to most targets. Asana documents no limits; this is a
+/// deliberate choice: as long as any Entra string attribute can be (displayName, 256) and far
+/// below the 1 MiB request the emulator (and a typical server) refuses with 413.
+pub const MAX_CHARS: usize = 256;
+
+/// The longest email address (RFC 5321 §4.5.3.1: a 256-octet path, less its angle brackets),
+/// for userName and email targets.
+pub const MAX_ADDRESS_CHARS: usize = 254;
 
 const fn target(path: &'static str, kind: TargetKind) -> TargetDef {
     TargetDef {
@@ -38,6 +50,15 @@ const fn target(path: &'static str, kind: TargetKind) -> TargetDef {
         kind,
         filterable: false,
         updatable: true,
+        max_chars: MAX_CHARS,
+    }
+}
+
+/// An email address: userName (Asana's is one) and the email targets.
+const fn address(path: &'static str) -> TargetDef {
+    TargetDef {
+        max_chars: MAX_ADDRESS_CHARS,
+        ..target(path, TargetKind::String)
     }
 }
 
@@ -54,7 +75,7 @@ macro_rules! ent {
 pub static USER_TARGETS: &[TargetDef] = &[
     TargetDef {
         filterable: true,
-        ..target("userName", TargetKind::String)
+        ..address("userName")
     },
     target("active", TargetKind::Boolean),
     target("name.formatted", TargetKind::String),
@@ -66,7 +87,7 @@ pub static USER_TARGETS: &[TargetDef] = &[
         updatable: false,
         ..target("name.familyName", TargetKind::String)
     },
-    target("emails[type eq \"work\"].value", TargetKind::String),
+    address("emails[type eq \"work\"].value"),
     target("title", TargetKind::String),
     target("preferredLanguage", TargetKind::String),
     target("userType", TargetKind::String),
@@ -88,7 +109,7 @@ pub static USER_TARGETS: &[TargetDef] = &[
 pub static GENERIC_USER_TARGETS: &[TargetDef] = &[
     TargetDef {
         filterable: true,
-        ..target("userName", TargetKind::String)
+        ..address("userName")
     },
     target("active", TargetKind::Boolean),
     target("externalId", TargetKind::String),
@@ -106,8 +127,8 @@ pub static GENERIC_USER_TARGETS: &[TargetDef] = &[
     target("name.middleName", TargetKind::String),
     target("name.honorificPrefix", TargetKind::String),
     target("name.honorificSuffix", TargetKind::String),
-    target("emails[type eq \"work\"].value", TargetKind::String),
-    target("emails[type eq \"home\"].value", TargetKind::String),
+    address("emails[type eq \"work\"].value"),
+    address("emails[type eq \"home\"].value"),
     target("phoneNumbers[type eq \"work\"].value", TargetKind::String),
     target("phoneNumbers[type eq \"mobile\"].value", TargetKind::String),
     target("addresses[type eq \"work\"].formatted", TargetKind::String),
@@ -181,6 +202,7 @@ fn active_mapping() -> (String, MappingSource) {
         MappingSource::Expression {
             expr: Box::new(active),
             text: ACTIVE_EXPRESSION.to_string(),
+            at: None,
         },
     )
 }

@@ -155,6 +155,7 @@ fn constants_and_expressions_flow() {
             MappingSource::Expression {
                 expr: Box::new(expr),
                 text: String::new(),
+                at: None,
             },
             Apply::Always,
             None,
@@ -208,4 +209,45 @@ fn groups_map_display_name_and_members() {
             "members": [{ "value": "1200000000000002" }],
         })
     );
+}
+
+#[test]
+fn low_values_over_their_targets_length_limit_are_errors_not_sent() {
+    let mut u = full_user();
+    let defaults = targets::default_user_mappings();
+    // At the limit, counted in characters (é is two bytes): sent.
+    u.set(UserAttr::JobTitle, Some("é".repeat(targets::MAX_CHARS)));
+    assert!(map_user(&defaults, &u, true, Flow::Create).is_ok());
+    // One over: an error for that target only, with no expression span.
+    u.set(UserAttr::JobTitle, Some("t".repeat(targets::MAX_CHARS + 1)));
+    let errors = map_user(&defaults, &u, true, Flow::Update).unwrap_err();
+    assert_eq!(
+        errors,
+        [MappingError {
+            target: "title",
+            reason: "the value is 257 characters long; roster sends at most 256 to `title`".into(),
+            span: None,
+        }]
+    );
+    // Addresses have the email limit.
+    let long = format!("{}@example.com", "a".repeat(targets::MAX_ADDRESS_CHARS));
+    let errors = map_user(&defaults, &User::new(long), true, Flow::Create).unwrap_err();
+    assert_eq!(errors[0].target, "userName");
+}
+
+#[test]
+fn item4_an_expression_failure_carries_its_span_in_the_expression() {
+    let text = r#"Left([displayName], "two")"#;
+    let mappings = [mapping(
+        "title",
+        MappingSource::Expression {
+            expr: Box::new(expr::parse(text).unwrap()),
+            text: text.into(),
+            at: None,
+        },
+        Apply::Always,
+        None,
+    )];
+    let err = map_user(&mappings, &full_user(), true, Flow::Create).unwrap_err();
+    assert_eq!(err[0].span.clone().map(|r| &text[r]), Some(r#""two""#));
 }

@@ -2,8 +2,11 @@
 //! (desired config, live state, options).
 //!
 //! No client, clock, environment or async in here: dry-run is "render the plan and stop".
-//! Matching follows the mappings' precedence (userName, case-insensitively, by default); a
-//! changed attribute is an update, never a delete and create. Deprovisioning is irreversible in
+//! Matching follows the mappings' precedence (userName by default), by [`match_key`]: NFC and
+//! without case, so an address typed in another normal form or case is the same user. A
+//! declared user whose key matches two live users is not acted on at all (neither is changed
+//! nor deprovisioned, nothing is created): guessing would write to the wrong person. A changed
+//! attribute is an update, never a delete and create. Deprovisioning is irreversible in
 //! Asana, so every deprovision is counted against the policy's caps and protected users are
 //! never deprovisioned.
 
@@ -20,6 +23,8 @@ use serde_json::Value as Json;
 use crate::config::model::{
     Config, DeprovisionWith, Group, Profile, Unmanaged as UnmanagedPolicy, User,
 };
+pub use crate::mapping::names::match_key;
+use crate::mapping::names::same_name;
 use crate::mapping::{self, Flow, MappedValue};
 use crate::scim::AttrPath;
 pub use live::{Live, LiveGroup, LiveUser, ReportedUsers};
@@ -303,13 +308,16 @@ struct Planner<'a> {
     config: &'a Config,
     live: &'a Live,
     caps: Capabilities,
-    /// Live users by each matching target's value, lowercased: one index per matching mapping,
-    /// in precedence order.
-    match_indexes: Vec<(&'static str, HashMap<String, usize>)>,
+    /// Live users by each matching target's value's [`match_key`]: one index per matching
+    /// mapping, in precedence order. More than one user under a key is an ambiguous match.
+    match_indexes: Vec<(&'static str, HashMap<String, Vec<usize>>)>,
     /// Live user by id.
     by_id: HashMap<&'a str, usize>,
     /// Which live user each declared user matched (by declared user key).
     matched: HashMap<String, usize>,
+    /// Declared users whose key matches several live users (by declared user key): the plan
+    /// does nothing for them, and none of those live users is unmanaged.
+    ambiguous: HashMap<String, Vec<usize>>,
     /// Declared users the plan creates (keys).
     created: BTreeSet<String>,
     changes: Vec<Change>,
@@ -328,20 +336,18 @@ impl<'a> Planner<'a> {
             .filter(|m| m.match_priority.is_some())
         {
             let path = AttrPath::parse(m.target.path).expect("known targets parse");
-            let index = live
-                .users
-                .iter()
-                .enumerate()
-                .filter_map(|(i, u)| {
-                    // userName is at hand; anything else means reading the resource.
-                    let key = if m.target.path == "userName" {
-                        u.user_name.to_lowercase()
-                    } else {
-                        comparable(path.get(&u.resource())?)?
-                    };
-                    Some((key, i))
-                })
-                .collect();
+            let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, u) in live.users.iter().enumerate() {
+                // userName is at hand; anything else means reading the resource.
+                let key = if m.target.path == "userName" {
+                    Some(match_key(&u.user_name))
+                } else {
+                    comparable(path.get(&u.resource()))
+                };
+                if let Some(key) = key {
+                    index.entry(key).or_default().push(i);
+                }
+            }
             match_indexes.push((m.target.path, index));
         }
         Planner {
@@ -356,6 +362,7 @@ impl<'a> Planner<'a> {
                 .map(|(i, u)| (u.id.as_str(), i))
                 .collect(),
             matched: HashMap::new(),
+            ambiguous: HashMap::new(),
             created: BTreeSet::new(),
             changes: Vec::new(),
             warnings: Vec::new(),
@@ -368,17 +375,31 @@ impl<'a> Planner<'a> {
         let in_scope = |set: &Option<BTreeSet<String>>, key: &str| {
             set.as_ref().is_none_or(|s| s.contains(key))
         };
+        // Scope keys come from outside (`--changed-since`); key them as declared users are.
+        let scope = Scope {
+            users: (scope.users.as_ref()).map(|s| s.iter().map(|k| match_key(k)).collect()),
+            groups: scope.groups.clone(),
+        };
         // Match every declared user first, so manager and member references resolve whatever
         // the order of declaration.
         for u in &self.config.users {
-            if let Some(i) = self.find_live(u) {
-                self.matched.insert(u.key(), i);
+            match self.find_live(u) {
+                Found::One(i) => {
+                    self.matched.insert(u.key(), i);
+                }
+                Found::Many(live) => {
+                    self.ambiguous.insert(u.key(), live);
+                }
+                Found::None => {}
             }
         }
         // And know who will be created, so a manager who will not exist is never referred to.
         for u in &self.config.users {
             let key = u.key();
-            if !self.matched.contains_key(&key) && in_scope(&scope.users, &key) {
+            if !self.matched.contains_key(&key)
+                && !self.ambiguous.contains_key(&key)
+                && in_scope(&scope.users, &key)
+            {
                 let mapped =
                     mapping::map_user(&self.config.settings.user_mappings, u, true, Flow::Create);
                 if mapped.is_ok_and(|m| desired_active(&m, u)) {
@@ -414,21 +435,29 @@ impl<'a> Planner<'a> {
         self.finish(unmanaged, checked)
     }
 
-    fn find_live(&self, user: &User) -> Option<usize> {
-        let mapped = mapping::map_user(
+    /// The live user a declared one matches: by the first matching target (in precedence
+    /// order) whose value some live user has.
+    fn find_live(&self, user: &User) -> Found {
+        let Ok(mapped) = mapping::map_user(
             &self.config.settings.user_mappings,
             user,
             true,
             Flow::Create,
-        )
-        .ok()?;
-        self.match_indexes.iter().find_map(|(target, index)| {
+        ) else {
+            return Found::None;
+        };
+        let hit = self.match_indexes.iter().find_map(|(target, index)| {
             let value = match mapped.get(target)? {
-                MappedValue::String(s) => s.to_lowercase(),
+                MappedValue::String(s) => match_key(s),
                 _ => return None,
             };
-            index.get(&value).copied()
-        })
+            index.get(&value)
+        });
+        match hit.map(Vec::as_slice) {
+            None | Some([]) => Found::None,
+            Some([i]) => Found::One(*i),
+            Some(many) => Found::Many(many.to_vec()),
+        }
     }
 
     fn protected(&self, user_name: &str) -> bool {
@@ -437,6 +466,24 @@ impl<'a> Planner<'a> {
 
     fn user(&mut self, u: &User) {
         let key = u.key();
+        if let Some(live) = self.ambiguous.get(&key) {
+            let ids: Vec<String> = live
+                .iter()
+                .map(|&i| {
+                    let l = &self.live.users[i];
+                    format!("{} ({:?})", l.id, l.user_name)
+                })
+                .collect();
+            self.warnings.push(format!(
+                "{} matches {} live users: {}; roster plans nothing for it (no change, no \
+                 create, and none of them is deprovisioned as unmanaged) until only one is \
+                 left: merge or rename the others in the target",
+                address(Kind::User, &key),
+                ids.len(),
+                ids.join(", ")
+            ));
+            return;
+        }
         let live = self.matched.get(&key).map(|&i| &self.live.users[i]);
         let flow = if live.is_some() {
             Flow::Update
@@ -539,7 +586,7 @@ impl<'a> Planner<'a> {
         let mut missing = Vec::new();
         mapped.attributes.retain(|_, v| match v {
             MappedValue::UserRef(upn) => {
-                let upn = upn.to_lowercase();
+                let upn = match_key(upn);
                 let exists = self.matched.contains_key(&upn) || self.created.contains(&upn);
                 if !exists {
                     missing.push(upn);
@@ -549,9 +596,14 @@ impl<'a> Planner<'a> {
             _ => true,
         });
         for upn in missing {
+            let why = if self.ambiguous.contains_key(&upn) {
+                "matches several live users"
+            } else {
+                "is not in Asana and this plan does not create it (accountEnabled: false, or \
+                 out of scope)"
+            };
             self.warnings.push(format!(
-                "{}: its manager `{upn}` is not in Asana and this plan does not create it \
-                 (accountEnabled: false, or out of scope), so no manager is sent",
+                "{}: its manager `{upn}` {why}, so no manager is sent",
                 address(Kind::User, key)
             ));
         }
@@ -576,11 +628,11 @@ impl<'a> Planner<'a> {
                     });
                     let desired_id = self
                         .matched
-                        .get(&upn.to_lowercase())
+                        .get(&match_key(upn))
                         .map(|&i| self.live.users[i].id.clone());
                     let before = current_id.as_ref().map(|id| self.user_name_of(id));
                     let same = desired_id.is_some() && desired_id == current_id;
-                    (before, Some(Json::String(upn.to_lowercase())), same)
+                    (before, Some(Json::String(match_key(upn))), same)
                 }
                 other => {
                     let after = self.show(other);
@@ -602,7 +654,7 @@ impl<'a> Planner<'a> {
     /// The userName of a live user id, or the id when it is not a known user.
     fn user_name_of(&self, id: &str) -> Json {
         Json::String(match self.by_id.get(id) {
-            Some(&i) => self.live.users[i].user_name.to_lowercase(),
+            Some(&i) => match_key(&self.live.users[i].user_name),
             None => id.to_string(),
         })
     }
@@ -611,18 +663,22 @@ impl<'a> Planner<'a> {
         match v {
             MappedValue::String(s) => Json::String(s.clone()),
             MappedValue::Boolean(b) => Json::Bool(*b),
-            MappedValue::UserRef(u) => Json::String(u.to_lowercase()),
+            MappedValue::UserRef(u) => Json::String(match_key(u)),
             MappedValue::UserRefs(us) => {
-                Json::Array(us.iter().map(|u| Json::String(u.to_lowercase())).collect())
+                Json::Array(us.iter().map(|u| Json::String(match_key(u))).collect())
             }
         }
     }
 
     fn unmanaged(&mut self, only: Option<&BTreeSet<String>>) -> Vec<UnmanagedUser> {
-        let matched: BTreeSet<usize> = self.matched.values().copied().collect();
+        // Live users an ambiguous declaration matches are claimed, not unmanaged: which of
+        // them the declaration means is for a person to decide.
+        let matched: BTreeSet<usize> = (self.matched.values().copied())
+            .chain(self.ambiguous.values().flatten().copied())
+            .collect();
         let mut out = Vec::new();
         for (i, u) in self.live.users.iter().enumerate() {
-            let key = u.user_name.to_lowercase();
+            let key = match_key(&u.user_name);
             if matched.contains(&i)
                 || !u.active
                 || self.protected(&u.user_name)
@@ -666,28 +722,34 @@ impl<'a> Planner<'a> {
         // Members who should be active; disabled and out-of-scope users are not added to teams,
         // nor are users deprovisioned live that the target cannot reactivate: Asana refuses them
         // as members, so the change could never be applied and the plan would never converge.
-        let cannot_join = |upn: &str| {
+        let cannot_join = |key: &str| {
             !self.caps.reactivate
                 && self
                     .matched
-                    .get(&upn.to_lowercase())
+                    .get(key)
                     .is_some_and(|&i| !self.live.users[i].active)
         };
+        // A member whose declaration matches several live users is neither added nor, below,
+        // removed: the user's own warning says why.
         let desired: Vec<Member> = match mapped.get("members") {
             Some(MappedValue::UserRefs(upns)) => upns
                 .iter()
                 .filter(|upn| self.config.user(upn).is_none_or(User::provisioned))
-                .filter(|upn| !cannot_join(upn))
-                .map(|upn| Member {
-                    key: upn.to_lowercase(),
+                .map(|upn| match_key(upn))
+                .filter(|key| !cannot_join(key) && !self.ambiguous.contains_key(key))
+                .map(|key| Member {
                     id: self
                         .matched
-                        .get(&upn.to_lowercase())
+                        .get(&key)
                         .map(|&i| self.live.users[i].id.clone()),
+                    key,
                 })
                 .collect(),
             _ => Vec::new(),
         };
+        let ambiguous_ids: BTreeSet<&str> = (self.ambiguous.values().flatten())
+            .map(|&i| self.live.users[i].id.as_str())
+            .collect();
         let live = self.live.groups.iter().find(|lg| {
             lg.display_name.eq_ignore_ascii_case(&g.display_name)
                 || lg.display_name.to_lowercase() == g.key()
@@ -727,7 +789,7 @@ impl<'a> Planner<'a> {
         let remove: Vec<Member> = live
             .member_ids
             .iter()
-            .filter(|id| !desired_ids.contains(id.as_str()))
+            .filter(|id| !desired_ids.contains(id.as_str()) && !ambiguous_ids.contains(id.as_str()))
             .filter(|id| {
                 self.by_id
                     .get(id.as_str())
@@ -735,7 +797,7 @@ impl<'a> Planner<'a> {
             })
             .map(|id| Member {
                 key: match self.by_id.get(id.as_str()) {
-                    Some(&i) => self.live.users[i].user_name.to_lowercase(),
+                    Some(&i) => match_key(&self.live.users[i].user_name),
                     None => id.clone(),
                 },
                 id: Some(id.clone()),
@@ -876,17 +938,26 @@ fn desired_active(mapped: &mapping::Mapped, u: &User) -> bool {
     }
 }
 
-/// A live value reduced for matching: strings lowercased (userName matches case-insensitively).
-fn comparable(v: &Json) -> Option<String> {
-    v.as_str().map(str::to_lowercase)
+/// What [`Planner::find_live`] found.
+enum Found {
+    None,
+    One(usize),
+    /// Several live users: an ambiguous match.
+    Many(Vec<usize>),
 }
 
-/// Whether a live value already equals the desired one. userName and emails compare without
-/// case, because Asana and email do; booleans and numbers compare leniently.
+/// A live value reduced for matching: a string's [`match_key`].
+fn comparable(v: Option<&Json>) -> Option<String> {
+    v?.as_str().map(match_key)
+}
+
+/// Whether a live value already equals the desired one. userName and emails compare by
+/// [`match_key`] (no case, either normal form), because Asana and email do; booleans and
+/// numbers compare leniently.
 fn equal(path: &str, live: &Json, desired: &Json) -> bool {
     match (live, desired) {
         (Json::String(a), Json::String(b)) if path == "userName" || path.starts_with("emails") => {
-            a.eq_ignore_ascii_case(b)
+            same_name(a, b)
         }
         (Json::String(a), Json::String(b)) => a == b,
         (l, Json::Bool(b)) => live::boolean(l) == Some(*b),

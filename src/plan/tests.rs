@@ -559,3 +559,114 @@ fn the_plan_is_deterministic() {
     assert_eq!(a, b);
     assert_eq!(a.changes[0].key, "a@example.com");
 }
+
+// ---- names as Unicode (issue 11, item 8 and the low item on ambiguous live matches) -----------
+
+const JOSE_NFC: &str = "jos\u{e9}@example.com";
+const JOSE_NFD: &str = "jose\u{301}@example.com";
+
+#[test]
+fn item8_names_match_across_normal_forms_in_references_teams_and_scope() {
+    // Declared NFD everywhere (the user, a manager reference, a team member, the scope); live
+    // NFC. Everything resolves to the one live user.
+    let users = format!(
+        "users:\n  - userPrincipalName: \"{JOSE_NFD}\"\n  - userPrincipalName: ann@example.com\n    \
+         manager: \"{}\"\n",
+        JOSE_NFD.to_uppercase()
+    );
+    let groups = format!("groups:\n  - displayName: Platform\n    members: [\"{JOSE_NFD}\"]\n");
+    let l = live(
+        vec![
+            live_user("1", JOSE_NFC, json!({})),
+            live_user("2", "ann@example.com", json!({})),
+        ],
+        vec![json!({ "id": 50, "displayName": "Platform", "members": [{ "value": "1" }] })],
+    );
+    let config = config_with(SETTINGS, &users, &groups);
+    let p = run(&config, &l);
+    let actions: Vec<String> = p
+        .changes
+        .iter()
+        .map(|c| format!("{} {:?}", c.address(), c.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [r#"user["ann@example.com"] Update"#],
+        "{:#?}",
+        p.changes
+    );
+    let manager = &p.changes[0].attributes[0];
+    assert_eq!(manager.after, Some(Json::String(JOSE_NFC.into())));
+    assert_eq!(p.references.get(JOSE_NFC).map(String::as_str), Some("1"));
+    // A scope key in either form selects the user.
+    let scope = Scope {
+        users: Some([JOSE_NFD.to_uppercase()].into()),
+        groups: Some(Default::default()),
+    };
+    let l = Live {
+        complete: false,
+        ..l
+    };
+    let p = plan(&config, &l, Capabilities::ASANA, &scope);
+    assert!(p.changes.is_empty(), "{:#?}", p.changes);
+    assert_eq!(p.summary.no_op, 1);
+}
+
+#[test]
+fn low_an_ambiguous_live_match_is_not_acted_on_anywhere() {
+    // Two live users share josé's key; the declaration disables josé, names him as ann's
+    // manager and as a member of Platform, where both live users are members today.
+    let settings = "version: 1\npolicy: { unmanaged: deprovision, max_deprovisions: { count: 9, percent: 100 } }\n";
+    let users = format!(
+        "users:\n  - userPrincipalName: \"{JOSE_NFC}\"\n    accountEnabled: false\n  \
+         - userPrincipalName: ann@example.com\n    manager: \"{JOSE_NFC}\"\n"
+    );
+    let groups = format!(
+        "groups:\n  - displayName: Platform\n    members: [\"{JOSE_NFC}\", ann@example.com]\n"
+    );
+    let l = live(
+        vec![
+            live_user("1", JOSE_NFC, json!({})),
+            live_user("2", JOSE_NFD, json!({})),
+            live_user("3", "ann@example.com", json!({})),
+            live_user("4", "zed@example.com", json!({})),
+        ],
+        vec![
+            json!({ "id": 50, "displayName": "Platform", "members": [{ "value": "1" }, { "value": "2" }] }),
+        ],
+    );
+    let p = run(&config_with(settings, &users, &groups), &l);
+    let actions: Vec<String> = p
+        .changes
+        .iter()
+        .map(|c| {
+            let ids: Vec<_> = c.members.iter().filter_map(|m| m.id.as_deref()).collect();
+            format!("{} {:?} {ids:?}", c.address(), c.action)
+        })
+        .collect();
+    // ann joins Platform; zed (undeclared) is deprovisioned; josé: no deprovision, neither live
+    // user is unmanaged or removed from the team, and no manager is sent for ann.
+    assert_eq!(
+        actions,
+        [
+            r#"user["zed@example.com"] Deprovision []"#,
+            r#"group["Platform"] AddMembers ["3"]"#,
+        ],
+        "{:#?}",
+        p.changes
+    );
+    let warnings = p.warnings.join("\n");
+    assert!(
+        warnings.contains(&format!(
+            // Debug-quoted, so the two spellings read differently: `jose\u{{301}}`.
+            "user[\"{JOSE_NFC}\"] matches 2 live users: 1 ({JOSE_NFC:?}), 2 ({JOSE_NFD:?})"
+        )),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains(&format!(
+            "its manager `{JOSE_NFC}` matches several live users"
+        )),
+        "{warnings}"
+    );
+}

@@ -3,9 +3,11 @@
 //! Every function is a pure function of its arguments: no clock, no randomness, no memory of
 //! previous evaluations (which is why Entra's Switch "null" bug can't happen here). Runtime
 //! problems become [`EvalError`]s; this module must never panic on any input or attribute
-//! value.
+//! value, nor build a value larger than [`MAX_VALUE_BYTES`] or spend more than [`MAX_STEPS`].
 
+use std::cell::Cell;
 use std::cmp::Ordering;
+use std::collections::HashSet;
 use std::ops::Range;
 
 use super::check::{
@@ -15,53 +17,109 @@ use super::check::{
 use super::functions::{self, Func};
 use super::lexer::CmpOp;
 use super::text;
-use super::{Attributes, EvalError, Value};
+use super::{Attributes, EvalError, MAX_STEPS, MAX_VALUE_BYTES, Value};
 
 pub(crate) fn eval(node: &Node, attrs: &dyn Attributes) -> Result<Value, EvalError> {
-    match &node.kind {
-        Kind::Attr(name) => Ok(attrs.get(name)),
-        Kind::Lit(s) => Ok(Value::Str(s.clone())),
-        Kind::Compare { op, lhs, rhs } => compare(*op, lhs, rhs, attrs).map(Value::from_bool),
-        Kind::Call(call) => Args {
-            call,
-            span: &node.span,
-            attrs,
-        }
-        .eval(),
+    Eval {
+        attrs,
+        steps: Cell::new(0),
+    }
+    .node(node)
+}
+
+/// One evaluation: the object it reads and the steps it has taken.
+struct Eval<'a> {
+    attrs: &'a dyn Attributes,
+    steps: Cell<usize>,
+}
+
+/// A value's size by [`MAX_VALUE_BYTES`]'s measure: bytes, and one per entry of a multi-value
+/// (so a Split into a million empty strings is large too).
+fn size(v: &Value) -> usize {
+    match v {
+        Value::Null => 0,
+        Value::Str(s) => s.len(),
+        Value::Multi(list) => list.iter().map(|s| s.len() + 1).sum(),
     }
 }
 
-/// Entra's comparison inside IIF. A null or empty side makes the comparison false whatever
-/// the operator (documented: "the condition fails if the source attribute is null or
-/// empty"); numbers compare numerically when both sides parse, otherwise strings compare
-/// ordinally and case-sensitively.
-fn compare(op: CmpOp, lhs: &Node, rhs: &Node, attrs: &dyn Attributes) -> Result<bool, EvalError> {
-    let side = |node: &Node, which: &str| -> Result<Option<String>, EvalError> {
-        let v = eval(node, attrs)?;
-        single(v, &node.span, || {
-            format!("the {which} side of '{}'", op.as_str())
-        })
-    };
-    let l = side(lhs, "left")?;
-    let r = side(rhs, "right")?;
-    let (Some(l), Some(r)) = (l, r) else {
-        return Ok(false);
-    };
-    if l.is_empty() || r.is_empty() {
-        return Ok(false);
+/// What a node is, for "… would be larger than" messages.
+fn describe(node: &Node) -> String {
+    match &node.kind {
+        Kind::Attr(name) => format!("attribute `[{name}]`"),
+        Kind::Lit(_) => "the string".to_string(),
+        Kind::Compare { .. } => "the comparison".to_string(),
+        Kind::Call(call) => format!("the result of {}", call.name),
     }
-    let ord = match (parse_number(&l), parse_number(&r)) {
-        (Some(a), Some(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
-        _ => l.as_str().cmp(r.as_str()),
-    };
-    Ok(match op {
-        CmpOp::Eq => ord == Ordering::Equal,
-        CmpOp::Ne => ord != Ordering::Equal,
-        CmpOp::Lt => ord == Ordering::Less,
-        CmpOp::Le => ord != Ordering::Greater,
-        CmpOp::Gt => ord == Ordering::Greater,
-        CmpOp::Ge => ord != Ordering::Less,
-    })
+}
+
+impl Eval<'_> {
+    /// Evaluates one node: a step, the node's work, and its size checked and paid for.
+    fn node(&self, node: &Node) -> Result<Value, EvalError> {
+        self.spend(1, &node.span)?;
+        let v = match &node.kind {
+            Kind::Attr(name) => self.attrs.get(name),
+            Kind::Lit(s) => Value::Str(s.clone()),
+            Kind::Compare { op, lhs, rhs } => Value::from_bool(self.compare(*op, lhs, rhs)?),
+            Kind::Call(call) => Args {
+                call,
+                span: &node.span,
+                ev: self,
+            }
+            .eval()?,
+        };
+        let n = size(&v);
+        if n > MAX_VALUE_BYTES {
+            return Err(EvalError::TooLarge {
+                what: describe(node),
+                span: node.span.clone(),
+            });
+        }
+        self.spend(n, &node.span)?;
+        Ok(v)
+    }
+
+    fn spend(&self, n: usize, span: &Range<usize>) -> Result<(), EvalError> {
+        let steps = self.steps.get().saturating_add(n);
+        self.steps.set(steps);
+        if steps > MAX_STEPS {
+            return Err(EvalError::TooManySteps { span: span.clone() });
+        }
+        Ok(())
+    }
+
+    /// Entra's comparison inside IIF. A null or empty side makes the comparison false whatever
+    /// the operator (documented: "the condition fails if the source attribute is null or
+    /// empty"); numbers compare numerically when both sides parse, otherwise strings compare
+    /// ordinally and case-sensitively.
+    fn compare(&self, op: CmpOp, lhs: &Node, rhs: &Node) -> Result<bool, EvalError> {
+        let side = |node: &Node, which: &str| -> Result<Option<String>, EvalError> {
+            let v = self.node(node)?;
+            single(v, &node.span, || {
+                format!("the {which} side of '{}'", op.as_str())
+            })
+        };
+        let l = side(lhs, "left")?;
+        let r = side(rhs, "right")?;
+        let (Some(l), Some(r)) = (l, r) else {
+            return Ok(false);
+        };
+        if l.is_empty() || r.is_empty() {
+            return Ok(false);
+        }
+        let ord = match (parse_number(&l), parse_number(&r)) {
+            (Some(a), Some(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+            _ => l.as_str().cmp(r.as_str()),
+        };
+        Ok(match op {
+            CmpOp::Eq => ord == Ordering::Equal,
+            CmpOp::Ne => ord != Ordering::Equal,
+            CmpOp::Lt => ord == Ordering::Less,
+            CmpOp::Le => ord != Ordering::Greater,
+            CmpOp::Gt => ord == Ordering::Greater,
+            CmpOp::Ge => ord != Ordering::Less,
+        })
+    }
 }
 
 fn parse_number(s: &str) -> Option<f64> {
@@ -105,7 +163,7 @@ fn single(
 struct Args<'a> {
     call: &'a Call,
     span: &'a Range<usize>,
-    attrs: &'a dyn Attributes,
+    ev: &'a Eval<'a>,
 }
 
 impl Args<'_> {
@@ -120,7 +178,7 @@ impl Args<'_> {
     /// Argument `i`; an empty or absent argument is Null.
     fn value(&self, i: usize) -> Result<Value, EvalError> {
         match self.node(i) {
-            Some(n) => eval(n, self.attrs),
+            Some(n) => self.ev.node(n),
             None => Ok(Value::Null),
         }
     }
@@ -165,6 +223,21 @@ impl Args<'_> {
         }
     }
 
+    /// Refuses a result of `len` bytes before it is built.
+    fn fits(&self, len: usize) -> Result<(), EvalError> {
+        if len > MAX_VALUE_BYTES {
+            return Err(self.too_large());
+        }
+        Ok(())
+    }
+
+    fn too_large(&self) -> EvalError {
+        EvalError::TooLarge {
+            what: format!("the result of {}", self.call.name),
+            span: self.span.clone(),
+        }
+    }
+
     /// Applies `f` to argument 0 as a string; Null in, Null out.
     fn map_source(&self, f: impl FnOnce(String) -> String) -> Result<Value, EvalError> {
         Ok(self.string(0)?.map(f).into())
@@ -176,7 +249,11 @@ impl Args<'_> {
             // useful value to provision).
             Func::Append => {
                 let suffix = self.string(1)?.unwrap_or_default();
-                self.map_source(|s| s + &suffix)
+                let Some(source) = self.string(0)? else {
+                    return Ok(Value::Null);
+                };
+                self.fits(source.len().saturating_add(suffix.len()))?;
+                Ok(Value::Str(source + &suffix))
             }
             Func::CBool => match self.string(0)? {
                 None => Ok(Value::Null),
@@ -217,7 +294,7 @@ impl Args<'_> {
                     Some(Node {
                         kind: Kind::Compare { op, lhs, rhs },
                         ..
-                    }) => compare(*op, lhs, rhs, self.attrs)?,
+                    }) => self.ev.compare(*op, lhs, rhs)?,
                     // A null or empty condition fails, like a comparison on a null attribute.
                     _ => match self.string(0)? {
                         Some(s) if !s.is_empty() => self.boolean(0)?.unwrap_or(false),
@@ -272,6 +349,9 @@ impl Args<'_> {
                 if parts.is_empty() {
                     return Ok(Value::Null);
                 }
+                let len = parts.iter().map(String::len).sum::<usize>()
+                    + sep.len().saturating_mul(parts.len() - 1);
+                self.fits(len)?;
                 Ok(Value::Str(parts.join(&sep)))
             }
             // Documented: null source gives "", n = 0 gives "", n < 0 gives the input.
@@ -342,13 +422,13 @@ impl Args<'_> {
                     return Ok(Value::Null);
                 };
                 let n = self.int(1)?.unwrap_or(0);
-                let delims = self.string(2)?.unwrap_or_default();
+                let delims: HashSet<char> = self.string(2)?.unwrap_or_default().chars().collect();
                 // Runs of delimiters don't make empty words: "a,,b" has two words.
                 let word = usize::try_from(n)
                     .ok()
                     .and_then(|n| n.checked_sub(1))
                     .and_then(|i| {
-                        s.split(|c| delims.contains(c))
+                        s.split(|c| delims.contains(&c))
                             .filter(|w| !w.is_empty())
                             .nth(i)
                     })
@@ -395,26 +475,22 @@ impl Args<'_> {
                 span: self.arg_span(3),
             });
         }
-        let fold = |s: &str| -> Vec<char> {
-            if compare == "vbTextCompare" {
-                s.chars().map(text::lower_char).collect()
-            } else {
-                s.chars().collect()
-            }
-        };
-        let (hay, needle) = (fold(&hay), fold(&needle));
-        let from = usize::try_from(start - 1).unwrap_or(usize::MAX);
-        if from > hay.len() {
-            return Ok(Value::Str("0".to_string()));
-        }
-        let found = if needle.is_empty() {
-            Some(from)
+        let (hay, needle) = if compare == "vbTextCompare" {
+            (text::to_lower(&hay), text::to_lower(&needle))
         } else {
-            hay[from..]
-                .windows(needle.len())
-                .position(|w| w == needle.as_slice())
-                .map(|p| p + from)
+            (hay, needle)
         };
+        // Positions count characters; the search itself is str::find, linear in the input
+        // (a sliding window would be quadratic, which large values would turn into minutes).
+        let from = usize::try_from(start - 1).unwrap_or(usize::MAX);
+        let from_byte = match hay.char_indices().nth(from) {
+            Some((i, _)) => i,
+            None if hay.chars().count() == from => hay.len(),
+            None => return Ok(Value::Str("0".to_string())),
+        };
+        let found = hay[from_byte..]
+            .find(needle.as_str())
+            .map(|b| hay[..from_byte + b].chars().count());
         Ok(Value::Str(found.map_or(0, |p| p + 1).to_string()))
     }
 
@@ -447,7 +523,7 @@ impl Args<'_> {
                 };
                 let value = self.string(R_VALUE)?.unwrap_or_default();
                 Ok(Value::Str(match self.string(R_OLD)? {
-                    Some(old) if !old.is_empty() => source.replace(&old, &value),
+                    Some(old) if !old.is_empty() => self.replace_literal(&source, &old, &value)?,
                     _ => source,
                 }))
             }
@@ -456,7 +532,9 @@ impl Args<'_> {
                     return Ok(Value::Null);
                 };
                 Ok(Value::Str(match self.string(R_OLD)? {
-                    Some(old) if !old.is_empty() => template.replace(&old, &source),
+                    Some(old) if !old.is_empty() => {
+                        self.replace_literal(&template, &old, &source)?
+                    }
                     _ => template,
                 }))
             }
@@ -468,10 +546,7 @@ impl Args<'_> {
                     return Ok(Value::Str(source));
                 };
                 let value = self.string(R_VALUE)?.unwrap_or_default();
-                // `${name}` and `$1` in the replacement refer to groups, as in .NET.
-                Ok(Value::Str(
-                    re.replace_all(&source, value.as_str()).into_owned(),
-                ))
+                self.replace_regex(&re, &source, &value).map(Value::Str)
             }
             ReplaceMode::RegexGroup => {
                 let Some(source) = source else {
@@ -486,11 +561,13 @@ impl Args<'_> {
                 let mut last = 0;
                 for caps in re.captures_iter(&source) {
                     if let Some(m) = caps.name(&group) {
+                        self.fits(out.len() + (m.start() - last) + value.len())?;
                         out.push_str(&source[last..m.start()]);
                         out.push_str(&value);
                         last = m.end();
                     }
                 }
+                self.fits(out.len() + (source.len() - last))?;
                 out.push_str(&source[last..]);
                 Ok(Value::Str(out))
             }
@@ -510,6 +587,54 @@ impl Args<'_> {
                     .into())
             }
         }
+    }
+
+    /// Every `old` in `s` replaced by `new`, refused before it is built when it would be too
+    /// large: the length is known from the number of occurrences.
+    fn replace_literal(&self, s: &str, old: &str, new: &str) -> Result<String, EvalError> {
+        let count = s.matches(old).count();
+        let len = (s.len() - count * old.len()).saturating_add(count.saturating_mul(new.len()));
+        self.fits(len)?;
+        Ok(s.replace(old, new))
+    }
+
+    /// `re.replace_all(source, replacement)`, with `$1` and `${name}` expanded as the regex
+    /// crate does, but stopping as soon as the result would be too large: a replacement of
+    /// many group references would otherwise be built whole first.
+    fn replace_regex(
+        &self,
+        re: &regex::Regex,
+        source: &str,
+        replacement: &str,
+    ) -> Result<String, EvalError> {
+        let mut out = String::with_capacity(source.len());
+        let mut last = 0;
+        let mut overflow = false;
+        for caps in re.captures_iter(source) {
+            let Some(m) = caps.get(0) else { continue };
+            out.push_str(&source[last..m.start()]);
+            regex_automata::util::interpolate::string(
+                replacement,
+                |i, dst| {
+                    let group = caps.get(i).map_or("", |g| g.as_str());
+                    if dst.len() + group.len() > MAX_VALUE_BYTES {
+                        overflow = true;
+                    } else {
+                        dst.push_str(group);
+                    }
+                },
+                |name| re.capture_names().position(|n| n == Some(name)),
+                &mut out,
+            );
+            if overflow {
+                return Err(self.too_large());
+            }
+            self.fits(out.len())?;
+            last = m.end();
+        }
+        self.fits(out.len() + (source.len() - last))?;
+        out.push_str(&source[last..]);
+        Ok(out)
     }
 
     fn require_group(&self, re: &regex::Regex, group: &str) -> Result<(), EvalError> {

@@ -26,6 +26,12 @@
 //! - String escapes other than `\"` and `\\` keep their backslash (`"\d"` is `\d`).
 //! - Regular expressions use Rust's `regex` syntax (no lookaround, no backreferences); .NET
 //!   named groups `(?<name>…)` and `${name}` replacements work the same.
+//!
+//! Evaluation is bounded, whatever the expression and the object: every value (a result, an
+//! argument, an attribute read) is at most [`MAX_VALUE_BYTES`], and one evaluation takes at
+//! most [`MAX_STEPS`] steps. Functions that can amplify (Replace, Append, Join, the encodings)
+//! check the size of what they would build before building it, so a nested-Replace bomb is an
+//! [`EvalError`] at the call that crossed the cap, not an allocation of gigabytes.
 
 mod check;
 mod eval;
@@ -46,6 +52,16 @@ pub const MAX_LEN: usize = 10_000;
 
 /// At most this many problems are reported for one expression.
 pub const MAX_ERRORS: usize = 20;
+
+/// The largest value an expression may produce or use, anywhere inside it: a string's bytes
+/// (UTF-8), or a multi-value's bytes plus one per entry. No attribute Asana or Entra takes
+/// comes near it; an expression that crosses it is a mistake or a bomb.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// The most steps one evaluation may take. Every node evaluated is one step, and every value it
+/// produces costs one more step per byte (by [`MAX_VALUE_BYTES`]'s measure), so the budget bounds
+/// the total work and memory of one evaluation: about a megabyte of strings, built at most once.
+pub const MAX_STEPS: usize = 1 << 20;
 
 /// Names of the functions roster evaluates, for "did you mean" hints and documentation.
 pub const FUNCTIONS: &[&str] = &{
@@ -207,6 +223,16 @@ pub enum EvalError {
         reason: String,
         span: Range<usize>,
     },
+    #[error(
+        "{what} would be larger than {limit} bytes (the most an expression value may hold)",
+        limit = MAX_VALUE_BYTES
+    )]
+    TooLarge { what: String, span: Range<usize> },
+    #[error(
+        "the expression takes more than {limit} steps to evaluate (the most one evaluation may take)",
+        limit = MAX_STEPS
+    )]
+    TooManySteps { span: Range<usize> },
 }
 
 impl EvalError {
@@ -218,7 +244,9 @@ impl EvalError {
             | EvalError::NotABoolean { span, .. }
             | EvalError::InvalidRegex { span, .. }
             | EvalError::UnknownGroup { span, .. }
-            | EvalError::InvalidArgument { span, .. } => span.clone(),
+            | EvalError::InvalidArgument { span, .. }
+            | EvalError::TooLarge { span, .. }
+            | EvalError::TooManySteps { span } => span.clone(),
         }
     }
 }

@@ -837,3 +837,130 @@ fn caps_the_number_of_reported_errors() {
     assert_eq!(errs.len(), MAX_ERRORS);
     assert_eq!(errs[0].span, 0..1);
 }
+
+// ---- bounded evaluation (issue 11, item 4) ----------------------------------------------------
+
+/// `depth` Replace calls nested around `inner`, each replacing every "x" with `with`.
+fn nested_replace(depth: usize, inner: &str, with: &str) -> String {
+    let mut src = inner.to_string();
+    for _ in 0..depth {
+        src = format!(r#"Replace({src}, "x", , , "{with}", , )"#);
+    }
+    src
+}
+
+#[track_caller]
+fn eval_err(src: &str, attrs: &BTreeMap<String, Value>) -> EvalError {
+    let expr = parse(src).unwrap_or_else(|e| panic!("{src}: {e:?}"));
+    match expr.eval(attrs) {
+        Err(e) => e,
+        // The value itself could be megabytes: its size says enough.
+        Ok(v) => panic!("{src}: evaluated to {} bytes", v.to_string().len()),
+    }
+}
+
+#[test]
+fn item4_nested_replace_bomb_is_refused_at_the_call_that_crosses_the_cap() {
+    // The issue's case: 12 levels, each ten times longer, 10^12 bytes if built (445 chars).
+    let src = nested_replace(12, r#""x""#, "xxxxxxxxxx");
+    assert!(src.len() < 460, "{}", src.len());
+    let err = eval_err(&src, &user());
+    assert!(matches!(err, EvalError::TooLarge { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the result of Replace would be larger than 65536 bytes (the most an expression value may hold)"
+    );
+    // 10^4 fits, 10^5 does not: the error is at the fifth call from the inside, not later.
+    let fifth = nested_replace(5, r#""x""#, "xxxxxxxxxx");
+    assert_eq!(&src[err.span()], fifth);
+    let four = parse(&nested_replace(4, r#""x""#, "xxxxxxxxxx")).unwrap();
+    assert_eq!(four.eval(&user()), Ok(Value::Str("x".repeat(10_000))));
+}
+
+#[test]
+fn item4_every_amplifying_function_is_capped() {
+    // 10,000 x's, four nested Replaces: the seed of each amplification below.
+    let big = nested_replace(4, r#""x""#, "xxxxxxxxxx");
+    let mut attrs = user();
+    attrs.insert("huge".into(), Value::Str("y".repeat(MAX_VALUE_BYTES + 1)));
+    let refused = [
+        // Regex replace, and a replacement that repeats the match through group references.
+        format!(r#"Replace({big}, , "x", , "yyyyyyyyyy", , )"#),
+        format!(r#"Replace({big}, , "(x+)", , "$1$1$1$1$1$1$1", , )"#),
+        format!(
+            r#"Replace({big}, , "(?<g>x+)", , "${{g}}${{g}}${{g}}${{g}}${{g}}${{g}}${{g}}", , )"#
+        ),
+        // Regex group replace and the template form.
+        format!(r#"Replace({big}, , "(?<g>x)", "g", "yyyyyyyyyy", , )"#),
+        format!(r#"Replace({big}, "x", , , , , {big})"#),
+        // Append, Join and the encodings grow their input by a factor.
+        format!(
+            "Append(Append(Append(Append(Append(Append(Append({big}, {big}), {big}), {big}), {big}), {big}), {big}), {big})"
+        ),
+        format!(r#"Join(",", {big}, {big}, {big}, {big}, {big}, {big}, {big})"#),
+        format!("ConvertToBase64(ConvertToBase64({big}))"),
+        format!("ConvertToUTF8Hex(ConvertToUTF8Hex(ConvertToUTF8Hex({big})))"),
+        // An attribute larger than the cap is refused where it is read.
+        "ToLower([huge])".to_string(),
+    ];
+    for src in &refused {
+        assert!(src.len() <= MAX_LEN, "{} characters", src.len());
+        let err = eval_err(src, &attrs);
+        assert!(
+            matches!(
+                err,
+                EvalError::TooLarge { .. } | EvalError::TooManySteps { .. }
+            ),
+            "{src}: {err}"
+        );
+    }
+    let err = eval_err("ToLower([huge])", &attrs);
+    assert_eq!(
+        err.to_string(),
+        "attribute `[huge]` would be larger than 65536 bytes (the most an expression value may hold)"
+    );
+}
+
+#[test]
+fn item4_the_step_budget_bounds_work_below_the_size_cap() {
+    // 6^6 = 46,656 bytes: under the value cap, but 25 of them are more than a megabyte of work.
+    let part = nested_replace(6, r#""x""#, "xxxxxx");
+    let src = format!(r#"Join("", {})"#, vec![part.as_str(); 25].join(", "));
+    assert!(src.len() <= MAX_LEN, "{}", src.len());
+    let err = eval_err(&src, &user());
+    assert!(matches!(err, EvalError::TooManySteps { .. }), "{err}");
+    // One of them is fine.
+    let ok = format!(r#"Left(Join("", {part}), 3)"#);
+    assert_eq!(
+        parse(&ok).unwrap().eval(&user()),
+        Ok(Value::Str("xxx".into()))
+    );
+}
+
+#[test]
+fn item4_long_inputs_stay_linear_in_instr_word_and_pcase() {
+    // A 60,000-character haystack and 30,000-character needle or separator list: the old
+    // sliding window (and `str::contains` per character) would take minutes at this size.
+    let mut attrs = user();
+    let hay = format!("{}b", "a".repeat(60_000));
+    attrs.insert("hay".into(), Value::Str(hay));
+    attrs.insert(
+        "needle".into(),
+        Value::Str(format!("{}b", "a".repeat(30_000))),
+    );
+    attrs.insert("seps".into(), Value::Str("-".repeat(30_000)));
+    let run = |src: &str| parse(src).unwrap().eval(&attrs).unwrap();
+    assert_eq!(run("InStr([hay], [needle])"), Value::Str("30001".into()));
+    assert_eq!(
+        run(r#"InStr([hay], [needle], 1, "vbTextCompare")"#),
+        Value::Str("30001".into())
+    );
+    assert_eq!(run("InStr([hay], [needle], 30002)"), Value::Str("0".into()));
+    assert_eq!(run(r#"InStr("abc", "", 4)"#), Value::Str("4".into()));
+    assert_eq!(run(r#"InStr("abc", "", 5)"#), Value::Str("0".into()));
+    assert_eq!(run("Word([hay], 1, [seps])"), run("[hay]"));
+    assert_eq!(
+        run("Left(PCase([hay], [seps]), 2)"),
+        Value::Str("Aa".into())
+    );
+}

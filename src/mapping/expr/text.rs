@@ -80,8 +80,10 @@ pub(crate) fn to_lower(s: &str) -> String {
 /// runs of letters, digits and apostrophes, and words already entirely upper case are left
 /// alone (ToTitleCase treats them as acronyms).
 pub(crate) fn pcase(s: &str, separators: Option<&str>) -> String {
-    let is_sep = |c: char| match separators {
-        Some(seps) => seps.contains(c),
+    // A set, not `str::contains`: a long separator list would make this quadratic.
+    let seps: Option<std::collections::HashSet<char>> = separators.map(|s| s.chars().collect());
+    let is_sep = |c: char| match &seps {
+        Some(seps) => seps.contains(&c),
         None => !(c.is_alphanumeric() || is_combining_mark(c) || c == '\'' || c == '\u{2019}'),
     };
     let mut out = String::with_capacity(s.len());
