@@ -231,7 +231,7 @@ fn manager_levels<'a>(users: &[&'a Change]) -> Vec<Vec<&'a Change>> {
         c.attributes
             .iter()
             .find(|a| a.path.ends_with(":manager"))
-            .and_then(|a| a.after.as_ref()?.as_str().map(str::to_lowercase))
+            .and_then(|a| a.after.as_ref()?.as_str().map(crate::plan::match_key))
             .and_then(|m| created.get(m.as_str()).copied())
     };
     let mut depth: Vec<Option<usize>> = vec![None; users.len()];
@@ -386,7 +386,7 @@ impl Executor {
         self.ids
             .lock()
             .expect("ids lock")
-            .get(&key.to_lowercase())
+            .get(&crate::plan::match_key(key))
             .cloned()
     }
 

@@ -150,7 +150,7 @@ impl Declarations {
             for u in f.users {
                 if let Some(upn) = &u.value.user_principal_name {
                     self.users
-                        .insert(upn.value.to_lowercase(), format!("{:?}", u.value));
+                        .insert(crate::plan::match_key(&upn.value), format!("{:?}", u.value));
                 }
             }
         } else if in_dir("groups") {
@@ -229,7 +229,7 @@ pub async fn read_scoped(
         .collect();
     for key in &changed.users {
         if let Some(m) = config.user(key).and_then(|u| u.manager()) {
-            wanted.insert(m.to_lowercase());
+            wanted.insert(crate::plan::match_key(m));
         }
     }
     let groups = config
@@ -237,7 +237,7 @@ pub async fn read_scoped(
         .iter()
         .filter(|g| changed.groups.contains(&g.key()));
     for g in groups {
-        wanted.extend(g.members.iter().map(|m| m.to_lowercase()));
+        wanted.extend(g.members.iter().map(|m| crate::plan::match_key(m)));
     }
     let mut live = Live {
         reported_users,

@@ -163,13 +163,15 @@ impl ReadClient {
         attr: &str,
         value: &str,
     ) -> Result<Option<Resource>, ClientError> {
-        let want = value.to_lowercase();
+        // Names compare as the planner compares them: NFC and lowercased.
+        let want = crate::mapping::names::match_key(value);
         if !self.filter.load(Ordering::Relaxed) {
             // The server cannot filter (it would answer 501): read the list and match here.
             let all = self.list(kind, Arc::new(|r| r)).await?;
-            return Ok(all
-                .into_iter()
-                .find(|r| r.str_attr(attr).is_some_and(|v| v.to_lowercase() == want)));
+            return Ok(all.into_iter().find(|r| {
+                r.str_attr(attr)
+                    .is_some_and(|v| crate::mapping::names::match_key(v) == want)
+            }));
         }
         let response = self
             .reader
@@ -178,10 +180,10 @@ impl ReadClient {
         let page = ListPage::parse(&response.body).map_err(|e| response.invalid(e))?;
         // A server may ignore the filter and list everything; match here too.
         let returned = page.resources.len();
-        let found = page
-            .resources
-            .into_iter()
-            .find(|r| r.str_attr(attr).is_some_and(|v| v.to_lowercase() == want));
+        let found = page.resources.into_iter().find(|r| {
+            r.str_attr(attr)
+                .is_some_and(|v| crate::mapping::names::match_key(v) == want)
+        });
         if found.is_none() && returned > 0 {
             self.reader.log().at(1, || {
                 format!(
