@@ -20,7 +20,7 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<Outcome> {
             }
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::output::stdout();
             for (name, text) in schema::all() {
                 writeln!(out, "// {name}")?;
                 out.write_all(text.as_bytes())?;

@@ -211,7 +211,7 @@ fn show(report: &mut Report, diagnostics: Vec<Diagnostic>) -> bool {
         report,
         DiagnosticFormat::Text,
         crate::commands::stderr_color(),
-        &mut std::io::stderr().lock(),
+        &mut crate::output::stderr(),
     );
     let errors = report.error_count();
     report.diagnostics.clear();
