@@ -277,6 +277,29 @@ impl Root {
         self.contains(path)?;
         read(path, limit)
     }
+
+    /// Whether `path` may be written: the part of it that exists (the file, or the nearest
+    /// folder above it) resolves inside the root, so a symlinked folder cannot send a write
+    /// elsewhere. What does not exist yet is created inside it.
+    pub fn check_write(&self, path: &Path) -> Result<(), FileError> {
+        let mut existing = path;
+        while fs::symlink_metadata(existing).is_err() {
+            match existing.parent() {
+                Some(p) if !p.as_os_str().is_empty() => existing = p,
+                _ => return self.contains(Path::new(".")),
+            }
+        }
+        self.contains(existing)
+    }
+
+    /// [`write_atomic`] inside the root, creating the folders `path` needs.
+    pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), FileError> {
+        self.check_write(path)?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)?;
+        }
+        write_atomic(path, bytes)
+    }
 }
 
 #[cfg(test)]
@@ -362,5 +385,19 @@ mod tests {
             root.contains(&inside.join("etc")),
             Err(FileError::Outside { .. })
         ));
+        // Writes: not through the symlinked folder, not through a dangling symlink; a new
+        // folder inside is made.
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), inside.join("out")).unwrap();
+        assert!(matches!(
+            root.write(&inside.join("out/new/x.yaml"), b"x"),
+            Err(FileError::Outside { .. })
+        ));
+        std::os::unix::fs::symlink(outside.path().join("made"), inside.join("dangling.yaml"))
+            .unwrap();
+        assert!(root.write(&inside.join("dangling.yaml"), b"x").is_err());
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+        root.write(&inside.join("new/deeper/x.yaml"), b"x").unwrap();
+        assert_eq!(fs::read(inside.join("new/deeper/x.yaml")).unwrap(), b"x");
     }
 }
