@@ -732,3 +732,17 @@ fn low_apply_carries_out_every_change_when_its_output_fails() {
         "{stats:?}"
     );
 }
+
+#[test]
+fn low_output_macros_shadow_std_in_every_module() {
+    // `println!`/`eprintln!` that cannot panic reach every module only if `output` is the first
+    // module `lib.rs` declares, with `#[macro_use]`: one declared before it would get std's.
+    let lib = fs::read_to_string("src/lib.rs").unwrap();
+    let first_mod = lib
+        .lines()
+        .position(|l| l.trim_start().starts_with("pub mod ") || l.trim_start().starts_with("mod "))
+        .expect("lib.rs declares modules");
+    let lines: Vec<&str> = lib.lines().collect();
+    assert_eq!(lines[first_mod].trim(), "pub mod output;", "{lib}");
+    assert_eq!(lines[first_mod - 1].trim(), "#[macro_use]", "{lib}");
+}
