@@ -116,13 +116,17 @@ struct Org {
 
 impl Org {
     fn start() -> Org {
+        Org::start_with(Emulator::builder())
+    }
+
+    fn start_with(builder: roster::emulator::EmulatorBuilder) -> Org {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
         let emu = rt
-            .block_on(Emulator::builder().port(0).token(TOKEN).start())
+            .block_on(builder.port(0).token(TOKEN).start())
             .expect("the emulator starts");
         Org { emu, _rt: rt }
     }
@@ -335,6 +339,137 @@ fn item1_a_fifo_is_refused_in_bounded_time_as_users_file_plan_file_and_emulator_
         "{}",
         stderr(&out)
     );
+}
+
+/// The Asana emulator and the Graph emulator (its seeded tenant), and a config directory in
+/// seed mode that names both by their real URLs.
+struct Entra {
+    // Dropped first: the servers stop before their runtime goes.
+    _scim: RunningEmulator,
+    _graph: roster::entra::emulator::RunningGraphEmulator,
+    _rt: tokio::runtime::Runtime,
+    dir: TempDir,
+}
+
+impl Entra {
+    fn start() -> Entra {
+        use roster::entra::emulator::{GraphEmulator, GraphEmulatorConfig};
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (scim, graph) = rt.block_on(async {
+            (
+                Emulator::builder()
+                    .port(0)
+                    .token(TOKEN)
+                    .start()
+                    .await
+                    .unwrap(),
+                GraphEmulator::start_seeded(GraphEmulatorConfig::default())
+                    .await
+                    .unwrap(),
+            )
+        });
+        let example = fs::read_to_string("examples/entra/roster.yaml").unwrap();
+        let settings = example
+            .replace("http://127.0.0.1:4000/api/1.0/scim", scim.url())
+            .replace("http://127.0.0.1:4001/login", &graph.login_url())
+            .replace("http://127.0.0.1:4001/graph", &graph.graph_url());
+        assert!(settings.contains(scim.url()) && settings.contains(&graph.graph_url()));
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("roster.yaml"), settings).unwrap();
+        Entra {
+            _scim: scim,
+            _graph: graph,
+            _rt: rt,
+            dir,
+        }
+    }
+
+    fn import(&self) -> Output {
+        roster()
+            .env(
+                "ENTRA_CLIENT_SECRET",
+                roster::entra::emulator::tenant::SEED_CLIENT_SECRET,
+            )
+            .args(["import", "entra"])
+            .arg("-C")
+            .arg(self.dir.path())
+            .output()
+            .unwrap()
+    }
+}
+
+#[test]
+fn item1_the_entra_state_folder_is_not_read_or_written_outside_the_config_directory() {
+    // `.roster/` holds a cache of people's names and addresses. A pull request can commit it as
+    // a symlink to anywhere; the import then keeps nothing rather than write there.
+    let entra = Entra::start();
+    let outside = tempfile::tempdir().unwrap();
+    symlink(outside.path(), entra.dir.path().join(".roster")).unwrap();
+    let out = entra.import();
+    assert_code(&out, 0);
+    assert!(
+        stderr(&out).contains("not using the delta state") && stderr(&out).contains("outside"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(entries(outside.path()), Vec::<String>::new());
+
+    // A dangling `.gitignore` symlink in a real `.roster/` is not written through either.
+    let entra = Entra::start();
+    let state = entra.dir.path().join(".roster");
+    fs::create_dir(&state).unwrap();
+    symlink(outside.path().join("victim"), state.join(".gitignore")).unwrap();
+    let out = entra.import();
+    assert_code(&out, 0);
+    assert_eq!(entries(outside.path()), Vec::<String>::new());
+    assert_eq!(entries(&state), [".gitignore", "entra-delta.json"]);
+}
+
+#[test]
+fn item1_import_asana_neither_follows_nor_writes_through_symlinks_out_of_the_config_directory() {
+    let org = Org::start_with(Emulator::builder().seed_users(3));
+    let import = |dir: &Path| {
+        run(
+            dir,
+            &["import", "asana", "--force", "--asana-url", org.url()],
+        )
+    };
+    // `--force` removes the old declarations, never what a symlinked folder reaches.
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("keep.yaml"), "users: []\n").unwrap();
+    let dir = config(TWO_USERS);
+    symlink(outside.path(), dir.path().join("users/root")).unwrap();
+    let out = import(dir.path());
+    assert_code(&out, 1);
+    assert_eq!(entries(outside.path()), ["keep.yaml"]);
+    assert_eq!(org.stats().requests, 0);
+
+    // The schemas it writes do not go through a symlinked schema/ folder.
+    let dir = config(TWO_USERS);
+    symlink(outside.path(), dir.path().join("schema")).unwrap();
+    let out = import(dir.path());
+    assert_code(&out, 1);
+    assert!(
+        stderr(&out).contains("schema/") && stderr(&out).contains("outside the directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(entries(outside.path()), ["keep.yaml"]);
+
+    // A dangling roster.yaml symlink is not written through to make a starter file.
+    let dir = tempfile::tempdir().unwrap();
+    symlink(
+        outside.path().join("made.yaml"),
+        dir.path().join("roster.yaml"),
+    )
+    .unwrap();
+    let out = import(dir.path());
+    assert_code(&out, 1);
+    assert_eq!(entries(outside.path()), ["keep.yaml"]);
 }
 
 // ---- item 1 and the low item: `plan --out` ---------------------------------------------------
