@@ -5,7 +5,13 @@
 //! writes to any `io::Write`, as rustc-style text with a source snippet or as
 //! GitHub workflow annotations. This module never reads files and never
 //! decides exit codes.
+//!
+//! What a diagnostic quotes comes from a file anyone may write, so rendering shows it
+//! safely and in bounded size: control characters (ESC, BEL, CR, …) and the bidirectional
+//! controls that reorder what a terminal shows are escaped (`\u{1b}`), a long source line is
+//! cut to a window around the column, and a long quoted value or message is cut with `…`.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io;
 use std::ops::Range;
@@ -202,7 +208,8 @@ pub fn render(
 /// `file:line:column` of a span's start.
 pub fn location(sources: &Sources, span: &Span) -> String {
     let (line, col) = sources.line_col(span.file, span.range.start);
-    format!("{}:{line}:{col}", sources.display(span.file).display())
+    let file = sources.display(span.file).to_string_lossy();
+    format!("{}:{line}:{col}", printable(&file))
 }
 
 fn render_text(sources: &Sources, d: &Diagnostic, color: bool) -> String {
@@ -218,15 +225,20 @@ fn render_text(sources: &Sources, d: &Diagnostic, color: bool) -> String {
         Severity::Warning => ("warning", "1;33"),
     };
     let mut s = String::new();
-    let _ = writeln!(s, "{}: {}", paint(code, label), d.message);
+    let _ = writeln!(s, "{}: {}", paint(code, label), shown_message(&d.message));
     if let Some(span) = &d.span {
         snippet(&mut s, sources, span, &paint);
     }
     for (span, note) in &d.notes {
-        let _ = writeln!(s, "   = note: {note} ({})", location(sources, span));
+        let _ = writeln!(
+            s,
+            "   = note: {} ({})",
+            shown_message(note),
+            location(sources, span)
+        );
     }
     if let Some(hint) = &d.hint {
-        let _ = writeln!(s, "   = {}: {hint}", paint("1;36", "hint"));
+        let _ = writeln!(s, "   = {}: {}", paint("1;36", "hint"), shown_message(hint));
     }
     s.push('\n');
     s
@@ -256,20 +268,128 @@ fn snippet(s: &mut String, sources: &Sources, span: &Span, paint: &dyn Fn(&str, 
     } else {
         1
     };
+    let (shown, at, width) = window(text, col - 1, width);
     let bar = paint("1;34", "|");
     let _ = writeln!(s, "{pad} {bar}");
-    let _ = writeln!(
-        s,
-        "{} {bar} {}",
-        paint("1;34", &line.to_string()),
-        text.replace('\t', " ")
-    );
+    let _ = writeln!(s, "{} {bar} {shown}", paint("1;34", &line.to_string()));
     let _ = writeln!(
         s,
         "{pad} {bar} {}{}",
-        " ".repeat(col - 1),
+        " ".repeat(at),
         paint("1;31", &"^".repeat(width))
     );
+}
+
+/// Widest source line a snippet shows; a longer one is cut around the span, with `…`.
+const SNIPPET_WIDTH: usize = 120;
+/// Longest value quoted in backticks that a message shows whole.
+const QUOTE_WIDTH: usize = 80;
+/// Longest message, hint or note shown whole.
+const MESSAGE_WIDTH: usize = 1_000;
+
+/// The part of a source line a snippet shows, with the caret's column and width in it.
+/// `start` (in characters, from 0) and `width` say where the span is in `line`. The line is
+/// shown escaped, tabs as spaces; longer than [`SNIPPET_WIDTH`], only a window around the span
+/// is shown, with `…` where it was cut. Only the characters that can be shown are looked at,
+/// so a megabyte-long line costs no more than a short one.
+fn window(line: &str, start: usize, width: usize) -> (String, usize, usize) {
+    let lo = start.saturating_sub(SNIPPET_WIDTH);
+    let mut chars = line.chars().skip(lo);
+    let cells: Vec<Cow<'static, str>> = chars
+        .by_ref()
+        .take(start - lo + width.min(SNIPPET_WIDTH) + SNIPPET_WIDTH)
+        .map(|c| match c {
+            '\t' => Cow::Borrowed(" "),
+            c => Cow::Owned(printable(c.encode_utf8(&mut [0; 4])).into_owned()),
+        })
+        .collect();
+    let more_right = chars.next().is_some();
+    let widths: Vec<usize> = cells.iter().map(|c| c.chars().count()).collect();
+    let first = (start - lo).min(cells.len());
+    let at: usize = widths[..first].iter().sum();
+    let underline: usize = widths[first..(first + width).min(cells.len())].iter().sum();
+    let total: usize = widths.iter().sum();
+    let (from, to) = if lo == 0 && !more_right && total <= SNIPPET_WIDTH {
+        (0, total)
+    } else {
+        let from = at.saturating_sub(SNIPPET_WIDTH / 3);
+        let to = (from + SNIPPET_WIDTH).min(total);
+        (from.min(to.saturating_sub(SNIPPET_WIDTH)), to)
+    };
+    // Whole cells only, so an escape is never cut in half.
+    let mut shown = String::new();
+    let (mut offset, mut shown_from, mut shown_to) = (0, None, 0);
+    for (cell, w) in cells.iter().zip(&widths) {
+        if offset >= from && offset + w <= to {
+            shown_from.get_or_insert(offset);
+            shown_to = offset + w;
+            shown.push_str(cell);
+        }
+        offset += w;
+    }
+    let shown_from = shown_from.unwrap_or(from);
+    let cut_left = lo > 0 || shown_from > 0;
+    if cut_left {
+        shown.insert(0, '…');
+    }
+    if more_right || shown_to < total {
+        shown.push('…');
+    }
+    let caret = at.saturating_sub(shown_from) + usize::from(cut_left);
+    let width = underline.min(shown_to.saturating_sub(at)).max(1);
+    (shown, caret, width)
+}
+
+/// A message, hint or note as printed: a value quoted in backticks longer than
+/// [`QUOTE_WIDTH`] cut with `…`, the whole at most [`MESSAGE_WIDTH`] characters, escaped.
+fn shown_message(message: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in message.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        let quoted = i % 2 == 1;
+        match part.char_indices().nth(QUOTE_WIDTH) {
+            Some((cut, _)) if quoted => {
+                out.push_str(&part[..cut]);
+                out.push('…');
+            }
+            _ => out.push_str(part),
+        }
+    }
+    if let Some((cut, _)) = out.char_indices().nth(MESSAGE_WIDTH) {
+        let more = out[cut..].chars().count();
+        out.truncate(cut);
+        let _ = write!(out, "… ({more} more characters)");
+    }
+    printable(&out).into_owned()
+}
+
+/// `s` with every control character (ESC, BEL, CR, LF, …) and bidirectional control escaped,
+/// so text from a file cannot move the cursor, recolour the terminal, retitle the window or
+/// reorder what is shown.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn render_github(sources: &Sources, d: &Diagnostic) -> String {
@@ -277,13 +397,18 @@ fn render_github(sources: &Sources, d: &Diagnostic) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let mut message = d.message.clone();
+    let mut message = shown_message(&d.message);
     if let Some(hint) = &d.hint {
         message.push_str("\nhint: ");
-        message.push_str(hint);
+        message.push_str(&shown_message(hint));
     }
     for (span, note) in &d.notes {
-        let _ = write!(message, "\nnote: {note} ({})", location(sources, span));
+        let _ = write!(
+            message,
+            "\nnote: {} ({})",
+            shown_message(note),
+            location(sources, span)
+        );
     }
     let mut props = Vec::new();
     if let Some(span) = &d.span {
@@ -293,6 +418,7 @@ fn render_github(sources: &Sources, d: &Diagnostic) -> String {
             .display(span.file)
             .to_string_lossy()
             .replace('\\', "/");
+        let file = printable(&file);
         props.push(format!("file={}", escape_property(&file)));
         props.push(format!("line={line}"));
         props.push(format!("col={col}"));
@@ -401,7 +527,77 @@ mod tests {
         render(&report, DiagnosticFormat::Github, false, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "::error file=users/a%2Cb.yaml,line=1,col=1,endColumn=2,title=roster::50%25 wrong%0Areally%0Ahint: fix\n"
+            "::error file=users/a%2Cb.yaml,line=1,col=1,endColumn=2,title=roster::50%25 wrong\\nreally%0Ahint: fix\n"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_escaped_in_messages_and_snippets() {
+        let mut report = Report {
+            sources: sources("users:\n  - surname: \u{1b}[2J\u{202e}x\u{7}\n"),
+            ..Report::default()
+        };
+        report.push(
+            Diagnostic::error("surname `\u{1b}[2J` is odd\r", Some(Span::new(0, 20..24)))
+                .with_hint("remove \u{1b}]0;title\u{7}"),
+        );
+        for format in [DiagnosticFormat::Text, DiagnosticFormat::Github] {
+            let mut out = Vec::new();
+            render(&report, format, false, &mut out).unwrap();
+            let out = String::from_utf8(out).unwrap();
+            assert!(
+                !out.contains(['\u{1b}', '\u{7}', '\u{202e}', '\r']),
+                "{out:?}"
+            );
+            assert!(out.contains("surname `\\u{1b}[2J` is odd\\r"), "{out}");
+        }
+        let mut out = Vec::new();
+        render(&report, DiagnosticFormat::Text, false, &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        // The caret stays under the escaped text it points at.
+        assert!(
+            out.contains(
+                "2 |   - surname: \\u{1b}[2J\\u{202e}x\\u{7}\n  |              ^^^^^^^^^\n"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_column() {
+        let line = format!("{}TARGET{}", "a".repeat(5_000), "b".repeat(5_000));
+        let (shown, at, width) = window(&line, 5_000, 6);
+        assert!(shown.chars().count() <= SNIPPET_WIDTH + 2, "{shown}");
+        assert!(shown.starts_with('…') && shown.ends_with('…'), "{shown}");
+        let chars: Vec<char> = shown.chars().collect();
+        assert_eq!(chars[at..at + width].iter().collect::<String>(), "TARGET");
+        // Near the start: no cut on the left, the caret where it was.
+        let (shown, at, width) = window(&line, 3, 2);
+        assert!(shown.starts_with("aaa") && shown.ends_with('…'), "{shown}");
+        assert_eq!((at, width), (3, 2));
+        // At the very end of the line.
+        let (shown, at, _) = window(&line, 10_006, 1);
+        assert!(shown.starts_with('…') && shown.ends_with('b'), "{shown}");
+        assert_eq!(at, shown.chars().count());
+        // A short line is shown whole.
+        assert_eq!(window("abc\tdef", 4, 3), ("abc def".to_string(), 4, 3));
+    }
+
+    #[test]
+    fn long_quotes_and_messages_are_cut() {
+        let m = shown_message(&format!(
+            "value `{}` is not an email",
+            "x".repeat(1_000_000)
+        ));
+        assert_eq!(
+            m,
+            format!("value `{}…` is not an email", "x".repeat(QUOTE_WIDTH))
+        );
+        let m = shown_message(&"y".repeat(5_000));
+        assert!(m.ends_with("… (4000 more characters)"), "{m}");
+        assert_eq!(
+            m.chars().count(),
+            MESSAGE_WIDTH + "… (4000 more characters)".chars().count()
         );
     }
 

@@ -27,8 +27,8 @@ pub enum FileError {
     Io(io::Error),
     /// Not a regular file; `what` says what it is ("a FIFO", "a device", …).
     NotRegular { what: &'static str },
-    /// More than `limit` bytes.
-    TooLarge { limit: u64 },
+    /// More than `limit` bytes; `size` when the file system gave it before anything was read.
+    TooLarge { limit: u64, size: Option<u64> },
     /// A symlink (or a path through one) that resolves outside the directory it must stay in.
     Outside { resolved: PathBuf },
 }
@@ -43,11 +43,13 @@ impl fmt::Display for FileError {
                     "it is {what}, not a regular file; roster reads only regular files"
                 )
             }
-            FileError::TooLarge { limit } => write!(
-                f,
-                "it is larger than {} MB, the most roster reads",
-                limit / 1024 / 1024
-            ),
+            FileError::TooLarge { limit, size } => {
+                match size {
+                    Some(size) => write!(f, "it is {:.1} MB", *size as f64 / 1e6)?,
+                    None => write!(f, "it is larger than {} MB", limit / 1024 / 1024)?,
+                }
+                write!(f, "; roster reads up to {} MB", limit / 1024 / 1024)
+            }
             FileError::Outside { resolved } => write!(
                 f,
                 "it is a symlink to `{}`, outside the directory; roster does not follow it",
@@ -88,13 +90,22 @@ impl FileError {
     }
 }
 
-/// Reads a regular file of at most `limit` bytes.
+/// Reads a regular file of at most `limit` bytes. A file whose size already says it is too
+/// large is refused unread; the read itself stops after `limit + 1` bytes whatever the size
+/// said, since a file can grow while it is read.
 pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
     let file = open_regular(path)?;
-    let mut bytes = Vec::new();
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Err(FileError::TooLarge {
+            limit,
+            size: Some(size),
+        });
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
-        return Err(FileError::TooLarge { limit });
+        return Err(FileError::TooLarge { limit, size: None });
     }
     Ok(bytes)
 }
@@ -260,6 +271,35 @@ impl Root {
             Err(FileError::Outside { resolved })
         }
     }
+
+    /// [`read`], for a file that must resolve inside the root.
+    pub fn read(&self, path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
+        self.contains(path)?;
+        read(path, limit)
+    }
+
+    /// Whether `path` may be written: the part of it that exists (the file, or the nearest
+    /// folder above it) resolves inside the root, so a symlinked folder cannot send a write
+    /// elsewhere. What does not exist yet is created inside it.
+    pub fn check_write(&self, path: &Path) -> Result<(), FileError> {
+        let mut existing = path;
+        while fs::symlink_metadata(existing).is_err() {
+            match existing.parent() {
+                Some(p) if !p.as_os_str().is_empty() => existing = p,
+                _ => return self.contains(Path::new(".")),
+            }
+        }
+        self.contains(existing)
+    }
+
+    /// [`write_atomic`] inside the root, creating the folders `path` needs.
+    pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), FileError> {
+        self.check_write(path)?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)?;
+        }
+        write_atomic(path, bytes)
+    }
 }
 
 #[cfg(test)]
@@ -272,7 +312,13 @@ mod tests {
         let p = dir.path().join("a.yaml");
         fs::write(&p, "12345").unwrap();
         assert_eq!(read(&p, 5).unwrap(), b"12345");
-        assert!(matches!(read(&p, 4), Err(FileError::TooLarge { limit: 4 })));
+        assert!(matches!(
+            read(&p, 4),
+            Err(FileError::TooLarge {
+                limit: 4,
+                size: Some(5)
+            })
+        ));
     }
 
     #[test]
@@ -339,5 +385,19 @@ mod tests {
             root.contains(&inside.join("etc")),
             Err(FileError::Outside { .. })
         ));
+        // Writes: not through the symlinked folder, not through a dangling symlink; a new
+        // folder inside is made.
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), inside.join("out")).unwrap();
+        assert!(matches!(
+            root.write(&inside.join("out/new/x.yaml"), b"x"),
+            Err(FileError::Outside { .. })
+        ));
+        std::os::unix::fs::symlink(outside.path().join("made"), inside.join("dangling.yaml"))
+            .unwrap();
+        assert!(root.write(&inside.join("dangling.yaml"), b"x").is_err());
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+        root.write(&inside.join("new/deeper/x.yaml"), b"x").unwrap();
+        assert_eq!(fs::read(inside.join("new/deeper/x.yaml")).unwrap(), b"x");
     }
 }

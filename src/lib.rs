@@ -3,6 +3,10 @@
 //! Data flows one way: load config (IO) → validate into a model (pure) → read live state (IO)
 //! → plan (pure) → render (pure) → apply (IO). See ARCHITECTURE.md.
 
+// First, so its `println!`/`eprintln!` (which never panic) shadow std's in every module below.
+#[macro_use]
+pub mod output;
+
 pub mod apply;
 pub mod cli;
 pub mod commands;

@@ -133,7 +133,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
                 };
                 let plan = plan::plan(&config, &live, Capabilities::of(profile), &scope);
                 let etags = apply::etags(&plan, &live);
-                render::text::render(&plan, super::stdout_color(), &mut std::io::stdout().lock())?;
+                render::text::render(&plan, super::stdout_color(), &mut crate::output::stdout())?;
                 (plan, etags)
             }
         };

@@ -32,7 +32,7 @@ pub fn run(global: &GlobalArgs, args: &DriftArgs) -> anyhow::Result<Outcome> {
         &Scope::default(),
     );
     let drift = plan::drift::drift(&plan);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     match args.format {
         Format::Text => render::drift::text(&drift, &mut out)?,
         Format::Json => render::drift::json(&drift, &mut out)?,

@@ -111,7 +111,7 @@ async fn serve(
             g.graph_url()
         ));
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     out.write_all(lines.as_bytes())?;
     out.flush()?;
     drop(out);

@@ -44,9 +44,16 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
             existing.len()
         );
     }
-    if !dir.join(SETTINGS_FILE).is_file() {
-        std::fs::write(dir.join(SETTINGS_FILE), STARTER_SETTINGS)
-            .with_context(|| format!("cannot write {SETTINGS_FILE}"))?;
+    // Every file written stays inside the config directory: a symlinked folder or a dangling
+    // symlink cannot send a write elsewhere.
+    let root =
+        crate::fsio::Root::new(dir).with_context(|| format!("cannot open `{}`", dir.display()))?;
+    let write = |path: &Path, text: &[u8]| {
+        root.write(path, text)
+            .with_context(|| format!("cannot write `{}`", path.display()))
+    };
+    if std::fs::symlink_metadata(dir.join(SETTINGS_FILE)).is_err() {
+        write(&dir.join(SETTINGS_FILE), STARTER_SETTINGS.as_bytes())?;
         eprintln!("Wrote a starter {SETTINGS_FILE}.");
     }
     let Some((config, report)) = super::load_config(global)? else {
@@ -95,16 +102,10 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
         std::fs::remove_file(f).with_context(|| format!("cannot remove `{}`", f.display()))?;
     }
     for f in &result.files {
-        let path = dir.join(&f.path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&path, &f.contents)
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        write(&dir.join(&f.path), f.contents.as_bytes())?;
     }
-    std::fs::create_dir_all(dir.join("schema"))?;
     for (name, text) in crate::config::schema::all() {
-        std::fs::write(dir.join("schema").join(name), text)?;
+        write(&dir.join("schema").join(name), text.as_bytes())?;
     }
     for m in &result.skipped_mappings {
         eprintln!("note: the mapping to {m} cannot be inverted; that attribute was not imported");
@@ -147,15 +148,18 @@ fn progress() -> Option<ops::Progress> {
     })
 }
 
-/// Every YAML file under users/ and groups/.
+/// Every YAML file under users/ and groups/ (which `--force` removes). Symlinks are not
+/// followed: a symlinked folder is not walked (`users/root -> /` would reach every YAML file
+/// on the machine), and a symlink named `*.yaml` is itself removed, not what it points to.
 fn declaration_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        if !dir.is_dir() {
+        if !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
             return Ok(());
         }
         for e in std::fs::read_dir(dir)? {
-            let p = e?.path();
-            if p.is_dir() {
+            let e = e?;
+            let p = e.path();
+            if e.file_type()?.is_dir() {
                 walk(&p, out)?;
             } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
                 out.push(p);

@@ -76,7 +76,7 @@ pub fn run(global: &GlobalArgs, args: &ImportEntraArgs) -> anyhow::Result<Outcom
             &report,
             crate::diagnostics::DiagnosticFormat::Text,
             super::stderr_color(),
-            &mut std::io::stderr().lock(),
+            &mut crate::output::stderr(),
         )?;
         eprintln!("the config directory is not valid after the import; see above");
         return Ok(Outcome::Failed);

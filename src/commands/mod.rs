@@ -72,7 +72,7 @@ pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Option<(Config, Report
         &report,
         DiagnosticFormat::Text,
         stderr_color(),
-        &mut std::io::stderr().lock(),
+        &mut crate::output::stderr(),
     )?;
     match config {
         Some(c) => Ok(Some((c, report))),

@@ -56,7 +56,7 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
         );
     }
 
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     match args.format {
         Format::Text => render::text::render(&plan, super::stdout_color(), &mut out)?,
         Format::Json => render::json::render(&plan, &mut out)?,

@@ -15,12 +15,14 @@ pub fn run(args: &SchemaArgs) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("cannot create `{}`", dir.display()))?;
             for (name, text) in schema::all() {
                 let path = dir.join(name);
-                std::fs::write(&path, text)
+                // Replaces regular files only: a symlink in a checked-out repository is not
+                // followed.
+                crate::fsio::write_atomic(&path, text.as_bytes())
                     .with_context(|| format!("cannot write `{}`", path.display()))?;
             }
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::output::stdout();
             for (name, text) in schema::all() {
                 writeln!(out, "// {name}")?;
                 out.write_all(text.as_bytes())?;

@@ -39,7 +39,7 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> anyhow::Result<Outcome> {
             .unwrap_or_default()
     );
     let plan = saved.plan.to_plan();
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     match args.format {
         Format::Text => render::text::render(&plan, super::stdout_color(), &mut out)?,
         Format::Json => render::json::render(&plan, &mut out)?,

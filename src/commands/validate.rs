@@ -14,16 +14,16 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> 
             &report,
             DiagnosticFormat::Text,
             super::stderr_color(),
-            &mut std::io::stderr().lock(),
+            &mut crate::output::stderr(),
         )?,
         DiagnosticFormat::Github => diagnostics::render(
             &report,
             DiagnosticFormat::Github,
             false,
-            &mut std::io::stdout().lock(),
+            &mut crate::output::stdout(),
         )?,
     }
-    let mut err = std::io::stderr().lock();
+    let mut err = crate::output::stderr();
     match config {
         Some(config) => {
             writeln!(

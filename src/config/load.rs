@@ -6,6 +6,7 @@
 //! nodes, aliases, nesting) so alias bombs and junk fail fast, and non-UTF-8 input is reported at
 //! the first bad byte. Nothing here touches the network.
 
+use std::collections::HashSet;
 use std::fs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::raw::{RawGroupsFile, RawSettings, RawUsersFile};
 use crate::diagnostics::{Diagnostic, FileId, Report, Span, did_you_mean};
-use crate::fsio::{self, FileError, Root};
+use crate::fsio::{FileError, Root};
 
 /// Largest config file roster reads. 100,000 users fit in about 20 MB of YAML; split beyond.
 pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
@@ -92,7 +93,7 @@ fn list(root: &Root, dir: &Path, sub: &str, report: &mut Report) -> Vec<PathBuf>
     let mut walk = Walk {
         root,
         files: Vec::new(),
-        seen: Vec::new(),
+        seen: HashSet::new(),
         refused: Vec::new(),
     };
     if let Err(e) = walk.dir(&dir.join(sub)) {
@@ -106,13 +107,12 @@ fn list(root: &Root, dir: &Path, sub: &str, report: &mut Report) -> Vec<PathBuf>
     }
     walk.refused.sort_by(|a, b| a.0.cmp(&b.0));
     for (path, e) in walk.refused {
-        report.push(
-            Diagnostic::error(
-                format!("cannot read `{}`: {e}", display_path(&path).display()),
-                None,
-            )
-            .with_hint("declarations are regular files inside the config directory"),
-        );
+        // Named, not quoted: the entry was not read.
+        let display = display_path(&path);
+        let message = format!("cannot read `{}`: {e}", display.display());
+        let file = report.sources.add(display, String::new());
+        report
+            .push(Diagnostic::error(message, Some(Span::new(file, 0..0))).with_hint(REFUSED_HINT));
     }
     walk.files.sort();
     walk.files
@@ -123,7 +123,7 @@ struct Walk<'a> {
     root: &'a Root,
     files: Vec<PathBuf>,
     /// Directories already walked, canonical, so a symlink loop inside the root ends.
-    seen: Vec<PathBuf>,
+    seen: HashSet<PathBuf>,
     refused: Vec<(PathBuf, FileError)>,
 }
 
@@ -142,11 +142,9 @@ impl Walk<'_> {
         if !dir.is_dir() {
             return Ok(());
         }
-        let canonical = fs::canonicalize(dir)?;
-        if self.seen.contains(&canonical) {
+        if !self.seen.insert(fs::canonicalize(dir)?) {
             return Ok(());
         }
-        self.seen.push(canonical);
         for entry in fs::read_dir(dir)? {
             let entry = entry?;
             let path = entry.path();
@@ -213,23 +211,25 @@ fn display_path(path: &Path) -> PathBuf {
 /// One file, read and parsed off the main thread; diagnostics are made when it is recorded.
 struct Parsed<T> {
     display: PathBuf,
-    /// The text read, for snippets; `None` when the file could not be read at all.
-    text: Option<String>,
+    /// The text read, for snippets; empty when the file was not read.
+    text: String,
     result: Result<T, Problem>,
 }
 
-/// What went wrong with a file: a message at a byte offset (or nowhere), with a hint.
+/// What went wrong with a file: a message at a byte range, with a hint.
 struct Problem {
-    offset: Option<Range<usize>>,
+    offset: Range<usize>,
     message: String,
     hint: Option<String>,
 }
 
 fn parse_file<T: DeserializeOwned>(root: &Root, path: &Path) -> Parsed<T> {
     let display = display_path(path);
-    let fail = |text, offset, message: String, hint: Option<&str>| Parsed {
+    // A file that was not read is shown as an empty text: its diagnostic names the file (and a
+    // GitHub annotation lands on it) without quoting a byte of whatever is behind it.
+    let fail = |text: Option<String>, offset, message: String, hint: Option<&str>| Parsed {
         display: display.clone(),
-        text,
+        text: text.unwrap_or_default(),
         result: Err(Problem {
             offset,
             message,
@@ -238,50 +238,38 @@ fn parse_file<T: DeserializeOwned>(root: &Root, path: &Path) -> Parsed<T> {
     };
     let text = match read_text(root, path) {
         Ok(text) => text,
-        Err(ReadError::File(e)) => {
-            // No text: a file roster refused to read never shows up in a snippet.
+        Err(ReadError::Refused(e)) => {
             return fail(
                 None,
-                None,
+                0..0,
                 format!("cannot read `{}`: {e}", display.display()),
-                Some("declarations are regular files inside the config directory"),
+                Some(REFUSED_HINT),
             );
         }
         Err(ReadError::Io(e)) => {
             return fail(
                 None,
-                None,
+                0..0,
                 format!("cannot read `{}`: {e}", display.display()),
                 None,
             );
         }
-        Err(ReadError::TooLarge) => {
-            // The read stopped at the cap; the size is shown when the file system knows it.
-            let size = fs::metadata(path).map_or(0, |m| m.len());
-            let message = if size > MAX_FILE_BYTES {
-                format!(
-                    "file is {:.1} MB; roster reads config files up to {} MB",
-                    size as f64 / 1e6,
-                    MAX_FILE_BYTES / 1024 / 1024
-                )
-            } else {
-                format!(
-                    "file is larger than {} MB, the most roster reads in one config file",
-                    MAX_FILE_BYTES / 1024 / 1024
-                )
+        Err(ReadError::TooLarge { size }) => {
+            let limit = MAX_FILE_BYTES / 1024 / 1024;
+            let message = match size {
+                Some(size) => format!(
+                    "file is {:.1} MB; roster reads config files up to {limit} MB",
+                    size as f64 / 1e6
+                ),
+                None => format!("file is larger than {limit} MB, the most roster reads"),
             };
             let hint = Some("split the declarations into several files");
-            return fail(None, None, message, hint);
+            return fail(None, 0..0, message, hint);
         }
         Err(ReadError::NotUtf8 { prefix }) => {
             let at = prefix.len()..prefix.len();
             let hint = Some("save the file as UTF-8");
-            return fail(
-                Some(prefix),
-                Some(at),
-                "file is not valid UTF-8".into(),
-                hint,
-            );
+            return fail(Some(prefix), at, "file is not valid UTF-8".into(), hint);
         }
     };
     parse_text(display, text)
@@ -307,7 +295,7 @@ fn parse_text<T: DeserializeOwned>(display: PathBuf, text: String) -> Parsed<T> 
         .map_err(|e| yaml_problem(&text, &e));
     Parsed {
         display,
-        text: Some(text),
+        text,
         result,
     }
 }
@@ -344,14 +332,11 @@ pub fn from_texts(
 
 /// Adds a parsed file to the report's sources; returns its value, or reports its problem.
 fn record<T>(parsed: Parsed<T>, report: &mut Report) -> Option<(FileId, T)> {
-    let file = parsed
-        .text
-        .map(|text| report.sources.add(parsed.display, text));
+    let file = report.sources.add(parsed.display, parsed.text);
     match parsed.result {
-        Ok(value) => file.map(|f| (f, value)),
+        Ok(value) => Some((file, value)),
         Err(p) => {
-            let span = file.zip(p.offset).map(|(f, r)| Span::new(f, r));
-            let mut d = Diagnostic::error(p.message, span);
+            let mut d = Diagnostic::error(p.message, Some(Span::new(file, p.offset)));
             if let Some(hint) = p.hint {
                 d = d.with_hint(hint);
             }
@@ -361,32 +346,34 @@ fn record<T>(parsed: Parsed<T>, report: &mut Report) -> Option<(FileId, T)> {
     }
 }
 
+/// What to do about a file roster will not read.
+const REFUSED_HINT: &str = "declarations are regular files inside the config directory";
+
 enum ReadError {
     /// Refused unread: not a regular file, or outside the config directory.
-    File(FileError),
+    Refused(FileError),
     Io(std::io::Error),
-    TooLarge,
+    TooLarge {
+        size: Option<u64>,
+    },
     NotUtf8 {
         prefix: String,
     },
 }
 
 fn read_text(root: &Root, path: &Path) -> Result<String, ReadError> {
-    root.contains(path).map_err(|e| match e {
+    let bytes = root.read(path, MAX_FILE_BYTES).map_err(|e| match e {
         FileError::Io(e) => ReadError::Io(e),
-        e => ReadError::File(e),
-    })?;
-    let bytes = fsio::read(path, MAX_FILE_BYTES).map_err(|e| match e {
-        FileError::Io(e) => ReadError::Io(e),
-        FileError::TooLarge { .. } => ReadError::TooLarge,
-        e => ReadError::File(e),
+        FileError::TooLarge { size, .. } => ReadError::TooLarge { size },
+        e => ReadError::Refused(e),
     })?;
     let mut text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
-            let bytes = e.into_bytes();
-            let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            let prefix = String::from_utf8(bytes).unwrap_or_default();
             return Err(ReadError::NotUtf8 { prefix });
         }
     };
@@ -419,26 +406,46 @@ fn alias_limits() -> serde_saphyr::options::AliasLimits {
     a
 }
 
-/// Turns a YAML or type error into a problem at its place, with a hint where we know one.
+/// Turns a YAML or type error into a problem at its place, in plain words.
 fn yaml_problem(text: &str, e: &serde_saphyr::Error) -> Problem {
-    let rendered = e.to_string();
-    // The library appends the place; we show it our own way.
-    let message = match rendered.rfind(" at line ") {
-        Some(i) => &rendered[..i],
-        None => &rendered,
-    };
     let offset = e.location().filter(|l| l.line() > 0).map_or(0, |l| {
         offset_of(text, l.line() as usize, l.column() as usize)
     });
+    let (message, hint) = explain(original(e));
+    if message == TAB_MESSAGE {
+        // The scanner reports a place near the tab, not the tab: the token before it (often on
+        // the line above), or the character after it. The tab is the one earlier on that line,
+        // or else the first one after.
+        let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let tab = text[line_start..offset]
+            .find('\t')
+            .map(|n| line_start + n)
+            .or_else(|| text[offset..].find('\t').map(|n| offset + n));
+        if let Some(at) = tab {
+            return Problem {
+                offset: at..at + 1,
+                message,
+                hint,
+            };
+        }
+    }
     let token_end = text[offset..]
         .find([':', '\n', ',', ']', '}'])
         .map_or(offset, |n| offset + n);
-    let (message, hint) = explain(message);
     Problem {
-        offset: Some(offset..token_end.max(offset)),
+        offset: offset..token_end.max(offset),
         message,
         hint,
     }
+}
+
+/// The error itself, out of the wrappers that only add places.
+fn original(mut e: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    use serde_saphyr::Error as E;
+    while let E::AliasError { error, .. } | E::WithSnippet { error, .. } = e {
+        e = error;
+    }
+    e
 }
 
 /// Byte offset of a 1-based line and column (in characters).
@@ -457,7 +464,123 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
         .map_or(text.len(), |(i, _)| start + i)
 }
 
-fn explain(message: &str) -> (String, Option<String>) {
+const TAB_MESSAGE: &str = "a tab character in the indentation";
+
+/// The parser's error in words a config's author knows (never the parser's own vocabulary:
+/// its options, budgets or Rust types), with what to do about it.
+fn explain(e: &serde_saphyr::Error) -> (String, Option<String>) {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::MessageFormatter;
+    let said = |m: &str, h: &str| (m.to_string(), Some(h.to_string()));
+    match e {
+        E::Budget { breach, .. } => over_budget(breach),
+        E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. }
+        | E::AliasReplayCounterOverflow { .. } => said(
+            "aliases (`*name`) expand to more values than a config can need",
+            "write the values out instead of repeating an alias so often",
+        ),
+        E::DuplicateMappingKey { key, .. } => (
+            match key {
+                Some(k) => format!("`{k}` is given twice in one entry"),
+                None => "a key is given twice in one entry".into(),
+            },
+            Some("keep one of them".into()),
+        ),
+        E::InvalidBooleanStrict { .. } => said(
+            "expected `true` or `false`",
+            "write `true` or `false` (`yes`, `on` and the like are not booleans here)",
+        ),
+        E::InvalidScalar { ty, .. } if ty.starts_with('u') || ty.starts_with('i') => said(
+            "expected a whole number",
+            "write a number such as `25`, without quotes",
+        ),
+        E::InvalidScalar { .. } | E::NonFiniteFloat { .. } => {
+            said("expected a number", "write a number such as `10`")
+        }
+        E::NullIntoString { .. } | E::InvalidCharNull { .. } => said(
+            "a value is missing here",
+            "write a value after the colon, or remove the key",
+        ),
+        E::Eof { .. } => said(
+            "file is empty or ends too early",
+            "a users file starts with `users:`, a groups file with `groups:`",
+        ),
+        E::MultipleDocuments { .. } => more_than_one_document(),
+        E::BinaryNotUtf8 { .. }
+        | E::InvalidBinaryBase64 { .. }
+        | E::TaggedScalarCannotDeserializeIntoString { .. }
+        | E::UnsupportedTag { .. }
+        | E::TaggedStructFieldName { .. } => said(
+            "a YAML tag (`!name`) roster does not read",
+            "remove the tag, and quote the value if it starts with `!`",
+        ),
+        E::MergeKeyNotAllowed { .. } | E::MergeValueNotMapOrSeqOfMaps { .. } => said(
+            "a YAML merge key (`<<`) roster does not read here",
+            "write the keys out",
+        ),
+        _ => explain_message(&serde_saphyr::UserMessageFormatter.format_message(e)),
+    }
+}
+
+/// A budget breach as what the file does too much of.
+fn over_budget(breach: &serde_saphyr::budget::BudgetBreach) -> (String, Option<String>) {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let b = budget();
+    let split = Some("split the declarations into several files".to_string());
+    let aliases = Some("write the values out instead of using so many aliases".to_string());
+    match breach {
+        B::Documents { .. } => more_than_one_document(),
+        B::Depth { .. } => (
+            format!("values nest more than {} levels deep", b.max_depth),
+            Some("a config never nests this deep: check the brackets and the indentation".into()),
+        ),
+        B::Events { .. } | B::Nodes { .. } => (
+            "the file has more values than roster reads in one file".into(),
+            split,
+        ),
+        B::ScalarBytes { .. } | B::InputBytes { .. } => (
+            format!(
+                "the file's values add up to more than {} MB",
+                MAX_FILE_BYTES / 1024 / 1024
+            ),
+            split,
+        ),
+        B::Aliases { .. } => (
+            format!(
+                "the file has more than {} aliases (`*name`)",
+                b.max_aliases
+            ),
+            aliases,
+        ),
+        B::Anchors { .. } => (
+            format!(
+                "the file has more than {} anchors (`&name`)",
+                b.max_anchors
+            ),
+            aliases,
+        ),
+        B::RecordedAnchorEvents { .. }
+        | B::RecordedAnchorBytes { .. }
+        | B::AliasAnchorRatio { .. } => (
+            "anchored values (`&name`) and their aliases (`*name`) hold more than a config can need"
+                .into(),
+            aliases,
+        ),
+        _ => ("the file is larger or more complex than a config can be".into(), split),
+    }
+}
+
+fn more_than_one_document() -> (String, Option<String>) {
+    (
+        "the file holds more than one YAML document (a `---` line starts another)".into(),
+        Some("keep one document per file: remove the `---` line, or move what follows to a file of its own".into()),
+    )
+}
+
+/// The rest, by the parser's message.
+fn explain_message(message: &str) -> (String, Option<String>) {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
         let names: Vec<&str> = expected
@@ -485,10 +608,10 @@ fn explain(message: &str) -> (String, Option<String>) {
             Some("a groups file holds a top-level `groups:` list".into()),
         );
     }
-    if message.contains("unexpected end of input") {
+    if message.contains("found a tab") || message.contains("tabs disallowed") {
         return (
-            "file is empty or ends too early".into(),
-            Some("a users file starts with `users:`, a groups file with `groups:`".into()),
+            TAB_MESSAGE.into(),
+            Some("YAML indents with spaces: replace the tab with spaces".into()),
         );
     }
     if message.contains("mapping values are not allowed")
@@ -511,6 +634,12 @@ fn explain(message: &str) -> (String, Option<String>) {
             Some("write `[a, b]`, or one `- item` per line".into()),
         );
     }
+    if message == "expected mapping start" {
+        return (
+            "expected keys and values here".into(),
+            Some("write `key: value` pairs, one per line, indented under the entry".into()),
+        );
+    }
     if message == "expected string scalar" {
         return (
             "expected a single value (a string)".into(),
@@ -520,15 +649,6 @@ fn explain(message: &str) -> (String, Option<String>) {
     if message.starts_with("unknown variant `") {
         let m = message.replacen("unknown variant", "unknown value", 1);
         return (m, Some("use one of the values listed".into()));
-    }
-    if message.contains("invalid boolean") {
-        return (message.into(), Some("write `true` or `false`".into()));
-    }
-    if message.contains("budget") || message.contains("limit") {
-        return (
-            message.into(),
-            Some("the file uses more aliases, nesting or nodes than a config can need".into()),
-        );
     }
     (message.into(), None)
 }

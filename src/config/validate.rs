@@ -1003,11 +1003,18 @@ impl Validator<'_> {
                     1 => {
                         let cycle_start = path.iter().position(|&p| p == i).unwrap_or(0);
                         let cycle = &path[cycle_start..];
-                        let names: Vec<&str> = cycle
+                        // A long cycle is named by its first few users, so that one
+                        // diagnostic stays a line long whatever the file holds.
+                        const SHOWN: usize = 5;
+                        let mut names: Vec<String> = cycle
                             .iter()
-                            .chain(std::iter::once(&i))
-                            .map(|&c| users[c].upn.as_str())
+                            .take(SHOWN)
+                            .map(|&c: &usize| users[c].upn.clone())
                             .collect();
+                        if cycle.len() > SHOWN {
+                            names.push(format!("… {} more", cycle.len() - SHOWN));
+                        }
+                        names.push(users[i].upn.clone());
                         let at = manager_at(cycle[0]);
                         self.error(
                             format!("manager cycle: {}", names.join(" → ")),

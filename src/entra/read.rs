@@ -316,10 +316,11 @@ fn save_state(path: &Path, state: &DeltaState) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let ignore = dir.join(".gitignore");
-    if !ignore.exists() {
-        std::fs::write(
+    if std::fs::symlink_metadata(&ignore).is_err() {
+        // Not fs::write: that would follow a dangling symlink committed in its place.
+        crate::fsio::write_atomic(
             &ignore,
-            "# roster's local state (a cache of Entra users): never committed.\n*\n",
+            b"# roster's local state (a cache of Entra users): never committed.\n*\n",
         )?;
     }
     let bytes = serde_json::to_vec(state).map_err(std::io::Error::other)?;

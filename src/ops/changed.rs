@@ -119,11 +119,14 @@ pub fn since(dir: &Path, git_ref: &str) -> anyhow::Result<Changed> {
         old.add(f, &text)?;
     }
     let mut new = Declarations::default();
+    // As the config is read: regular files inside the config directory only.
+    let root = crate::fsio::Root::new(dir)?;
     for f in &new_files {
         let rel = Path::new(f).strip_prefix(&prefix).unwrap_or(Path::new(f));
-        let text = crate::fsio::read_to_string(&dir.join(rel), crate::config::load::MAX_FILE_BYTES)
+        let bytes = root
+            .read(&dir.join(rel), crate::config::load::MAX_FILE_BYTES)
             .unwrap_or_default();
-        new.add(f, &text)?;
+        new.add(f, &String::from_utf8(bytes).unwrap_or_default())?;
     }
     let mut files: Vec<String> = old_files.into_iter().chain(new_files).collect();
     files.sort();

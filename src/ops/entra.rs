@@ -141,7 +141,9 @@ pub async fn read(config: &Config, verbosity: u8, full: bool) -> anyhow::Result<
     let client = client(&settings, verbosity)?;
     let sources = directory::used_sources(config);
     let select = directory::select(&sources);
-    let state = (!full).then(|| read::state_path(&config.dir));
+    let state = (!full)
+        .then(|| read::state_path(&config.dir))
+        .filter(|path| state_inside(&config.dir, path));
     let outcome = read::read(&client, &settings, &select, state.as_deref())
         .await
         .map_err(explain)?;
@@ -211,7 +213,7 @@ fn show(report: &mut Report, diagnostics: Vec<Diagnostic>) -> bool {
         report,
         DiagnosticFormat::Text,
         crate::commands::stderr_color(),
-        &mut std::io::stderr().lock(),
+        &mut crate::output::stderr(),
     );
     let errors = report.error_count();
     report.diagnostics.clear();
@@ -290,11 +292,13 @@ pub async fn import(
             header: &header,
         },
     );
+    let root = crate::fsio::Root::new(dir)?;
     for (path, text) in [
         (&users_path, &result.users_yaml),
         (&groups_path, &result.groups_yaml),
     ] {
-        rewrite_folder(path, text).with_context(|| format!("cannot write `{}`", path.display()))?;
+        rewrite_folder(&root, path, text)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
     }
     Ok(Imported {
         import: result,
@@ -303,11 +307,28 @@ pub async fn import(
     })
 }
 
-/// Replaces every YAML file in `path`'s folder by `path` with `text` (written atomically).
-fn rewrite_folder(path: &Path, text: &str) -> std::io::Result<()> {
+/// Whether the delta state file may be used: it (or the folder it would be made in) is inside
+/// the config directory. A `.roster` symlinked elsewhere by a pull request is neither read
+/// nor written; every user is read instead.
+fn state_inside(config_dir: &Path, path: &Path) -> bool {
+    let checked = crate::fsio::Root::new(config_dir).map_err(crate::fsio::FileError::Io);
+    match checked.and_then(|root| root.check_write(path)) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!(
+                "warning: not using the delta state `{}`: {e}; every user is read",
+                path.display()
+            );
+            false
+        }
+    }
+}
+
+/// Replaces every YAML file in `path`'s folder by `path` with `text` (written atomically,
+/// inside the config directory).
+fn rewrite_folder(root: &crate::fsio::Root, path: &Path, text: &str) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    crate::fsio::write_atomic(path, text.as_bytes())?;
+    root.write(path, text.as_bytes())?;
     for entry in std::fs::read_dir(dir)? {
         let p = entry?.path();
         let yaml = p.extension().is_some_and(|e| e == "yaml" || e == "yml");
