@@ -220,7 +220,8 @@ pub async fn read(
         .await
         .map_err(explain)?;
     for w in &outcome.warnings {
-        eprintln!("warning: {w}");
+        // Warnings name what Graph sent (group names, ids): shown, not sent to the terminal.
+        eprintln!("warning: {}", visible(w));
     }
     let data = scope::resolve(&outcome.directory, settings, select.contains(&"manager"));
     let stats = client.stats();
