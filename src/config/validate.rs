@@ -256,7 +256,7 @@ impl Validator<'_> {
                     (
                         e,
                         format!(
-                            "use your cloud's host: {}; or a loopback address for the Graph \
+                            "use your cloud's host ({}), or a loopback address for the Graph \
                              emulator",
                             endpoint.known_hosts()
                         ),

@@ -65,7 +65,7 @@ impl Endpoint {
     pub fn known_hosts(self) -> String {
         CLOUDS
             .iter()
-            .map(|c| format!("{} ({})", self.hosts(c).join(", "), c.name))
+            .map(|c| format!("{}: {}", c.name, self.hosts(c).join(" or ")))
             .collect::<Vec<_>>()
             .join("; ")
     }
@@ -141,7 +141,7 @@ fn describe(place: Place) -> String {
 pub fn graph_hint(login: Place) -> String {
     match login {
         Place::Microsoft(c) => format!(
-            "for the {} cloud graph_url is {}",
+            "the {} cloud's Graph is {}: set graph_url to it",
             c.name,
             c.graph_hosts
                 .iter()
