@@ -60,6 +60,7 @@ pub fn pin(
     graph: Option<&str>,
 ) -> anyhow::Result<EntraSettings> {
     let mut problems = Vec::new();
+    // Where each URL came from, for the message when the two name different clouds.
     let mut from = [
         ("roster.yaml", Endpoint::Login),
         ("roster.yaml", Endpoint::Graph),
@@ -85,6 +86,9 @@ pub fn pin(
                 "roster.yaml's entra.{key} `{url}` differs from the pinned `{pinned}` ({var})\n  \
                  hint: the pinned URL decides where the {what} goes; remove entra.{key} from \
                  roster.yaml or make it the pinned URL",
+                // A path may hold what the file put there: shown, not sent to the terminal.
+                url = visible(url),
+                pinned = visible(pinned),
                 what = match endpoint {
                     Endpoint::Login => "client secret",
                     Endpoint::Graph => "access token",
@@ -103,7 +107,10 @@ pub fn pin(
                 if let Err(e) = cloud::same_cloud(login, graph) {
                     problems.push(format!(
                         "{e} (login_url `{}` from {}, graph_url `{}` from {})",
-                        s.login_url, from[0].0, s.graph_url, from[1].0
+                        visible(&s.login_url),
+                        from[0].0,
+                        visible(&s.graph_url),
+                        from[1].0
                     ));
                 }
             }
