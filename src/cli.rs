@@ -171,8 +171,10 @@ pub struct DriftArgs {
 
 const IMPORT_ENTRA_HELP: &str = "\
 The client secret comes from the variable entra.client_secret_env names (ENTRA_CLIENT_SECRET by
-default); ROSTER_ENTRA_LOGIN_URL and ROSTER_ENTRA_GRAPH_URL override entra.login_url and
-entra.graph_url. Users are read by delta query: the delta link is kept in .roster/ in the config
+default; never a system, CI, cloud or target-token variable). ROSTER_ENTRA_LOGIN_URL and
+ROSTER_ENTRA_GRAPH_URL pin entra.login_url and entra.graph_url: a URL roster.yaml writes that
+differs from its pin is an error before any request. Both must be Microsoft's sign-in and Graph
+hosts of one cloud, or loopback (the Graph emulator). Users are read by delta query: the delta link is kept in .roster/ in the config
 directory (git-ignored), so a second import reads only what changed.
 
 Out-of-scope users (unassigned, filtered out, deleted) that hold an Asana account are written

@@ -145,6 +145,7 @@ fn the_entra_source_decides_without_io() {
     // of src/entra decides scope, merges and writes YAML text without touching anything.
     assert_pure(
         &[
+            "src/entra/cloud.rs",
             "src/entra/filter.rs",
             "src/entra/directory.rs",
             "src/entra/scope.rs",

@@ -786,11 +786,18 @@ fn example_dir(mode: &str) -> tempfile::TempDir {
     let text = std::fs::read_to_string("examples/entra/roster.yaml").unwrap();
     let text = text.replace("mode: seed", &format!("mode: {mode}"));
     assert!(text.contains(&format!("mode: {mode}")));
-    // The example names the emulator on port 4000; these runs pin the one they started
-    // (ROSTER_ASANA_URL), and a url in roster.yaml must equal the pinned one.
-    let url = "  url: http://127.0.0.1:4000/api/1.0/scim\n";
-    assert!(text.contains(url));
-    let text = text.replace(url, "");
+    // The example names the emulators on ports 4000 and 4001; these runs pin the ones they
+    // started (ROSTER_ASANA_URL, ROSTER_ENTRA_LOGIN_URL, ROSTER_ENTRA_GRAPH_URL), and a URL in
+    // roster.yaml must equal the pinned one.
+    let mut text = text;
+    for url in [
+        "  url: http://127.0.0.1:4000/api/1.0/scim\n",
+        "  login_url: http://127.0.0.1:4001/login\n",
+        "  graph_url: http://127.0.0.1:4001/graph\n",
+    ] {
+        assert!(text.contains(url), "{url}");
+        text = text.replace(url, "");
+    }
     std::fs::write(dir.path().join("roster.yaml"), text).unwrap();
     dir
 }

@@ -337,10 +337,15 @@ fn item6_a_long_error_body_is_cut_and_stripped_of_control_characters() {
     assert!(error.chars().count() < 500, "{error}");
 }
 
-/// A config directory for `import entra --entra-only`, from the Entra example.
+/// A config directory for `import entra --entra-only`, from the Entra example without its
+/// emulator URLs (these runs pin the server's with ROSTER_ENTRA_*_URL, and a URL roster.yaml
+/// writes must equal the pinned one).
 fn entra_dir() -> TempDir {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string("examples/entra/roster.yaml").unwrap();
+    let text = text
+        .replace("  login_url: http://127.0.0.1:4001/login\n", "")
+        .replace("  graph_url: http://127.0.0.1:4001/graph\n", "");
     std::fs::write(dir.path().join("roster.yaml"), text).unwrap();
     dir
 }

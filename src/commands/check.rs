@@ -12,6 +12,11 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<Outcome> {
     let Some((config, _)) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
+    // Where the Entra secret goes is settled before the first request to either side.
+    let entra = match &config.settings.entra {
+        Some(_) => Some(ops::entra::settings(&config)?),
+        None => None,
+    };
     let rt = ops::runtime()?;
     let session = rt.block_on(super::open(&config, &args.target))?;
     let target = &session.target;
@@ -74,8 +79,8 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<Outcome> {
         }
         Err(e) => println!("note:   /ServiceProviderConfig could not be read: {e}"),
     }
-    if config.settings.entra.is_some() {
-        match rt.block_on(ops::entra::check(&config, global.verbose)) {
+    if let Some(entra) = &entra {
+        match rt.block_on(ops::entra::check(entra, global.verbose)) {
             Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
             Err(e) => {
                 eprintln!("error: {e:#}");

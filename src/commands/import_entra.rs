@@ -21,6 +21,8 @@ pub fn run(global: &GlobalArgs, args: &ImportEntraArgs) -> anyhow::Result<Outcom
              declarations, which override Entra's values"
         );
     }
+    // Where the Entra secret goes is settled before the first request to either side.
+    let settings = ops::entra::settings(&config)?;
     let rt = ops::runtime()?;
     let imported = rt.block_on(async {
         let asana = if args.entra_only {
@@ -29,7 +31,7 @@ pub fn run(global: &GlobalArgs, args: &ImportEntraArgs) -> anyhow::Result<Outcom
             Some(super::read(&config, &args.target, global.verbose).await?)
         };
         let live = asana.as_ref().map(|(_, _, live)| live);
-        ops::entra::import(&config, &report, live, global.verbose, args.full).await
+        ops::entra::import(&config, &settings, &report, live, global.verbose, args.full).await
     })?;
     let i = &imported.import;
     let shown: Vec<String> = imported

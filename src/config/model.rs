@@ -175,6 +175,10 @@ pub struct EntraSettings {
     pub login_url: String,
     /// Without a trailing slash.
     pub graph_url: String,
+    /// Whether roster.yaml writes `login_url` / `graph_url` (else they are the defaults). A
+    /// URL pinned by the environment may replace a default, never a written URL that differs.
+    pub login_url_written: bool,
+    pub graph_url_written: bool,
 }
 
 /// The SCIM service to provision (`target:` or `asana:` in roster.yaml).

@@ -386,7 +386,8 @@ pub struct RawEntra {
     /// Application.Read.All.
     pub client_id: Spanned<String>,
     /// Name of the environment variable that holds the client secret. Default
-    /// `ENTRA_CLIENT_SECRET`.
+    /// `ENTRA_CLIENT_SECRET`. Not a system, CI or cloud variable (`PATH`, `GITHUB_TOKEN`,
+    /// `AWS_*`, …) nor a target token's (`token_env`, `ASANA_TOKEN`, `SCIM_TOKEN`).
     #[serde(default)]
     pub client_secret_env: Option<Spanned<String>>,
     /// Object id (a GUID) of the Asana enterprise application's service principal: its user
@@ -409,17 +410,20 @@ pub struct RawEntra {
     /// values win).
     #[serde(default)]
     pub mode: Option<Spanned<EntraMode>>,
-    /// Sign-in host. Default `https://login.microsoftonline.com`; national clouds use their own
-    /// (US Government: `https://login.microsoftonline.us`, China:
-    /// `https://login.chinacloudapi.cn`). Tokens come from
-    /// `{login_url}/{tenant_id}/oauth2/v2.0/token`. Overridden by `ROSTER_ENTRA_LOGIN_URL`;
-    /// plain `http://` only for loopback addresses (the emulator).
+    /// Sign-in host, which receives the client secret. Default
+    /// `https://login.microsoftonline.com`; national clouds use their own (US Government:
+    /// `https://login.microsoftonline.us`, China: `https://login.chinacloudapi.cn` or
+    /// `https://login.partner.microsoftonline.cn`); only these or a loopback address (the
+    /// emulator, over `http://`). Tokens come from `{login_url}/{tenant_id}/oauth2/v2.0/token`.
+    /// Pinned by `ROSTER_ENTRA_LOGIN_URL`: when set, a value here must equal it.
     #[serde(default)]
     pub login_url: Option<Spanned<String>>,
-    /// Microsoft Graph host. Default `https://graph.microsoft.com`; national clouds use their
-    /// own (US Government: `https://graph.microsoft.us`, China:
-    /// `https://microsoftgraph.chinacloudapi.cn`). Requests go to `{graph_url}/v1.0/…`.
-    /// Overridden by `ROSTER_ENTRA_GRAPH_URL`; plain `http://` only for loopback addresses.
+    /// Microsoft Graph host, which receives every access token. Default
+    /// `https://graph.microsoft.com`; national clouds use their own (US Government:
+    /// `https://graph.microsoft.us` or `https://dod-graph.microsoft.us`, China:
+    /// `https://microsoftgraph.chinacloudapi.cn`); only these or a loopback address (over
+    /// `http://`), in the same cloud as `login_url`. Requests go to `{graph_url}/v1.0/…`.
+    /// Pinned by `ROSTER_ENTRA_GRAPH_URL`: when set, a value here must equal it.
     #[serde(default)]
     pub graph_url: Option<Spanned<String>>,
 }

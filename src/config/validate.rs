@@ -12,6 +12,7 @@ use super::model::{
 };
 use super::raw::{self, RawMapping, Spanned};
 use crate::diagnostics::{Diagnostic, FileId, Report, Span, did_you_mean};
+use crate::entra::cloud::{self, Endpoint, Place};
 use crate::mapping::names::{self, match_key};
 use crate::mapping::{self, Mapping, MappingSource, expr, targets};
 
@@ -104,6 +105,10 @@ impl Validator<'_> {
             Some(list) => self.mappings(file, &list, Kind::Group),
             None => targets::default_group_mappings(),
         };
+        let token_var = token_env
+            .as_ref()
+            .map_or(profile.default_token_env(), |t| t.value.as_str())
+            .to_string();
         model::Settings {
             target: TargetSettings {
                 profile,
@@ -113,11 +118,18 @@ impl Validator<'_> {
             user_mappings,
             group_mappings,
             policy: s.policy.map(|p| self.policy(file, p)).unwrap_or_default(),
-            entra: s.entra.and_then(|e| self.entra(file, &e.value)),
+            entra: s.entra.and_then(|e| self.entra(file, &e.value, &token_var)),
         }
     }
 
-    fn entra(&mut self, file: FileId, e: &raw::RawEntra) -> Option<model::EntraSettings> {
+    /// `entra:`: ids, the secret's variable (not `token_env`'s or a system one), and where the
+    /// secret and tokens go ([`Self::entra_url`]).
+    fn entra(
+        &mut self,
+        file: FileId,
+        e: &raw::RawEntra,
+        token_env: &str,
+    ) -> Option<model::EntraSettings> {
         let errors = self.report.error_count();
         if !is_guid(&e.tenant_id.value) && !is_domain(&e.tenant_id.value) {
             self.error(
@@ -151,32 +163,40 @@ impl Validator<'_> {
                 );
             }
         }
-        if let Some(t) = &e.client_secret_env
-            && !is_env_name(&t.value)
-        {
-            self.error(
-                format!("`{}` is not an environment variable name", t.value),
-                span(file, t),
-                "name the variable that holds the client secret (e.g. ENTRA_CLIENT_SECRET), \
-                 never the secret itself",
-            );
+        if let Some(t) = &e.client_secret_env {
+            if !is_env_name(&t.value) {
+                self.error(
+                    format!("`{}` is not an environment variable name", t.value),
+                    span(file, t),
+                    "name the variable that holds the client secret (e.g. ENTRA_CLIENT_SECRET), \
+                     never the secret itself",
+                );
+            } else if let Some(why) = refused_client_secret_env(&t.value, token_env) {
+                self.error(
+                    format!(
+                        "client_secret_env `{}` {why}, not the Entra client secret",
+                        t.value
+                    ),
+                    span(file, t),
+                    format!(
+                        "name the variable your workflow puts the client secret in (the default \
+                         is {}); roster sends its value to the sign-in host",
+                        model::DEFAULT_ENTRA_SECRET_ENV
+                    ),
+                );
+            }
         }
-        let mut url = |u: &Option<Spanned<String>>, default: &str| match u {
-            Some(u) => match check_base_url(&u.value) {
-                Ok(()) => u.value.trim_end_matches('/').to_string(),
-                Err(msg) => {
-                    self.error(
-                        msg,
-                        span(file, u),
-                        "use https://…, or http:// only for 127.0.0.1/localhost (the emulator)",
-                    );
-                    String::new()
-                }
-            },
-            None => default.to_string(),
-        };
-        let login_url = url(&e.login_url, model::DEFAULT_ENTRA_LOGIN_URL);
-        let graph_url = url(&e.graph_url, model::DEFAULT_ENTRA_GRAPH_URL);
+        let (login_url, login) = self.entra_url(file, Endpoint::Login, &e.login_url);
+        let (graph_url, graph) = self.entra_url(file, Endpoint::Graph, &e.graph_url);
+        if let (Some(login), Some(graph)) = (login, graph)
+            && let Err(msg) = cloud::same_cloud(login, graph)
+        {
+            // At the value the file writes (the other one may be a default).
+            let at = e.graph_url.as_ref().or(e.login_url.as_ref());
+            if let Some(at) = at {
+                self.error(msg, span(file, at), cloud::graph_hint(login));
+            }
+        }
         let scoping_filters = e
             .scoping_filters
             .iter()
@@ -205,7 +225,56 @@ impl Validator<'_> {
             mode: e.mode.as_ref().map_or(model::EntraMode::Seed, |m| m.value),
             login_url,
             graph_url,
+            login_url_written: e.login_url.is_some(),
+            graph_url_written: e.graph_url.is_some(),
         })
+    }
+
+    /// `entra.login_url` or `entra.graph_url`, trimmed of trailing slashes (the default when
+    /// not written), with its place when it is one roster may send to: an https (or loopback
+    /// http) base URL on a Microsoft host of [`cloud::CLOUDS`], or loopback.
+    fn entra_url(
+        &mut self,
+        file: FileId,
+        endpoint: Endpoint,
+        url: &Option<Spanned<String>>,
+    ) -> (String, Option<Place>) {
+        let Some(u) = url else {
+            let default = match endpoint {
+                Endpoint::Login => model::DEFAULT_ENTRA_LOGIN_URL,
+                Endpoint::Graph => model::DEFAULT_ENTRA_GRAPH_URL,
+            };
+            return (default.into(), cloud::place(endpoint, default).ok());
+        };
+        let problem = check_base_url(&u.value)
+            .map_err(|e| {
+                (
+                    e,
+                    "use https://…, or http:// only for 127.0.0.1/localhost (the emulator)".into(),
+                )
+            })
+            .and_then(|()| {
+                normalize_url(&u.value).map_err(|e| (e, "give the base URL only".into()))
+            })
+            .and_then(|_| {
+                cloud::place(endpoint, &u.value).map_err(|e| {
+                    (
+                        e,
+                        format!(
+                            "use your cloud's host ({}), or a loopback address for the Graph \
+                             emulator",
+                            endpoint.known_hosts()
+                        ),
+                    )
+                })
+            });
+        match problem {
+            Ok(place) => (u.value.trim_end_matches('/').to_string(), Some(place)),
+            Err((message, hint)) => {
+                self.error(message, span(file, u), hint);
+                (String::new(), None)
+            }
+        }
     }
 
     fn scoping_filter(
@@ -1304,7 +1373,8 @@ pub fn check_url(url: &str) -> Result<(), String> {
     }
 }
 
-fn is_loopback(url: &url::Url) -> bool {
+/// `localhost`, 127.0.0.0/8 or `::1`.
+pub fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -1383,9 +1453,9 @@ pub fn check_profile_url(profile: Profile, url: &str) -> Result<(), String> {
     }
 }
 
-/// Variables roster knows do not hold a target's token, by exact name (compared ignoring
-/// case): the shell's and the system's, CI markers, other tools' tokens, proxies, and roster's
-/// own settings.
+/// Variables roster knows hold no secret it may send (a target's token, the Entra client
+/// secret), by exact name (compared ignoring case): the shell's and the system's, CI markers,
+/// other tools' tokens, proxies, and roster's own settings.
 pub const NOT_TOKEN_VARIABLES: &[&str] = &[
     "PATH",
     "HOME",
@@ -1425,7 +1495,8 @@ pub const NOT_TOKEN_VARIABLES: &[&str] = &[
 
 /// Prefixes of variables that belong to a CI runner, a cloud provider, a package manager or
 /// the system (compared ignoring case): `GITHUB_TOKEN`, `ACTIONS_RUNTIME_TOKEN`,
-/// `AWS_SECRET_ACCESS_KEY`, `CARGO_REGISTRY_TOKEN` are credentials for something else.
+/// `AWS_SECRET_ACCESS_KEY`, `CARGO_REGISTRY_TOKEN` are credentials for something else. A
+/// target's token is also refused `ENTRA_*` ([`refused_token_env`]).
 pub const NOT_TOKEN_PREFIXES: &[&str] = &[
     "GITHUB_",
     "ACTIONS_",
@@ -1438,7 +1509,6 @@ pub const NOT_TOKEN_PREFIXES: &[&str] = &[
     "GCP_",
     "CLOUDSDK_",
     "CARGO_",
-    "ENTRA_",
     "SSH_",
     "LC_",
     "XDG_",
@@ -1446,11 +1516,23 @@ pub const NOT_TOKEN_PREFIXES: &[&str] = &[
     "DYLD_",
 ];
 
-/// Why a `token_env` cannot hold the target's token, or `None` when it can: a name in
-/// [`NOT_TOKEN_VARIABLES`], one starting with a [`NOT_TOKEN_PREFIXES`] prefix, or the
-/// variable of the Entra client secret (`entra.client_secret_env`, `ENTRA_CLIENT_SECRET` by
-/// default). A pull request that renames `token_env` must not make roster send another
-/// secret as its bearer token.
+/// Why a variable cannot hold a secret roster sends, or `None`: a name in
+/// [`NOT_TOKEN_VARIABLES`] or one starting with a [`NOT_TOKEN_PREFIXES`] prefix.
+fn refused_secret_env(upper: &str) -> Option<String> {
+    if NOT_TOKEN_VARIABLES.contains(&upper) {
+        return Some("is a system, CI or roster variable".into());
+    }
+    NOT_TOKEN_PREFIXES
+        .iter()
+        .find(|p| upper.starts_with(*p))
+        .map(|p| format!("belongs to another system (`{p}*`)"))
+}
+
+/// Why a `token_env` cannot hold the target's token, or `None` when it can: what
+/// [`refused_secret_env`] refuses, a name starting with `ENTRA_`, or the variable of the Entra
+/// client secret (`entra.client_secret_env`, `ENTRA_CLIENT_SECRET` by default). A pull
+/// request that renames `token_env` must not make roster send another secret as its bearer
+/// token.
 pub fn refused_token_env(name: &str, entra_secret_env: Option<&str>) -> Option<String> {
     let upper = name.to_ascii_uppercase();
     let secret = entra_secret_env.unwrap_or(model::DEFAULT_ENTRA_SECRET_ENV);
@@ -1459,13 +1541,28 @@ pub fn refused_token_env(name: &str, entra_secret_env: Option<&str>) -> Option<S
     {
         return Some("holds the Entra client secret".into());
     }
-    if NOT_TOKEN_VARIABLES.contains(&upper.as_str()) {
-        return Some("is a system, CI or roster variable".into());
+    if upper.starts_with("ENTRA_") {
+        return Some("belongs to another system (`ENTRA_*`)".into());
     }
-    NOT_TOKEN_PREFIXES
-        .iter()
-        .find(|p| upper.starts_with(*p))
-        .map(|p| format!("belongs to another system (`{p}*`)"))
+    refused_secret_env(&upper)
+}
+
+/// Why an `entra.client_secret_env` cannot hold the Entra client secret, or `None` when it
+/// can: what [`refused_secret_env`] refuses, or a target token's variable (`token_env`, and
+/// `ASANA_TOKEN` and `SCIM_TOKEN`, the profiles' defaults). Its value is sent to the sign-in
+/// host: a pull request that renames the variable must not make roster send another secret
+/// there.
+pub fn refused_client_secret_env(name: &str, token_env: &str) -> Option<String> {
+    let upper = name.to_ascii_uppercase();
+    let tokens = [
+        token_env,
+        Profile::Asana.default_token_env(),
+        Profile::Generic.default_token_env(),
+    ];
+    if tokens.iter().any(|t| t.eq_ignore_ascii_case(&upper)) {
+        return Some("holds the target's token".into());
+    }
+    refused_secret_env(&upper)
 }
 
 /// Maps an index into a decoded YAML scalar to a byte offset in the file, for scalars written
@@ -1640,6 +1737,38 @@ mod tests {
         ] {
             assert_eq!(refused_token_env(ok, Some("GRAPH_SECRET")), None, "{ok}");
         }
+    }
+
+    #[test]
+    fn client_secret_env_may_not_name_a_variable_that_holds_something_else() {
+        for refused in [
+            "PATH",
+            "HOME",
+            "GITHUB_TOKEN",
+            "github_token",
+            "AWS_SECRET_ACCESS_KEY",
+            "AZURE_CLIENT_SECRET",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "ROSTER_ENTRA_LOGIN_URL",
+            "ASANA_TOKEN",
+            "SCIM_TOKEN",
+            "MY_SCIM_PAT",
+            "my_scim_pat",
+        ] {
+            assert!(
+                refused_client_secret_env(refused, "MY_SCIM_PAT").is_some(),
+                "{refused}"
+            );
+        }
+        for ok in [
+            "ENTRA_CLIENT_SECRET",
+            "ENTRA_SECRET_PROD",
+            "GRAPH_APP_SECRET",
+        ] {
+            assert_eq!(refused_client_secret_env(ok, "ASANA_TOKEN"), None, "{ok}");
+        }
+        // A target's token is still refused every ENTRA_ name.
+        assert!(refused_token_env("ENTRA_SECRET_PROD", None).is_some());
     }
 
     #[test]

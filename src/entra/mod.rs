@@ -2,6 +2,7 @@
 //! would send to Asana, read through Microsoft Graph. See docs/entra.md.
 //!
 //! The parts, in the order data flows:
+//! - [`cloud`]: the sign-in and Graph hosts the client secret and tokens may go to (pure);
 //! - [`graph`]: the Graph client — client-credentials token, paging, retries, delta rounds;
 //!   it sends nothing but the token request and GETs;
 //! - [`read`]: what is read (users by delta with a state file, deleted users, assignments,
@@ -16,6 +17,7 @@
 //! Never: write to Graph, print the client secret or a token, or send a token to a host other
 //! than the configured Graph and login hosts.
 
+pub mod cloud;
 pub mod directory;
 pub mod emulator;
 pub mod filter;

@@ -218,6 +218,8 @@ mod tests {
             mode: EntraMode::Seed,
             login_url: String::new(),
             graph_url: String::new(),
+            login_url_written: false,
+            graph_url_written: false,
         }
     }
 

@@ -9,39 +9,116 @@ use anyhow::{Context, bail};
 
 use crate::config::Config;
 use crate::config::model::{EntraMode, EntraSettings};
+use crate::config::validate::{check_base_url, normalize_url, same_url};
 use crate::diagnostics::{self, Diagnostic, DiagnosticFormat, Report};
+use crate::entra::cloud::{self, Endpoint};
 use crate::entra::graph::{GraphClient, GraphConfig, GraphError, GraphStatsSnapshot};
 use crate::entra::read::{self, UsersRead};
 use crate::entra::scope::{self, EntraData};
 use crate::entra::{directory, import, merge};
 use crate::plan::Live;
+use crate::render::markdown::visible;
 use crate::scim::client::{LogSink, Secret};
 
-/// Overrides `entra.login_url` (tests and the emulator).
+/// Pins `entra.login_url`, where the client secret goes (a workflow sets it; tests and the
+/// emulator too).
 pub const LOGIN_URL_ENV: &str = "ROSTER_ENTRA_LOGIN_URL";
-/// Overrides `entra.graph_url` (tests and the emulator).
+/// Pins `entra.graph_url`, where every access token goes.
 pub const GRAPH_URL_ENV: &str = "ROSTER_ENTRA_GRAPH_URL";
 
-/// `entra:` from roster.yaml with `ROSTER_ENTRA_LOGIN_URL` / `ROSTER_ENTRA_GRAPH_URL`
-/// applied; an error when roster.yaml has no `entra:` section.
+/// `entra:` from roster.yaml with the URLs `ROSTER_ENTRA_LOGIN_URL` / `ROSTER_ENTRA_GRAPH_URL`
+/// pin ([`pin`]); an error when roster.yaml has no `entra:` section. Commands call it before
+/// their first request, so a refused pin sends nothing anywhere.
 pub fn settings(config: &Config) -> anyhow::Result<EntraSettings> {
-    let Some(mut s) = config.settings.entra.clone() else {
+    let Some(s) = config.settings.entra.clone() else {
         bail!(
             "roster.yaml has no `entra:` section: add one to read users from Entra ID (see docs/entra.md)"
         );
     };
-    for (var, field) in [
-        (LOGIN_URL_ENV, &mut s.login_url),
-        (GRAPH_URL_ENV, &mut s.graph_url),
-    ] {
-        if let Ok(url) = std::env::var(var)
-            && !url.trim().is_empty()
-        {
-            if let Err(e) = crate::config::validate::check_base_url(url.trim()) {
-                bail!("{var}: {e}");
+    let var = |name| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    pin(
+        s,
+        var(LOGIN_URL_ENV).as_deref(),
+        var(GRAPH_URL_ENV).as_deref(),
+    )
+}
+
+/// The settings with the URLs pinned outside roster.yaml, which a pull request can edit: each
+/// pinned URL must be one roster may send to ([`cloud::place`]: a Microsoft host, or
+/// loopback), and a URL roster.yaml writes must equal it (after
+/// [`normalize_url`](crate::config::validate::normalize_url)), or nothing is sent; never a
+/// silent override. A URL roster.yaml leaves out takes the pin. The two URLs that result must
+/// belong to one cloud.
+pub fn pin(
+    mut s: EntraSettings,
+    login: Option<&str>,
+    graph: Option<&str>,
+) -> anyhow::Result<EntraSettings> {
+    let mut problems = Vec::new();
+    // Where each URL came from, for the message when the two name different clouds.
+    let mut from = [
+        ("roster.yaml", Endpoint::Login),
+        ("roster.yaml", Endpoint::Graph),
+    ];
+    for ((source, endpoint), (var, pinned, url, written)) in from.iter_mut().zip([
+        (LOGIN_URL_ENV, login, &mut s.login_url, s.login_url_written),
+        (GRAPH_URL_ENV, graph, &mut s.graph_url, s.graph_url_written),
+    ]) {
+        let Some(pinned) = pinned else {
+            if !written {
+                *source = "the default";
             }
-            *field = url.trim().trim_end_matches('/').to_string();
+            continue;
+        };
+        let key = endpoint.key();
+        if let Err(e) = check_base_url(pinned)
+            .and_then(|()| normalize_url(pinned))
+            .and_then(|_| cloud::place(*endpoint, pinned))
+        {
+            problems.push(format!("{var}: {e}"));
+        } else if written && !same_url(url, pinned) {
+            problems.push(format!(
+                "roster.yaml's entra.{key} `{url}` differs from the pinned `{pinned}` ({var})\n  \
+                 hint: the pinned URL decides where the {what} goes; remove entra.{key} from \
+                 roster.yaml or make it the pinned URL",
+                // A path may hold what the file put there: shown, not sent to the terminal.
+                url = visible(url),
+                pinned = visible(pinned),
+                what = match endpoint {
+                    Endpoint::Login => "client secret",
+                    Endpoint::Graph => "access token",
+                },
+            ));
+        } else {
+            *url = pinned.trim_end_matches('/').to_string();
+            *source = var;
         }
+    }
+    if problems.is_empty() {
+        let login = cloud::place(Endpoint::Login, &s.login_url);
+        let graph = cloud::place(Endpoint::Graph, &s.graph_url);
+        match (login, graph) {
+            (Ok(login), Ok(graph)) => {
+                if let Err(e) = cloud::same_cloud(login, graph) {
+                    problems.push(format!(
+                        "{e} (login_url `{}` from {}, graph_url `{}` from {})",
+                        visible(&s.login_url),
+                        from[0].0,
+                        visible(&s.graph_url),
+                        from[1].0
+                    ));
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => problems.push(e),
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{}\nnothing was sent", problems.join("\n"));
     }
     Ok(s)
 }
@@ -79,9 +156,8 @@ pub fn explain(e: GraphError) -> anyhow::Error {
 
 /// `roster check` for Entra: signs in and reads the Asana app's service principal and its
 /// assignments. Returns lines to print.
-pub async fn check(config: &Config, verbosity: u8) -> anyhow::Result<Vec<String>> {
-    let settings = settings(config)?;
-    let client = client(&settings, verbosity)?;
+pub async fn check(settings: &EntraSettings, verbosity: u8) -> anyhow::Result<Vec<String>> {
+    let client = client(settings, verbosity)?;
     let sp = &settings.service_principal_id;
     let app = client
         .get(
@@ -120,7 +196,7 @@ pub async fn check(config: &Config, verbosity: u8) -> anyhow::Result<Vec<String>
         ),
         format!(
             "ok:     the Asana app is `{}`, with {} users and {} groups assigned",
-            app["displayName"].as_str().unwrap_or("?"),
+            visible(app["displayName"].as_str().unwrap_or("?")),
             count("User"),
             count("Group")
         ),
@@ -134,23 +210,29 @@ pub struct EntraRead {
     pub stats: GraphStatsSnapshot,
 }
 
-/// Reads Entra as the config says and decides scope. The delta state is kept in the config
-/// directory unless `full` (then every user is read and nothing is kept).
-pub async fn read(config: &Config, verbosity: u8, full: bool) -> anyhow::Result<EntraRead> {
-    let settings = settings(config)?;
-    let client = client(&settings, verbosity)?;
+/// Reads Entra as the config and `settings` (from [`settings`]) say and decides scope. The
+/// delta state is kept in the config directory unless `full` (then every user is read and
+/// nothing is kept).
+pub async fn read(
+    config: &Config,
+    settings: &EntraSettings,
+    verbosity: u8,
+    full: bool,
+) -> anyhow::Result<EntraRead> {
+    let client = client(settings, verbosity)?;
     let sources = directory::used_sources(config);
     let select = directory::select(&sources);
     let state = (!full)
         .then(|| read::state_path(&config.dir))
         .filter(|path| state_inside(&config.dir, path));
-    let outcome = read::read(&client, &settings, &select, state.as_deref())
+    let outcome = read::read(&client, settings, &select, state.as_deref())
         .await
         .map_err(explain)?;
     for w in &outcome.warnings {
-        eprintln!("warning: {w}");
+        // Warnings name what Graph sent (group names, ids): shown, not sent to the terminal.
+        eprintln!("warning: {}", visible(w));
     }
-    let data = scope::resolve(&outcome.directory, &settings, select.contains(&"manager"));
+    let data = scope::resolve(&outcome.directory, settings, select.contains(&"manager"));
     let stats = client.stats();
     if verbosity > 0 {
         eprintln!("entra: {}; {stats}", outcome.users_read);
@@ -194,7 +276,8 @@ pub async fn merge_live(
     {
         return Ok(true);
     }
-    let read = read(config, verbosity, false).await?;
+    let settings = settings(config)?;
+    let read = read(config, &settings, verbosity, false).await?;
     let in_scope = read.data.in_scope().count();
     let diagnostics = merge::merge(config, read.data);
     eprintln!(
@@ -235,13 +318,13 @@ pub struct Imported {
 /// `None` to skip that.
 pub async fn import(
     config: &Config,
+    settings: &EntraSettings,
     report: &Report,
     live: Option<&Live>,
     verbosity: u8,
     full: bool,
 ) -> anyhow::Result<Imported> {
-    let settings = settings(config)?;
-    let read = read(config, verbosity, full).await?;
+    let read = read(config, settings, verbosity, full).await?;
     let dir = &config.dir;
     // Declarations outside the import's folders win over Entra's.
     let (mut users_elsewhere, mut groups_elsewhere) = (HashSet::new(), HashSet::new());
@@ -362,4 +445,141 @@ fn schema_ref(config_dir: &Path, file: &Path, name: &str) -> String {
         up += 1;
     }
     format!("{}schema/{name}", "../".repeat(depth))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{GRAPH_URL_ENV, LOGIN_URL_ENV, pin};
+    use crate::config::model::EntraSettings;
+
+    const EMULATOR_LOGIN: &str = "http://127.0.0.1:4001/login";
+    const EMULATOR_GRAPH: &str = "http://127.0.0.1:4001/graph";
+
+    /// `entra:` as validated from roster.yaml; `None` leaves a URL to its default.
+    fn written(login: Option<&str>, graph: Option<&str>) -> EntraSettings {
+        let yaml = format!(
+            "version: 1\nentra:\n  tenant_id: contoso.onmicrosoft.com\n  client_id: \
+             00000000-0000-0000-0000-000000000001\n  service_principal_id: \
+             00000000-0000-0000-0000-000000000002\n{}{}",
+            login.map_or(String::new(), |u| format!("  login_url: {u}\n")),
+            graph.map_or(String::new(), |u| format!("  graph_url: {u}\n")),
+        );
+        let (config, report) = crate::config::from_texts(&yaml, &[], &[]);
+        let config = config.unwrap_or_else(|| panic!("{:#?}", report.diagnostics));
+        config.settings.entra.unwrap()
+    }
+
+    fn urls(s: &EntraSettings) -> (&str, &str) {
+        (&s.login_url, &s.graph_url)
+    }
+
+    #[test]
+    fn item3_entra_pins_replace_defaults_and_equal_urls_but_never_a_differing_one() {
+        // No pin: the file's URLs, or the global cloud's.
+        let s = pin(written(None, None), None, None).unwrap();
+        assert_eq!(
+            urls(&s),
+            (
+                "https://login.microsoftonline.com",
+                "https://graph.microsoft.com"
+            )
+        );
+        // A pin takes the place of a default.
+        let s = pin(
+            written(None, None),
+            Some(EMULATOR_LOGIN),
+            Some(EMULATOR_GRAPH),
+        )
+        .unwrap();
+        assert_eq!(urls(&s), (EMULATOR_LOGIN, EMULATOR_GRAPH));
+        // A written URL equal to the pin after normalisation is the same URL.
+        let s = pin(
+            written(Some("HTTP://127.0.0.1:4001/login/"), Some(EMULATOR_GRAPH)),
+            Some(EMULATOR_LOGIN),
+            Some(EMULATOR_GRAPH),
+        )
+        .unwrap();
+        assert_eq!(urls(&s), (EMULATOR_LOGIN, EMULATOR_GRAPH));
+        // A written URL that differs stops the run, naming both and the variable.
+        let hostile_login = "http://127.0.0.1:9999/login";
+        let hostile_graph = "http://localhost:4001/graph";
+        let err = pin(
+            written(Some(hostile_login), Some(hostile_graph)),
+            Some(EMULATOR_LOGIN),
+            Some(EMULATOR_GRAPH),
+        )
+        .unwrap_err()
+        .to_string();
+        for part in [
+            format!(
+                "entra.login_url `{hostile_login}` differs from the pinned `{EMULATOR_LOGIN}` ({LOGIN_URL_ENV})"
+            ),
+            format!(
+                "entra.graph_url `{hostile_graph}` differs from the pinned `{EMULATOR_GRAPH}` ({GRAPH_URL_ENV})"
+            ),
+            "nothing was sent".to_string(),
+        ] {
+            assert!(err.contains(&part), "`{part}` missing:\n{err}");
+        }
+        // The real clouds' pins hold a written URL of another cloud just the same.
+        let err = pin(
+            written(
+                Some("https://login.microsoftonline.us"),
+                Some("https://graph.microsoft.us"),
+            ),
+            Some("https://login.microsoftonline.com"),
+            Some("https://graph.microsoft.com"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("differs from the pinned"), "{err}");
+    }
+
+    #[test]
+    fn item3_entra_pins_are_held_to_the_host_and_cloud_rules() {
+        let err = pin(
+            written(None, None),
+            Some("https://login.evil.example"),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(&format!("{LOGIN_URL_ENV}: login_url `https://login.evil.example` is not a Microsoft sign-in host")),
+            "{err}"
+        );
+        let err = pin(written(None, None), None, Some("http://graph.example.com"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!(
+                "{GRAPH_URL_ENV}: plain http:// is refused for `graph.example.com`"
+            )),
+            "{err}"
+        );
+        // One pin on loopback, the other URL the global default: two clouds.
+        let err = pin(written(None, None), Some(EMULATOR_LOGIN), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the two must belong to the same cloud")
+                && err.contains(&format!("from {LOGIN_URL_ENV}"))
+                && err.contains("from the default"),
+            "{err}"
+        );
+        // US Government's L5 Graph host with its sign-in host.
+        let s = pin(
+            written(None, None),
+            Some("https://login.microsoftonline.us"),
+            Some("https://dod-graph.microsoft.us"),
+        )
+        .unwrap();
+        assert_eq!(
+            urls(&s),
+            (
+                "https://login.microsoftonline.us",
+                "https://dod-graph.microsoft.us"
+            )
+        );
+    }
 }

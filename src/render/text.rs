@@ -1,7 +1,13 @@
 //! The plan as text for a terminal, in Terraform's style.
+//!
+//! Keys, values, ids, reasons and warnings may come from the target, which may be hostile:
+//! each passes through [`visible`], so an ESC sequence, a bidi override or a newline in a live
+//! value is shown (`\u{1b}`) instead of reaching the terminal. Only the colours roster adds
+//! itself are escape sequences.
 
 use std::io::{self, Write};
 
+use super::markdown::visible;
 use super::{display_path, show_value, summary_line, symbol, verb};
 use crate::plan::{Action, Plan};
 
@@ -41,23 +47,27 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
         if let Some(note) = super::source_note(c) {
             reason.push_str(&format!(" [{note}]"));
         }
+        let address = c.address();
+        let address = visible(&address);
         writeln!(
             out,
             "  {}",
             paint(
                 "1",
-                &format!("# {} {}{reason}", c.address(), verb(c, plan.profile))
+                &visible(&format!("# {address} {}{reason}", verb(c, plan.profile)))
             )
         )?;
         if c.action == Action::Deprovision {
-            writeln!(out, "  {} {}", sym(c.action), c.address())?;
+            writeln!(out, "  {} {address}", sym(c.action))?;
             continue;
         }
-        writeln!(out, "  {} {} {{", sym(c.action), c.address())?;
+        writeln!(out, "  {} {address} {{", sym(c.action))?;
+        let path = |p: &str| visible(&display_path(p)).into_owned();
+        let value = |v: Option<&serde_json::Value>| visible(&show_value(v)).into_owned();
         let width = c
             .attributes
             .iter()
-            .map(|a| display_path(&a.path).len())
+            .map(|a| path(&a.path).len())
             .max()
             .unwrap_or(0);
         for a in &c.attributes {
@@ -69,10 +79,15 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
                             out,
                             "      {} {:width$} = [",
                             sym(Action::Create),
-                            display_path(&a.path)
+                            path(&a.path)
                         )?;
                         for item in items {
-                            writeln!(out, "          {} {item},", sym(Action::Create))?;
+                            writeln!(
+                                out,
+                                "          {} {},",
+                                sym(Action::Create),
+                                value(Some(item))
+                            )?;
                         }
                         writeln!(out, "        ]")?;
                     }
@@ -80,17 +95,17 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
                         out,
                         "      {} {:width$} = {}",
                         sym(Action::Create),
-                        display_path(&a.path),
-                        show_value(after.as_ref())
+                        path(&a.path),
+                        value(after.as_ref())
                     )?,
                 },
                 (Some(_), _) => writeln!(
                     out,
                     "      {} {:width$} = {} -> {}",
                     sym(Action::Update),
-                    display_path(&a.path),
-                    show_value(a.before.as_ref()),
-                    show_value(a.after.as_ref())
+                    path(&a.path),
+                    value(a.before.as_ref()),
+                    value(a.after.as_ref())
                 )?,
             }
         }
@@ -101,7 +116,12 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
                 } else {
                     ""
                 };
-                writeln!(out, "      {} member {:?}{known}", sym(c.action), m.key)?;
+                writeln!(
+                    out,
+                    "      {} member {}{known}",
+                    sym(c.action),
+                    visible(&format!("{:?}", m.key))
+                )?;
             }
         }
         writeln!(out, "    }}")?;
@@ -114,7 +134,11 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
             plan.unmanaged.len()
         )?;
         for u in &plan.unmanaged {
-            writeln!(out, "  ? user[{:?}] (id {})", u.key, u.id)?;
+            writeln!(
+                out,
+                "  {}",
+                visible(&format!("? user[{:?}] (id {})", u.key, u.id))
+            )?;
         }
     }
     if !plan.unmanaged_checked {
@@ -127,7 +151,7 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
     }
     for w in &plan.warnings {
         writeln!(out)?;
-        writeln!(out, "{} {w}", paint("1;33", "Warning:"))?;
+        writeln!(out, "{} {}", paint("1;33", "Warning:"), visible(w))?;
     }
     if let Some(caps) = plan.deprovision_gate.caps_applied() {
         writeln!(out)?;
@@ -135,7 +159,7 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
     }
     if let Some(m) = plan.deprovision_gate.message() {
         writeln!(out)?;
-        writeln!(out, "{} {m}", paint("1;31", "Gate:"))?;
+        writeln!(out, "{} {}", paint("1;31", "Gate:"), visible(&m))?;
     }
     writeln!(out)?;
     writeln!(out, "{}", paint("1", &summary_line(&plan.summary)))?;
@@ -162,6 +186,54 @@ mod tests {
     fn colour_only_when_asked() {
         assert!(!text(&fixtures::plan(), false).contains('\x1b'));
         assert!(text(&fixtures::plan(), true).contains("\x1b[32m+\x1b[0m"));
+    }
+
+    #[test]
+    fn low_text_output_escapes_live_control_characters() {
+        // The text plan wrote what the target sent to the terminal as it was: an ESC sequence
+        // in a title cleared the screen or set the window title, a bidi override reordered a
+        // line, a newline forged one.
+        let mut plan = fixtures::plan();
+        let hostile = "Eng\u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}rel\u{9b}31m\u{7f}\n  + forged = 1";
+        plan.changes[1].attributes[0].before = Some(serde_json::json!(hostile));
+        plan.changes[1].key = "bob\u{200b}\u{1b}[8m@example.com".into();
+        plan.changes[2].reason = Some(format!("reason {hostile}"));
+        plan.changes[3].members[1].key = "mallory\u{202e}@example.com\u{1b}[0m".into();
+        plan.unmanaged[0].key = "eve\u{1b}]8;;https://evil.example\u{7}@example.com".into();
+        plan.unmanaged[0].id = "9\u{1b}[1A\n  ? user[\"forged\"]".into();
+        plan.warnings[0] = format!("warning {hostile}");
+        let plain = text(&plan, false);
+        for c in [
+            '\u{1b}', '\u{7}', '\u{7f}', '\u{9b}', '\u{202e}', '\u{200b}',
+        ] {
+            assert!(!plain.contains(c), "{c:?} reached the terminal: {plain:?}");
+        }
+        for line in plain.lines() {
+            let line = line.trim_start();
+            assert!(
+                !line.starts_with("+ forged") && !line.starts_with("? user[\"forged"),
+                "a live value started a line: {plain}"
+            );
+        }
+        // In colour, the only escape sequences are roster's own.
+        let coloured = text(&plan, true);
+        assert_eq!(
+            coloured.matches('\u{1b}').count(),
+            coloured.matches("\u{1b}[").count(),
+            "{coloured:?}"
+        );
+        assert!(!coloured.contains("\u{1b}[2J") && !coloured.contains("\u{1b}]"));
+        // Shown instead, so a reviewer sees them.
+        for shown in [
+            "\\u001b[2J",
+            "\\u{202e}",
+            "\\u{9b}",
+            "\\u{7f}",
+            "\\u{200b}",
+            "\\u{1b}]8;;",
+        ] {
+            assert!(plain.contains(shown), "`{shown}` not shown:\n{plain}");
+        }
     }
 
     #[test]
