@@ -571,11 +571,10 @@ fn item3_a_stored_delta_link_off_the_graph_host_is_not_followed() {
     let stored = std::fs::read_to_string(&state).unwrap();
     let ours = format!("http://{}/graph/v1.0/users/delta", server.addr);
     assert!(stored.contains(&ours), "{stored}");
-    std::fs::write(
-        &state,
-        stored.replace(&ours, &format!("{}/graph/v1.0/users/delta", hostile.base())),
-    )
-    .unwrap();
+    // Sealed again with the secret (which this test knows and a pull request's author does
+    // not), so that the host check itself is what refuses it.
+    let edited = stored.replace(&ours, &format!("{}/graph/v1.0/users/delta", hostile.base()));
+    std::fs::write(&state, reseal(&edited, SEED_CLIENT_SECRET)).unwrap();
     let out = import_from(&server, dir.path());
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
@@ -585,6 +584,88 @@ fn item3_a_stored_delta_link_off_the_graph_host_is_not_followed() {
     );
     assert_eq!(hostile.connections(), 0);
     assert!(!all.contains(SEED_CLIENT_SECRET), "{all}");
+}
+
+/// The state file `text` with its tag computed again for `secret`, as roster seals it:
+/// HMAC-SHA-256 over the state's JSON, keyed by `roster-entra-delta-state\0` and the secret.
+fn reseal(text: &str, secret: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let file: serde_json::Value = serde_json::from_str(text).unwrap();
+    let state = serde_json::to_string(&file["state"]).unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(
+        format!("roster-entra-delta-state\0{secret}").as_bytes(),
+    )
+    .unwrap();
+    mac.update(state.as_bytes());
+    let tag: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(r#"{{"tag":"{tag}","state":{state}}}"#)
+}
+
+#[test]
+fn item3_a_delta_state_committed_in_a_pull_request_is_not_trusted() {
+    // `.roster/entra-delta.json` is git-ignored, but a pull request can commit one anyway
+    // (`git add -f`): made-up users under a fresh timestamp, which a delta read would take as
+    // the directory. Only a state sealed with the client secret is used.
+    let rt = runtime();
+    let server = scripted_graph(&rt, |r| {
+        let base = format!("http://{}", r.header("host").unwrap_or(""));
+        r.path().ends_with("/users/delta").then(|| {
+            json!({
+                "value": [],
+                "@odata.deltaLink": format!("{base}/graph/v1.0/users/delta?$deltatoken=1"),
+            })
+        })
+    });
+    let dir = config(&settings("", ""), "");
+    let out = import_from(&server, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let state = dir.path().join(".roster/entra-delta.json");
+    let stored = std::fs::read_to_string(&state).unwrap();
+    let mut file: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    let forged = json!({
+        "id": "f0f0f0f0-0000-0000-0000-000000000001",
+        "userPrincipalName": "mallory@example.com",
+        "displayName": "Mallory",
+        "accountEnabled": true,
+    });
+    file["state"]["users"]["f0f0f0f0-0000-0000-0000-000000000001"] = forged;
+    let delta_reads = |s: &ScriptServer| {
+        s.requests()
+            .iter()
+            .filter(|r| r.target.contains("deltatoken=1"))
+            .count()
+    };
+    for (what, text_of_file) in [
+        ("unsealed", serde_json::to_string(&file).unwrap()),
+        (
+            "sealed with another secret",
+            reseal(&file.to_string(), "not-the-secret"),
+        ),
+    ] {
+        std::fs::write(&state, &text_of_file).unwrap();
+        let before = delta_reads(&server);
+        let out = import_from(&server, dir.path());
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{what}: {all}");
+        assert!(
+            all.contains("the delta state was not written by roster with this client secret"),
+            "{what}: {all}"
+        );
+        assert_eq!(
+            delta_reads(&server),
+            before,
+            "{what}: the stored link was used"
+        );
+        let users =
+            std::fs::read_to_string(dir.path().join("users/entra/users.yaml")).unwrap_or_default();
+        assert!(!users.contains("mallory"), "{what}: {users}");
+        assert!(!all.contains(SEED_CLIENT_SECRET), "{what}: {all}");
+    }
 }
 
 // ---- low items ----------------------------------------------------------------------------

@@ -463,6 +463,39 @@ impl GraphClient {
         Ok(url)
     }
 
+    /// An authentication tag over `bytes` (HMAC-SHA-256 keyed by the client secret, hex). The
+    /// delta state carries one, so a state file that nobody holding the secret wrote — one
+    /// committed in a pull request, say — is never trusted as a cache of the directory.
+    pub fn state_tag(&self, bytes: &[u8]) -> String {
+        use hmac::Mac;
+        let tag = self.state_mac(bytes).finalize().into_bytes();
+        tag.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether `tag` is [`state_tag`](Self::state_tag) of `bytes` (compared in constant time).
+    pub fn state_tag_matches(&self, bytes: &[u8], tag: &str) -> bool {
+        use hmac::Mac;
+        let decoded: Option<Vec<u8>> = (tag.len() % 2 == 0)
+            .then(|| {
+                (0..tag.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(tag.get(i..i + 2)?, 16).ok())
+                    .collect()
+            })
+            .flatten();
+        decoded.is_some_and(|t| self.state_mac(bytes).verify_slice(&t).is_ok())
+    }
+
+    fn state_mac(&self, bytes: &[u8]) -> hmac::Hmac<sha2::Sha256> {
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(
+            format!("roster-entra-delta-state\0{}", self.0.secret.expose()).as_bytes(),
+        )
+        .expect("HMAC takes a key of any length");
+        mac.update(bytes);
+        mac
+    }
+
     /// Whether `url` is on the configured Graph host (scheme, host and port).
     pub fn check_origin(&self, url: &Url) -> Result<(), GraphError> {
         let g = &self.0.graph;

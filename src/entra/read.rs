@@ -24,7 +24,7 @@ use crate::config::model::{EntraScope, EntraSettings, GroupMembers};
 /// Where the state file lives, relative to the config directory.
 pub const STATE_DIR: &str = ".roster";
 pub const STATE_FILE: &str = "entra-delta.json";
-const STATE_FORMAT: &str = "roster-entra-delta/1";
+const STATE_FORMAT: &str = "roster-entra-delta/2";
 /// Graph's directory delta tokens expire after seven days; stop using one a day earlier.
 const STATE_MAX_AGE_SECS: u64 = 6 * 24 * 3600;
 /// Group member listings read at once.
@@ -45,6 +45,13 @@ struct DeltaState {
     saved_at: u64,
     delta_link: String,
     users: BTreeMap<String, DirUser>,
+}
+
+/// The state file: the state's JSON exactly as written, and its [`GraphClient::state_tag`].
+#[derive(Serialize, Deserialize)]
+struct SealedState {
+    tag: String,
+    state: Box<serde_json::value::RawValue>,
 }
 
 /// How the users were read.
@@ -101,7 +108,7 @@ pub async fn read(
                 delta_link,
                 users,
             };
-            if let Err(e) = save_state(path, &saved) {
+            if let Err(e) = save_state(client, path, &saved) {
                 warnings.push(format!(
                     "entra: cannot write the delta state `{}` ({e}); the next run reads every \
                      user again",
@@ -133,7 +140,7 @@ async fn read_users(
 ) -> Result<(BTreeMap<String, DirUser>, String, UsersRead), GraphError> {
     let mut why = None;
     if let Some(path) = state {
-        match load_state(path, settings, select) {
+        match load_state(client, path, settings, select) {
             Ok(Some(mut saved)) => match Url::parse(&saved.delta_link)
                 .ok()
                 .filter(|u| client.check_origin(u).is_ok())
@@ -284,6 +291,7 @@ async fn read_assignments(
 /// The stored state, if it can be used for this tenant, host and `$select`: `Ok(None)` when
 /// there is none, `Err(why)` when there is one that cannot be used.
 fn load_state(
+    client: &GraphClient,
     path: &Path,
     settings: &EntraSettings,
     select: &str,
@@ -293,8 +301,17 @@ fn load_state(
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(format!("cannot read the delta state: {e}")),
     };
-    let state: DeltaState =
+    let sealed: SealedState =
         serde_json::from_str(&text).map_err(|e| format!("the delta state is unreadable: {e}"))?;
+    if !client.state_tag_matches(sealed.state.get().as_bytes(), &sealed.tag) {
+        return Err(
+            "the delta state was not written by roster with this client secret (a copied or \
+             committed file is never trusted)"
+                .into(),
+        );
+    }
+    let state: DeltaState = serde_json::from_str(sealed.state.get())
+        .map_err(|e| format!("the delta state is unreadable: {e}"))?;
     if state.format != STATE_FORMAT {
         return Err("the delta state has another format".into());
     }
@@ -312,7 +329,7 @@ fn load_state(
 
 /// Writes the state atomically, with a `.gitignore` that keeps the directory out of git (it
 /// holds people's names and addresses, and changes every run).
-fn save_state(path: &Path, state: &DeltaState) -> std::io::Result<()> {
+fn save_state(client: &GraphClient, path: &Path, state: &DeltaState) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let ignore = dir.join(".gitignore");
@@ -323,7 +340,12 @@ fn save_state(path: &Path, state: &DeltaState) -> std::io::Result<()> {
             b"# roster's local state (a cache of Entra users): never committed.\n*\n",
         )?;
     }
-    let bytes = serde_json::to_vec(state).map_err(std::io::Error::other)?;
+    let state = serde_json::to_string(state).map_err(std::io::Error::other)?;
+    let sealed = SealedState {
+        tag: client.state_tag(state.as_bytes()),
+        state: serde_json::value::RawValue::from_string(state).map_err(std::io::Error::other)?,
+    };
+    let bytes = serde_json::to_vec(&sealed).map_err(std::io::Error::other)?;
     Ok(crate::fsio::write_atomic(path, &bytes)?)
 }
 
