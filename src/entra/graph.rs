@@ -475,7 +475,9 @@ impl GraphClient {
     /// Whether `tag` is [`state_tag`](Self::state_tag) of `bytes` (compared in constant time).
     pub fn state_tag_matches(&self, bytes: &[u8], tag: &str) -> bool {
         use hmac::Mac;
-        let decoded: Option<Vec<u8>> = (tag.len() % 2 == 0)
+        let decoded: Option<Vec<u8>> = tag
+            .len()
+            .is_multiple_of(2)
             .then(|| {
                 (0..tag.len())
                     .step_by(2)
