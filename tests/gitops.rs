@@ -1,6 +1,10 @@
 //! GitOps in practice (issue 7): adopting an organisation with `import asana`, and cheap pull
 //! request plans with `--changed-since`, end to end through the binary against the emulator.
 
+mod support;
+
+use support::{runtime, text};
+
 use std::path::Path;
 use std::process::Output;
 
@@ -10,14 +14,6 @@ use roster::scim::client::{ClientConfig, Secret, WriteClient};
 use serde_json::json;
 
 const TOKEN: &str = "gitops-test-token";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn start(rt: &tokio::runtime::Runtime, seed_users: usize) -> RunningEmulator {
     rt.block_on(
@@ -42,14 +38,6 @@ fn roster(emu: &RunningEmulator, dir: &Path, args: &[&str]) -> Output {
         .args(["--asana-url", emu.url()])
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Every file under `dir`, as (relative path, contents), sorted.

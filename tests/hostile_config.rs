@@ -7,10 +7,7 @@
 //! complete in the kernel's accept queue as soon as the client's `connect` returns, so after
 //! roster has exited, an empty queue means nothing was sent: no timing is involved.
 
-use std::io::ErrorKind;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::Output;
 
 use assert_cmd::Command;
 use roster::emulator::{Emulator, RunningEmulator};
@@ -18,64 +15,14 @@ use serde_json::json;
 
 mod support;
 
-const TOKEN: &str = "hostile-config-test-token-3f9a";
+use support::{Silent as Hostile, config_dir as config, runtime, text};
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+const TOKEN: &str = "hostile-config-test-token-3f9a";
 
 /// The real target: the emulator, which accepts [`TOKEN`].
 fn emulator(rt: &tokio::runtime::Runtime) -> RunningEmulator {
     rt.block_on(Emulator::builder().port(0).token(TOKEN).start())
         .expect("emulator starts")
-}
-
-/// A server a pull request would like the token sent to: it accepts nothing itself, so every
-/// connection roster made waits in its queue.
-struct Hostile {
-    listener: TcpListener,
-}
-
-impl Hostile {
-    fn start() -> Hostile {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        Hostile { listener }
-    }
-
-    fn url(&self) -> String {
-        format!(
-            "http://127.0.0.1:{}/api/1.0/scim",
-            self.listener.local_addr().unwrap().port()
-        )
-    }
-
-    /// Connections made so far (taken from the queue).
-    fn connections(&self) -> usize {
-        let mut n = 0;
-        loop {
-            match self.listener.accept() {
-                Ok(_) => n += 1,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return n,
-                Err(e) => panic!("accept: {e}"),
-            }
-        }
-    }
-}
-
-/// A config directory with `roster.yaml` and, unless `users` is empty, one users file.
-fn config(settings: &str, users: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("roster.yaml"), settings).unwrap();
-    if !users.is_empty() {
-        std::fs::create_dir(dir.path().join("users")).unwrap();
-        std::fs::write(dir.path().join("users/people.yaml"), users).unwrap();
-    }
-    dir
 }
 
 const ONE_USER: &str = "users:\n  - userPrincipalName: ada@example.com\n    displayName: Ada\n";
@@ -93,14 +40,6 @@ fn workflow(pinned: &str, dir: &Path, args: &[&str]) -> Command {
         .arg(dir)
         .args(args);
     cmd
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Every command that connects, as a pull request's workflow (or a merge's) would run it.
@@ -135,10 +74,7 @@ fn item3_pull_request_config_pointing_at_a_hostile_server_sends_it_nothing() {
             assert_eq!(out.status.code(), Some(1), "{args:?} with {s}:\n{all}");
             assert!(
                 all.contains("differs from the pinned target")
-                    && all.contains(&format!(
-                        "127.0.0.1:{}",
-                        hostile.listener.local_addr().unwrap().port()
-                    ))
+                    && all.contains(&format!("127.0.0.1:{}", hostile.port()))
                     && all.contains(emu.url())
                     && all.contains("ROSTER_TARGET_URL")
                     && all.contains("nothing was sent"),

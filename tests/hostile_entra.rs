@@ -11,8 +11,8 @@
 
 mod support;
 
-use std::io::ErrorKind;
-use std::net::TcpListener;
+use support::{Silent as Hostile, config_dir as config, runtime, text};
+
 use std::path::Path;
 use std::process::Output;
 
@@ -26,14 +26,6 @@ use serde_json::json;
 use support::{Recorded, Reply, ScriptServer};
 
 const TOKEN: &str = "hostile-entra-test-asana-token-8d1e";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// The real Asana (the SCIM emulator, accepting [`TOKEN`]) and the real Entra (the Graph
 /// emulator with its built-in tenant).
@@ -66,40 +58,6 @@ impl Real {
     }
 }
 
-/// A server a pull request would like the secret sent to: it accepts nothing itself, so every
-/// connection roster made waits in its queue.
-struct Hostile {
-    listener: TcpListener,
-}
-
-impl Hostile {
-    fn start() -> Hostile {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        Hostile { listener }
-    }
-
-    fn port(&self) -> u16 {
-        self.listener.local_addr().unwrap().port()
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port())
-    }
-
-    /// Connections made so far (taken from the queue).
-    fn connections(&self) -> usize {
-        let mut n = 0;
-        loop {
-            match self.listener.accept() {
-                Ok(_) => n += 1,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return n,
-                Err(e) => panic!("accept: {e}"),
-            }
-        }
-    }
-}
-
 /// roster.yaml with an `entra:` section for the emulator's tenant: `entra` lines are added
 /// inside it, `top` lines before it.
 fn settings(top: &str, entra: &str) -> String {
@@ -107,17 +65,6 @@ fn settings(top: &str, entra: &str) -> String {
         "version: 1\n{top}entra:\n  tenant_id: {SEED_TENANT_ID}\n  client_id: {SEED_CLIENT_ID}\n  \
          service_principal_id: {SEED_SERVICE_PRINCIPAL_ID}\n  mode: live\n{entra}"
     )
-}
-
-/// A config directory with `roster.yaml` and, unless `users` is empty, one users file.
-fn config(settings: &str, users: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("roster.yaml"), settings).unwrap();
-    if !users.is_empty() {
-        std::fs::create_dir(dir.path().join("users")).unwrap();
-        std::fs::write(dir.path().join("users/people.yaml"), users).unwrap();
-    }
-    dir
 }
 
 /// roster as a live-mode workflow runs it: the target pinned, the token in `ASANA_TOKEN`, the
@@ -147,14 +94,6 @@ fn pinned(real: &Real, dir: &Path, args: &[&str]) -> Command {
         &real.graph.graph_url(),
         dir,
         args,
-    )
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
     )
 }
 

@@ -12,6 +12,10 @@
 //! Every run has a 60 s timeout: a run that hangs fails its exit-code assertion instead of
 //! hanging the suite.
 
+mod support;
+
+use support::{stderr, text};
+
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, symlink};
 use std::path::Path;
@@ -54,27 +58,14 @@ fn run(dir: &Path, args: &[&str]) -> Output {
         .expect("roster runs")
 }
 
-/// stdout and stderr together, for "never printed" assertions.
-fn all_output(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 #[track_caller]
 fn assert_code(o: &Output, code: i32) {
-    assert_eq!(o.status.code(), Some(code), "{}", all_output(o));
+    assert_eq!(o.status.code(), Some(code), "{}", text(o));
 }
 
 #[track_caller]
 fn assert_no_secret(o: &Output) {
-    let text = all_output(o);
+    let text = text(o);
     for secret in [TOKEN, ENTRA_SECRET, "ASANA_TOKEN=", "ENTRA_CLIENT_SECRET="] {
         assert!(!text.contains(secret), "{secret} printed:\n{text}");
     }
@@ -156,7 +147,7 @@ fn item1_symlink_to_proc_self_environ_never_prints_the_token() {
         let out = run(dir.path(), args);
         assert_code(&out, 1);
         assert_no_secret(&out);
-        let text = all_output(&out);
+        let text = text(&out);
         assert!(
             text.contains("users/env.yaml") && text.contains("outside the directory"),
             "{args:?}: {text}"
@@ -174,7 +165,7 @@ fn item1_symlink_to_etc_passwd_is_refused_unread() {
     for format in ["text", "github"] {
         let out = run(dir.path(), &["validate", "--format", format]);
         assert_code(&out, 1);
-        let text = all_output(&out);
+        let text = text(&out);
         assert!(!text.contains(first), "{text}");
         assert!(!text.contains("root:"), "{text}");
         assert!(text.contains("users/passwd.yaml"), "{text}");
@@ -205,7 +196,7 @@ fn item1_roster_yaml_symlinked_out_of_the_config_directory_is_refused() {
     .unwrap();
     let out = run(dir.path(), &["validate"]);
     assert_code(&out, 1);
-    let text = all_output(&out);
+    let text = text(&out);
     assert!(!text.contains("MARKER"), "{text}");
     assert!(
         text.contains("roster.yaml") && text.contains("outside the directory"),
@@ -225,7 +216,7 @@ fn item1_a_symlinked_directory_outside_is_not_walked() {
     symlink(outside.path(), dir.path().join("users/ext")).unwrap();
     let out = run(dir.path(), &["validate"]);
     assert_code(&out, 1);
-    let text = all_output(&out);
+    let text = text(&out);
     assert!(
         text.contains("users/ext") && text.contains("outside the directory"),
         "{text}"
@@ -240,7 +231,7 @@ fn item1_users_root_symlink_to_the_filesystem_root_ends_at_once() {
     symlink("/", dir.path().join("users/root")).unwrap();
     let out = run(dir.path(), &["validate"]);
     assert_code(&out, 1);
-    let text = all_output(&out);
+    let text = text(&out);
     assert!(
         text.contains("users/root") && text.contains("outside the directory"),
         "{text}"
@@ -263,11 +254,7 @@ fn item1_directory_symlink_loops_inside_the_config_directory_end() {
     let out = run(dir.path(), &["validate"]);
     assert_code(&out, 0);
     // Each file once: a file seen twice would declare its users twice.
-    assert!(
-        stderr(&out).contains("valid: 3 users"),
-        "{}",
-        all_output(&out)
-    );
+    assert!(stderr(&out).contains("valid: 3 users"), "{}", text(&out));
 
     // A symlink to itself is refused, by name.
     symlink("self.yaml", users.join("self.yaml")).unwrap();
@@ -573,7 +560,7 @@ fn low_validate_escapes_control_characters_from_the_file() {
     for format in ["text", "github"] {
         let out = run(dir.path(), &["validate", "--format", format]);
         assert_code(&out, 1);
-        let text = all_output(&out);
+        let text = text(&out);
         assert!(
             !text.contains(['\u{1b}', '\u{7}', '\u{202e}']),
             "{format}: raw control characters in:\n{}",

@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::{assert_exit, stderr};
+
 use std::path::Path;
 use std::process::Output;
 
@@ -64,25 +66,6 @@ fn run_bounded(dir: &Path, args: &[&str]) -> Output {
         .env_remove("ROSTER_TARGET_URL")
         .output()
         .expect("prlimit (util-linux) runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-#[track_caller]
-fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
 }
 
 /// `plan --format json`, which must succeed, parsed.

@@ -7,6 +7,10 @@
 //! time. The one slow test is the unreachable URL: the binary retries a refused connection five
 //! times with backoff (about 10 s) before it gives up, and has no flag to shorten that.
 
+mod support;
+
+use support::{assert_exit, stderr, stdout};
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
@@ -135,25 +139,6 @@ fn show(dir: &Path, file: &Path, args: &[&str]) -> Output {
         .arg(dir)
         .output()
         .expect("roster runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
 }
 
 /// `plan --format json`, which must succeed, parsed.

@@ -1,6 +1,8 @@
-//! A scripted HTTP/1.1 server on 127.0.0.1 for client tests: each request is recorded and
-//! answered by a handler (or a fixed script), which can also reset the connection, hold it
-//! without answering, or wait at a gate until several requests are in flight at once.
+//! What the end-to-end tests share: a scripted HTTP/1.1 server on 127.0.0.1 for client tests
+//! (each request is recorded and answered by a handler, or a fixed script, which can also reset
+//! the connection, hold it without answering, or wait at a gate until several requests are in
+//! flight at once); a [`Silent`] listener that only counts who connects to it; a runtime; and
+//! helpers for a run's output and a scratch config directory.
 
 #![allow(dead_code)]
 
@@ -258,4 +260,88 @@ fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         _ => "Status",
     }
+}
+
+/// A multi-threaded runtime for a test's servers.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A server a pull request would like a secret sent to: it accepts nothing itself, so every
+/// connection roster made waits in its queue, where [`Silent::connections`] counts it.
+pub struct Silent {
+    listener: std::net::TcpListener,
+}
+
+impl Silent {
+    pub fn start() -> Silent {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        Silent { listener }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().unwrap().port()
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port())
+    }
+
+    /// Its URL as a SCIM base, `http://127.0.0.1:PORT/api/1.0/scim`.
+    pub fn url(&self) -> String {
+        format!("{}/api/1.0/scim", self.base())
+    }
+
+    /// Connections made so far (taken from the queue).
+    pub fn connections(&self) -> usize {
+        let mut n = 0;
+        loop {
+            match self.listener.accept() {
+                Ok(_) => n += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return n,
+                Err(e) => panic!("accept: {e}"),
+            }
+        }
+    }
+}
+
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// stdout and stderr together, for "never printed" assertions.
+pub fn text(o: &std::process::Output) -> String {
+    format!("{}{}", stdout(o), stderr(o))
+}
+
+#[track_caller]
+pub fn assert_exit(o: &std::process::Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// A config directory with `roster.yaml` and, unless `users` is empty, `users/people.yaml`.
+pub fn config_dir(settings: &str, users: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("roster.yaml"), settings).unwrap();
+    if !users.is_empty() {
+        std::fs::create_dir(dir.path().join("users")).unwrap();
+        std::fs::write(dir.path().join("users/people.yaml"), users).unwrap();
+    }
+    dir
 }
