@@ -78,7 +78,7 @@ pub async fn check(saved: &SavedPlan, client: &ReadClient) -> Result<Freshness, 
             }
             (Fingerprint::Referenced { id, user_name }, Some(r)) => {
                 let now = r.str_attr("userName").unwrap_or_default();
-                if !crate::mapping::names::same_name(now, &user_name) {
+                if !crate::names::same_name(now, &user_name) {
                     fresh.changed.push(format!(
                         "{address} was id {id} when planned, and id {id} is now `{now}`"
                     ));

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::diagnostics::Span;
-use crate::mapping::{Mapping, expr};
+use crate::expr;
+use crate::mapping::Mapping;
 
 pub use super::raw::{
     Apply, DeprovisionWith, EntraMode, EntraScope, GroupMembers, Profile, Unmanaged,
@@ -84,7 +85,7 @@ pub struct Config {
 impl Config {
     pub fn user(&self, upn: &str) -> Option<&User> {
         self.user_index
-            .get(&crate::mapping::names::match_key(upn))
+            .get(&crate::names::match_key(upn))
             .map(|&i| &self.users[i])
     }
 
@@ -406,9 +407,9 @@ impl User {
     /// The userPrincipalName's match key (NFC, lowercased: [`match_key`]), which identifies
     /// the user.
     ///
-    /// [`match_key`]: crate::mapping::names::match_key
+    /// [`match_key`]: crate::names::match_key
     pub fn key(&self) -> String {
-        crate::mapping::names::match_key(&self.upn)
+        crate::names::match_key(&self.upn)
     }
 
     pub fn get(&self, attr: UserAttr) -> Option<&str> {

@@ -13,8 +13,9 @@ use super::model::{
 use super::raw::{self, RawMapping, Spanned};
 use crate::diagnostics::{Diagnostic, FileId, Report, Span, did_you_mean};
 use crate::entra::cloud::{self, Endpoint, Place};
-use crate::mapping::names::{self, match_key};
-use crate::mapping::{self, Mapping, MappingSource, expr, targets};
+use crate::expr;
+use crate::mapping::{self, Mapping, MappingSource, targets};
+use crate::names::{self, match_key};
 
 /// Validates the parsed files; returns the model when there were no errors.
 pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> Option<Config> {

@@ -6,7 +6,7 @@
 //! has no value. Pure: no IO.
 
 use crate::config::model::{User, UserAttr};
-use crate::mapping::expr::Value;
+use crate::expr::Value;
 
 /// A scoping filter: true when every clause is.
 #[derive(Debug, Clone)]

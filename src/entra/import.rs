@@ -119,7 +119,7 @@ pub fn build(data: &EntraData, inputs: &Inputs) -> Import {
             .members
             .iter()
             .filter(|m| {
-                let k = crate::mapping::names::match_key(m);
+                let k = crate::names::match_key(m);
                 (written.contains(&k) && in_scope.get(&k).copied().unwrap_or(false))
                     || inputs.users_elsewhere.contains(&k)
             })
@@ -163,11 +163,11 @@ impl AccountIndex {
                     .iter()
                     .filter_map(|u| {
                         if m.target.path == "userName" {
-                            Some(crate::mapping::names::match_key(&u.user_name))
+                            Some(crate::names::match_key(&u.user_name))
                         } else {
                             path.get(&u.resource())?
                                 .as_str()
-                                .map(crate::mapping::names::match_key)
+                                .map(crate::names::match_key)
                         }
                     })
                     .collect();
@@ -184,7 +184,7 @@ impl AccountIndex {
             return false;
         };
         self.indexes.iter().any(|(target, values)| {
-            matches!(mapped.get(target), Some(MappedValue::String(s)) if values.contains(&crate::mapping::names::match_key(s)))
+            matches!(mapped.get(target), Some(MappedValue::String(s)) if values.contains(&crate::names::match_key(s)))
         })
     }
 }

@@ -97,9 +97,7 @@ fn check_references(config: &mut Config) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for u in &config.users {
         if let Some(m) = u.manager()
-            && !config
-                .user_index
-                .contains_key(&crate::mapping::names::match_key(m))
+            && !config.user_index.contains_key(&crate::names::match_key(m))
         {
             out.push(
                 Diagnostic::error(
@@ -115,10 +113,7 @@ fn check_references(config: &mut Config) -> Vec<Diagnostic> {
     }
     for g in &config.groups {
         for m in &g.members {
-            if !config
-                .user_index
-                .contains_key(&crate::mapping::names::match_key(m))
-            {
+            if !config.user_index.contains_key(&crate::names::match_key(m)) {
                 out.push(
                     Diagnostic::error(
                         format!(
@@ -135,12 +130,9 @@ fn check_references(config: &mut Config) -> Vec<Diagnostic> {
     // Walk each manager chain once; 1 = on the current path, 2 = done.
     let n = config.users.len();
     let manager_of = |config: &Config, i: usize| {
-        config.users[i].manager().and_then(|m| {
-            config
-                .user_index
-                .get(&crate::mapping::names::match_key(m))
-                .copied()
-        })
+        config.users[i]
+            .manager()
+            .and_then(|m| config.user_index.get(&crate::names::match_key(m)).copied())
     };
     let mut state = vec![0u8; n];
     for start in 0..n {

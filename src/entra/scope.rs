@@ -168,8 +168,8 @@ pub fn resolve(dir: &Directory, settings: &EntraSettings, read_manager: bool) ->
             .filter_map(|id| key_of_id.get(id.as_str()))
             .map(|&i| users[i].user.upn.clone())
             .collect();
-        members.sort_by_key(|m| crate::mapping::names::match_key(m));
-        members.dedup_by_key(|m| crate::mapping::names::match_key(m));
+        members.sort_by_key(|m| crate::names::match_key(m));
+        members.dedup_by_key(|m| crate::names::match_key(m));
         teams.push(Group {
             display_name: name.to_string(),
             members,

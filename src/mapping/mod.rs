@@ -5,8 +5,6 @@
 //! (always or on create) and a default used only on create. Null values are never sent.
 //! Everything here is pure: no IO, no clock, no environment.
 
-pub mod expr;
-pub mod names;
 pub mod targets;
 
 use std::collections::BTreeMap;
@@ -15,6 +13,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::config::model::{Apply, Group, User};
 use crate::diagnostics::Span;
+use crate::expr;
 use crate::scim::AttrPath;
 pub use targets::{TargetDef, TargetKind};
 

@@ -8,7 +8,7 @@
 
 use super::{Mapping, MappingSource};
 use crate::config::model::{Apply, Profile};
-use crate::mapping::expr;
+use crate::expr;
 
 /// How a target attribute's value is typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,9 +23,9 @@ use serde_json::Value as Json;
 use crate::config::model::{
     Config, DeprovisionWith, Group, Profile, Unmanaged as UnmanagedPolicy, User,
 };
-pub use crate::mapping::names::match_key;
-use crate::mapping::names::same_name;
 use crate::mapping::{self, Flow, MappedValue};
+pub use crate::names::match_key;
+use crate::names::same_name;
 use crate::scim::AttrPath;
 pub use live::{Live, LiveGroup, LiveUser, ReportedUsers};
 

@@ -164,13 +164,13 @@ impl ReadClient {
         value: &str,
     ) -> Result<Option<Resource>, ClientError> {
         // Names compare as the planner compares them: NFC and lowercased.
-        let want = crate::mapping::names::match_key(value);
+        let want = crate::names::match_key(value);
         if !self.filter.load(Ordering::Relaxed) {
             // The server cannot filter (it would answer 501): read the list and match here.
             let all = self.list(kind, Arc::new(|r| r)).await?;
             return Ok(all.into_iter().find(|r| {
                 r.str_attr(attr)
-                    .is_some_and(|v| crate::mapping::names::match_key(v) == want)
+                    .is_some_and(|v| crate::names::match_key(v) == want)
             }));
         }
         let response = self
@@ -182,7 +182,7 @@ impl ReadClient {
         let returned = page.resources.len();
         let found = page.resources.into_iter().find(|r| {
             r.str_attr(attr)
-                .is_some_and(|v| crate::mapping::names::match_key(v) == want)
+                .is_some_and(|v| crate::names::match_key(v) == want)
         });
         if found.is_none() && returned > 0 {
             self.reader.log().at(1, || {
