@@ -23,3 +23,4 @@ pub mod ops;
 pub mod plan;
 pub mod render;
 pub mod scim;
+pub mod wire;

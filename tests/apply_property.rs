@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use apply_support::Rng;
 use roster::apply;
 use roster::config::Config;
-use roster::config::model::{Unmanaged, User, UserAttr};
+use roster::config::model::{Mapping, Unmanaged, User, UserAttr};
 use roster::emulator::{Emulator, LimitsConfig, RunningEmulator};
 use roster::mapping::{self, Flow, MappedValue};
 use roster::ops;
@@ -284,7 +284,7 @@ fn generate_live(
     (seeds, teams)
 }
 
-fn scim_body(mappings: &[mapping::Mapping], u: &User) -> Json {
+fn scim_body(mappings: &[Mapping], u: &User) -> Json {
     let mapped = mapping::map_user(mappings, u, true, Flow::Create).expect("mappings evaluate");
     let mut body = mapped.to_scim(
         &["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],

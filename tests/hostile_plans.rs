@@ -14,7 +14,7 @@ use apply_support::{
     Harness, TOKEN, assert_code, outcome_lines, read_lines, stderr, stdout, user_name_counts,
 };
 use roster::emulator::Emulator;
-use roster::plan::saved::{contents_digest, digest};
+use roster::wire::saved::{contents_digest, digest};
 use serde_json::{Value, json};
 use support::{Recorded, Reply, ScriptServer};
 

@@ -26,6 +26,7 @@ use serde_json::{Value as Json, json};
 use super::{ApplyReport, Status, StepResult};
 use crate::plan::Change;
 use crate::render::display_path;
+use crate::wire::plan::KindJson;
 
 /// One outcome record of the audit log.
 #[derive(Debug, Serialize)]
@@ -35,7 +36,7 @@ pub struct Record<'a> {
     pub started: &'a str,
     pub finished: &'a str,
     pub object: String,
-    pub kind: crate::plan::Kind,
+    pub kind: KindJson,
     pub key: &'a str,
     pub id: Option<&'a str>,
     pub action: &'static str,
@@ -62,7 +63,7 @@ pub fn record<'a>(run_id: &'a str, r: &'a StepResult) -> Record<'a> {
         started: &r.started,
         finished: &r.finished,
         object: r.change.address(),
-        kind: r.change.kind,
+        kind: r.change.kind.into(),
         key: &r.change.key,
         id: r.id.as_deref(),
         action: r.change.action.as_str(),
@@ -168,7 +169,7 @@ impl AuditLog {
             "run_id": self.run_id,
             "time": time,
             "object": change.address(),
-            "kind": change.kind,
+            "kind": KindJson::from(change.kind),
             "key": change.key,
             "id": change.id,
             "action": change.action.as_str(),

@@ -7,11 +7,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value as Json;
 
-use crate::plan::saved::{Fingerprint, SavedPlan, digest};
 use crate::plan::{Change, Kind, LiveGroup};
 use crate::render::{display_path, show_value};
 use crate::scim::AttrPath;
 use crate::scim::client::{ClientError, ReadClient, Resource};
+use crate::wire::saved::{Fingerprint, SavedPlan, digest};
 
 /// What the re-read found.
 #[derive(Debug, Default)]
@@ -23,14 +23,14 @@ pub struct Freshness {
 }
 
 /// Re-reads every touched or referred-to object (at most 20 at a time) and compares it with
-/// the plan. The plan has passed [`crate::plan::integrity::check`]: every change has a
+/// the plan. The plan has passed [`crate::wire::integrity::check`]: every change has a
 /// fingerprint, with its id.
 pub async fn check(saved: &SavedPlan, client: &ReadClient) -> Result<Freshness, ClientError> {
     let plan = saved.plan.to_plan();
     let by_address: HashMap<String, &Change> =
         plan.changes.iter().map(|c| (c.address(), c)).collect();
     let mut fresh = Freshness::default();
-    let target = saved.plan.profile.target_name();
+    let target = saved.plan.profile().target_name();
     // Keys for lookups by name: the change's, or the userName a referenced user had.
     let wanted =
         saved

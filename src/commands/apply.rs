@@ -12,9 +12,10 @@ use crate::apply::{self, ApplyReport, Status, audit::AuditLog, gates, stale};
 use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::config::model::Profile;
 use crate::ops;
-use crate::plan::{self, Capabilities, Plan, Scope, integrity};
+use crate::plan::{self, Capabilities, Plan, Scope};
 use crate::render;
 use crate::scim::client::Features;
+use crate::wire::integrity;
 
 pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     let Some((mut config, mut report)) = super::load_config(global)? else {
@@ -69,10 +70,10 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
             // profile, and self-consistent.
             let mut refusals =
                 integrity::check(file, Some(&session.target_id())).err().unwrap_or_default();
-            if file.saved.plan.profile != profile {
+            if file.saved.plan.profile() != profile {
                 refusals.push(format!(
                     "the plan was made for the {} profile and roster.yaml now names the {} profile",
-                    file.saved.plan.profile.as_str(),
+                    file.saved.plan.profile().as_str(),
                     profile.as_str()
                 ));
             }

@@ -89,7 +89,7 @@ pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Option<(Config, Report
 
 /// The config files' digest, with paths relative to the config directory.
 pub fn config_digest(global: &GlobalArgs, report: &Report) -> String {
-    crate::plan::saved::config_digest(report.sources.iter().map(|(path, text)| {
+    crate::wire::saved::config_digest(report.sources.iter().map(|(path, text)| {
         let rel = path.strip_prefix(&global.config_dir).unwrap_or(path);
         (rel.to_str().unwrap_or_default(), text)
     }))

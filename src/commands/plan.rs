@@ -8,9 +8,9 @@ use anyhow::Context;
 use super::Outcome;
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::ops;
-use crate::plan::saved::{Provenance, SavedPlan};
 use crate::plan::{self, Capabilities};
 use crate::render::{self, Format};
+use crate::wire::saved::{Provenance, SavedPlan};
 
 pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     let Some((mut config, mut report)) = super::load_config(global)? else {

@@ -9,7 +9,7 @@ use crate::render::{self, Format};
 
 pub fn run(global: &GlobalArgs, args: &ShowArgs) -> anyhow::Result<Outcome> {
     let file = crate::ops::read_saved_plan(&args.file)?;
-    if let Err(problems) = crate::plan::integrity::check(&file, None) {
+    if let Err(problems) = crate::wire::integrity::check(&file, None) {
         eprintln!(
             "warning: `{}` does not pass apply's checks; apply will refuse it:",
             args.file.display()

@@ -3,17 +3,84 @@
 //! Everything here is resolved and consistent: user keys are unique, every
 //! `manager` and group member names a declared user, mappings are parsed.
 //! Nothing here does IO.
+//!
+//! A leaf: the model names no raw YAML type (stage two converts them, [`super::validate`]),
+//! no part that works on it (`mapping` evaluates its mappings, `entra::filter` its scoping
+//! filters) and no wire format (`wire` has its own types, with their own serde names). It
+//! names only the vocabulary beneath it: spans, the expression language, how names compare.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::diagnostics::Span;
 use crate::expr;
-use crate::mapping::Mapping;
+use crate::names::match_key;
 
-pub use super::raw::{
-    Apply, DeprovisionWith, EntraMode, EntraScope, GroupMembers, Profile, Unmanaged,
-};
+/// What roster assumes about the SCIM server (`target.profile`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// Asana's documented SCIM API.
+    #[default]
+    Asana,
+    /// Any SCIM 2.0 server (RFC 7643/7644).
+    Generic,
+}
+
+/// When a mapping flows (`apply:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Apply {
+    /// On create and on every update.
+    Always,
+    /// Only when the object is created.
+    OnCreate,
+}
+
+/// What happens to live users no declaration matches (`policy.unmanaged`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unmanaged {
+    /// Leave them alone and say nothing.
+    Ignore,
+    /// List them in plans and drift reports.
+    Report,
+    /// Deprovision them (gated by `max_deprovisions` and `protected`).
+    Deprovision,
+}
+
+/// How a user is deprovisioned (`policy.deprovision_with`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeprovisionWith {
+    /// PATCH `active: false`.
+    Deactivate,
+    /// DELETE /Users/{id}.
+    Delete,
+}
+
+/// Which users Entra considers for provisioning (`entra.scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntraScope {
+    /// Users assigned to the app, directly or through an assigned group.
+    Assigned,
+    /// Every user in the tenant.
+    All,
+}
+
+/// Which members of an assigned group are assigned (`entra.group_members`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupMembers {
+    /// Direct members only, as Entra provisions.
+    Direct,
+    /// Members of nested groups too.
+    Transitive,
+}
+
+/// How Entra's users reach the target (`entra.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntraMode {
+    /// `roster import entra` writes YAML declarations; plan and apply read only the YAML.
+    Seed,
+    /// plan, apply and drift read Entra each run and merge it with the YAML (YAML wins).
+    Live,
+}
 
 /// Default SCIM base URL of Asana.
 pub const DEFAULT_ASANA_URL: &str = "https://app.asana.com/api/1.0/scim";
@@ -85,7 +152,7 @@ pub struct Config {
 impl Config {
     pub fn user(&self, upn: &str) -> Option<&User> {
         self.user_index
-            .get(&crate::names::match_key(upn))
+            .get(&match_key(upn))
             .map(|&i| &self.users[i])
     }
 
@@ -170,7 +237,7 @@ pub struct EntraSettings {
     pub service_principal_id: String,
     pub scope: EntraScope,
     pub group_members: GroupMembers,
-    pub scoping_filters: Vec<crate::entra::filter::ScopingFilter>,
+    pub scoping_filters: Vec<ScopingFilter>,
     pub mode: EntraMode,
     /// Without a trailing slash.
     pub login_url: String,
@@ -180,6 +247,243 @@ pub struct EntraSettings {
     /// URL pinned by the environment may replace a default, never a written URL that differs.
     pub login_url_written: bool,
     pub graph_url_written: bool,
+}
+
+/// A validated attribute mapping, in Entra's model: a target SCIM attribute and exactly one of
+/// a direct source attribute, a constant or an expression. `mapping` evaluates it.
+#[derive(Debug)]
+pub struct Mapping {
+    pub target: &'static TargetDef,
+    pub source: MappingSource,
+    /// Matching precedence: lowest first; `None` when not used for matching.
+    pub match_priority: Option<u32>,
+    pub apply: Apply,
+    /// Used on create when the value is null.
+    pub default: Option<String>,
+    /// Where the mapping is written; `None` for built-in defaults.
+    pub origin: Option<Span>,
+}
+
+#[derive(Debug)]
+pub enum MappingSource {
+    Direct(String),
+    Constant(String),
+    Expression {
+        expr: Box<expr::Expr>,
+        text: String,
+        /// The YAML scalar the expression is written in; `None` for built-in mappings.
+        at: Option<Span>,
+    },
+}
+
+/// How a target attribute's value is typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    String,
+    Boolean,
+    /// A single user reference (`manager`).
+    UserRef,
+    /// User references (group `members`).
+    UserRefs,
+}
+
+/// A target attribute roster knows; the catalogue of each profile is `mapping::targets`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TargetDef {
+    pub path: &'static str,
+    pub kind: TargetKind,
+    /// The target can be used for matching (the server filters on it).
+    pub filterable: bool,
+    /// The target may be sent on update (Asana refuses `name.givenName`/`familyName` on PATCH).
+    pub updatable: bool,
+    /// The longest string roster sends to it, in characters; validation refuses longer mapped
+    /// values, and the emulator answers them with 400 (README, "Value lengths").
+    pub max_chars: usize,
+}
+
+/// An Entra scoping filter (`entra.scoping_filters[]`): true when every clause is. Evaluated
+/// by `entra::filter`.
+#[derive(Debug, Clone)]
+pub struct ScopingFilter {
+    /// Entra's "Scoping Filter Title", for messages.
+    pub name: Option<String>,
+    pub clauses: Vec<Clause>,
+}
+
+/// One condition on one single-valued source attribute, checked and compiled.
+#[derive(Debug, Clone)]
+pub struct Clause {
+    /// The source attribute (`department`, `accountEnabled`, …).
+    pub attribute: &'static str,
+    pub operator: Operator,
+    /// The value to compare with; `None` for the unary operators.
+    pub value: Option<String>,
+    operand: Operand,
+}
+
+/// A clause's value as its operator compares it.
+#[derive(Debug, Clone)]
+pub enum Operand {
+    /// Compared as text, or no value (the unary operators).
+    Text,
+    Integer(i64),
+    Regex(regex::Regex),
+}
+
+/// The operators Entra documents for scoping clauses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    /// `&`: the attribute's value occurs in the clause's value.
+    In,
+    /// `!&`: the attribute's value does not occur in the clause's value.
+    NotIn,
+    EndsWith,
+    Equals,
+    GreaterThan,
+    GreaterThanOrEquals,
+    /// The attribute contains the value (.NET `String.Contains`, case-sensitive).
+    Includes,
+    IsFalse,
+    IsTrue,
+    IsNull,
+    IsNotNull,
+    NotEquals,
+    RegexMatch,
+    NotRegexMatch,
+}
+
+impl Operator {
+    pub const ALL: [Operator; 14] = [
+        Operator::In,
+        Operator::NotIn,
+        Operator::EndsWith,
+        Operator::Equals,
+        Operator::GreaterThan,
+        Operator::GreaterThanOrEquals,
+        Operator::Includes,
+        Operator::IsFalse,
+        Operator::IsTrue,
+        Operator::IsNull,
+        Operator::IsNotNull,
+        Operator::NotEquals,
+        Operator::RegexMatch,
+        Operator::NotRegexMatch,
+    ];
+
+    /// The spelling of Entra's admin center.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operator::In => "&",
+            Operator::NotIn => "!&",
+            Operator::EndsWith => "ENDS_WITH",
+            Operator::Equals => "EQUALS",
+            Operator::GreaterThan => "Greater_Than",
+            Operator::GreaterThanOrEquals => "Greater_Than_OR_EQUALS",
+            Operator::Includes => "Includes",
+            Operator::IsFalse => "IS FALSE",
+            Operator::IsTrue => "IS TRUE",
+            Operator::IsNull => "IS NULL",
+            Operator::IsNotNull => "IS NOT NULL",
+            Operator::NotEquals => "NOT EQUALS",
+            Operator::RegexMatch => "REGEX MATCH",
+            Operator::NotRegexMatch => "NOT REGEX MATCH",
+        }
+    }
+
+    /// Reads an operator as written in the admin center or in Graph; case, spaces and
+    /// underscores do not matter (`IS NULL`, `IS_NULL`, `isNull`).
+    pub fn parse(text: &str) -> Option<Operator> {
+        let norm = |s: &str| -> String {
+            s.chars()
+                .filter(|c| !matches!(c, ' ' | '_' | '-'))
+                .flat_map(char::to_uppercase)
+                .collect()
+        };
+        let wanted = norm(text.trim());
+        Operator::ALL.into_iter().find(|o| norm(o.name()) == wanted)
+    }
+
+    /// Operators that take no value.
+    pub fn unary(self) -> bool {
+        matches!(
+            self,
+            Operator::IsFalse | Operator::IsTrue | Operator::IsNull | Operator::IsNotNull
+        )
+    }
+}
+
+/// The source attributes a clause may test: every single-valued user attribute except
+/// `manager` (Entra refuses references), plus `accountEnabled`.
+pub fn filterable_attributes() -> impl Iterator<Item = &'static str> {
+    UserAttr::ALL
+        .into_iter()
+        .filter(|a| *a != UserAttr::Manager)
+        .map(UserAttr::name)
+        .chain(["accountEnabled"])
+}
+
+impl Clause {
+    /// Checks and compiles a clause; the error says what is wrong with the value.
+    pub fn new(attribute: &str, operator: Operator, value: Option<&str>) -> Result<Clause, String> {
+        let attribute = filterable_attributes()
+            .find(|a| *a == attribute)
+            .ok_or_else(|| format!("`{attribute}` cannot be used in a scoping filter"))?;
+        let operand = match (operator.unary(), value) {
+            (true, Some(_)) => {
+                return Err(format!("`{}` takes no value", operator.name()));
+            }
+            (true, None) => Operand::Text,
+            (false, None) => return Err(format!("`{}` needs a value", operator.name())),
+            (false, Some(v)) => match operator {
+                Operator::GreaterThan | Operator::GreaterThanOrEquals => {
+                    match v.trim().parse::<i64>() {
+                        Ok(n) => Operand::Integer(n),
+                        Err(_) => {
+                            return Err(format!(
+                                "`{}` compares integers, and `{v}` is not one",
+                                operator.name()
+                            ));
+                        }
+                    }
+                }
+                Operator::RegexMatch | Operator::NotRegexMatch => match regex::Regex::new(v) {
+                    Ok(re) => Operand::Regex(re),
+                    Err(e) => {
+                        // The parser's message quotes the pattern over several lines; the last
+                        // says what is wrong.
+                        let text = e.to_string();
+                        let what = text
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                            .trim_start_matches("error: ");
+                        return Err(format!("invalid regular expression: {what}"));
+                    }
+                },
+                _ => Operand::Text,
+            },
+        };
+        Ok(Clause {
+            attribute,
+            operator,
+            value: value.map(str::to_string),
+            operand,
+        })
+    }
+
+    /// The value as the operator compares it: an integer or a regular expression where the
+    /// operator needs one (always so for a clause [`Clause::new`] made).
+    pub fn operand(&self) -> &Operand {
+        &self.operand
+    }
+
+    /// The clause as Entra's admin center shows it, for messages.
+    pub fn describe(&self) -> String {
+        match &self.value {
+            Some(v) => format!("{} {} {v:?}", self.attribute, self.operator.name()),
+            None => format!("{} {}", self.attribute, self.operator.name()),
+        }
+    }
 }
 
 /// The SCIM service to provision (`target:` or `asana:` in roster.yaml).
@@ -407,9 +711,8 @@ impl User {
     /// The userPrincipalName's match key (NFC, lowercased: [`match_key`]), which identifies
     /// the user.
     ///
-    /// [`match_key`]: crate::names::match_key
     pub fn key(&self) -> String {
-        crate::names::match_key(&self.upn)
+        match_key(&self.upn)
     }
 
     pub fn get(&self, attr: UserAttr) -> Option<&str> {
@@ -488,6 +791,35 @@ mod tests {
         let q = ProtectedPattern::new("a?c@x.io").unwrap();
         assert!(q.matches("abc@x.io") && !q.matches("abbc@x.io"));
         assert!(ProtectedPattern::new("  ").is_err());
+    }
+
+    #[test]
+    fn operators_read_in_any_spelling() {
+        for (text, op) in [
+            ("IS NULL", Operator::IsNull),
+            ("is_null", Operator::IsNull),
+            ("IsNull", Operator::IsNull),
+            ("NOT_REGEX_MATCH", Operator::NotRegexMatch),
+            ("greater_than_or_equals", Operator::GreaterThanOrEquals),
+            ("ENDSWITH", Operator::EndsWith),
+            ("&", Operator::In),
+            ("!&", Operator::NotIn),
+        ] {
+            assert_eq!(Operator::parse(text), Some(op), "{text}");
+        }
+        assert_eq!(Operator::parse("LIKE"), None);
+        assert_eq!(Operator::parse("STARTS_WITH"), None);
+    }
+
+    #[test]
+    fn bad_clauses_say_why() {
+        let err = |a: &str, op: Operator, v: Option<&str>| Clause::new(a, op, v).unwrap_err();
+        assert!(err("manager", Operator::Equals, Some("x")).contains("cannot be used"));
+        assert!(err("IsSoftDeleted", Operator::IsTrue, None).contains("cannot be used"));
+        assert!(err("department", Operator::Equals, None).contains("needs a value"));
+        assert!(err("department", Operator::IsNull, Some("x")).contains("takes no value"));
+        assert!(err("employeeId", Operator::GreaterThan, Some("1e3")).contains("integers"));
+        assert!(err("mail", Operator::RegexMatch, Some("(")).contains("regular expression"));
     }
 
     #[test]

@@ -135,12 +135,11 @@ pub struct RawTarget {
 }
 
 /// What roster assumes about the SCIM server.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
     /// Asana's documented SCIM API: the gallery app's attributes, userName an email address,
     /// `name.givenName`/`familyName` only on create, deprovisioning irreversible.
-    #[default]
     Asana,
     /// Any SCIM 2.0 server (RFC 7643/7644): the standard User attributes, userName any
     /// string, reactivation allowed; PATCH, filtering, ETags and the page size are read from
@@ -234,7 +233,7 @@ pub enum Unmanaged {
 }
 
 /// How a user is deprovisioned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeprovisionWith {
     /// PATCH `active: false`.

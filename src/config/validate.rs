@@ -7,14 +7,14 @@ use std::collections::HashMap;
 
 use super::load::RawConfig;
 use super::model::{
-    self, Config, Group, MaxDeprovisions, Policy, Profile, ProtectedPattern, TargetSettings, User,
-    UserAttr,
+    self, Config, Group, Mapping, MappingSource, MaxDeprovisions, Policy, Profile,
+    ProtectedPattern, TargetDef, TargetSettings, User, UserAttr,
 };
 use super::raw::{self, RawMapping, Spanned};
 use crate::diagnostics::{Diagnostic, FileId, Report, Span, did_you_mean};
 use crate::entra::cloud::{self, Endpoint, Place};
 use crate::expr;
-use crate::mapping::{self, Mapping, MappingSource, targets};
+use crate::mapping::{self, targets};
 use crate::names::{self, match_key};
 
 /// Validates the parsed files; returns the model when there were no errors.
@@ -217,13 +217,16 @@ impl Validator<'_> {
             scope: e
                 .scope
                 .as_ref()
-                .map_or(model::EntraScope::Assigned, |s| s.value),
+                .map_or(model::EntraScope::Assigned, |s| s.value.into()),
             group_members: e
                 .group_members
                 .as_ref()
-                .map_or(model::GroupMembers::Direct, |g| g.value),
+                .map_or(model::GroupMembers::Direct, |g| g.value.into()),
             scoping_filters,
-            mode: e.mode.as_ref().map_or(model::EntraMode::Seed, |m| m.value),
+            mode: e
+                .mode
+                .as_ref()
+                .map_or(model::EntraMode::Seed, |m| m.value.into()),
             login_url,
             graph_url,
             login_url_written: e.login_url.is_some(),
@@ -282,8 +285,8 @@ impl Validator<'_> {
         &mut self,
         file: FileId,
         f: &Spanned<raw::RawScopingFilter>,
-    ) -> crate::entra::filter::ScopingFilter {
-        use crate::entra::filter::{self, Clause, Operator};
+    ) -> model::ScopingFilter {
+        use model::{Clause, Operator, filterable_attributes};
         if f.value.clauses.is_empty() {
             let at = span(file, f);
             self.error(
@@ -296,7 +299,7 @@ impl Validator<'_> {
         for c in &f.value.clauses {
             let c = &c.value;
             let attribute = c.attribute.value.as_str();
-            let attr_ok = filter::filterable_attributes().any(|a| a == attribute);
+            let attr_ok = filterable_attributes().any(|a| a == attribute);
             if !attr_ok {
                 let hint = match attribute {
                     "manager" => "Entra cannot filter on references such as `manager`".to_string(),
@@ -306,13 +309,11 @@ impl Validator<'_> {
                     "IsSoftDeleted" => {
                         "IsSoftDeleted is computed from scope; filter on `accountEnabled`".into()
                     }
-                    _ => match did_you_mean(attribute, filter::filterable_attributes()) {
+                    _ => match did_you_mean(attribute, filterable_attributes()) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!(
                             "filterable attributes: {}",
-                            filter::filterable_attributes()
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            filterable_attributes().collect::<Vec<_>>().join(", ")
                         ),
                     },
                 };
@@ -376,7 +377,7 @@ impl Validator<'_> {
                 }
             }
         }
-        filter::ScopingFilter {
+        model::ScopingFilter {
             name: f.value.name.as_ref().map(|n| n.value.clone()),
             clauses,
         }
@@ -404,7 +405,7 @@ impl Validator<'_> {
         match (asana, target) {
             (_, Some(t)) => {
                 let t = t.value;
-                let profile = t.profile.map_or(Profile::Asana, |p| p.value);
+                let profile = t.profile.map_or(Profile::Asana, |p| p.value.into());
                 (profile, t.url, t.token_env)
             }
             (Some(a), None) => (Profile::Asana, a.value.url, a.value.token_env),
@@ -550,10 +551,10 @@ impl Validator<'_> {
     fn policy(&mut self, file: FileId, p: raw::RawPolicy) -> Policy {
         let mut policy = Policy::default();
         if let Some(u) = p.unmanaged {
-            policy.unmanaged = u.value;
+            policy.unmanaged = u.value.into();
         }
         if let Some(d) = p.deprovision_with {
-            policy.deprovision_with = d.value;
+            policy.deprovision_with = d.value.into();
         }
         for pat in &p.protected {
             match ProtectedPattern::new(&pat.value) {
@@ -697,7 +698,10 @@ impl Validator<'_> {
             [("constant", c)] => MappingSource::Constant(c.value.clone()),
             [(_, e)] => self.expression(file, e, kind)?,
         };
-        let apply = m.apply.as_ref().map_or(model::Apply::Always, |a| a.value);
+        let apply = m
+            .apply
+            .as_ref()
+            .map_or(model::Apply::Always, |a| a.value.into());
         if !target.updatable && apply == model::Apply::Always {
             self.error(
                 format!("Asana refuses `{}` on update", target.path),
@@ -1177,6 +1181,73 @@ impl Validator<'_> {
     }
 }
 
+// The raw enums mirror the YAML and the model's say what it means: each raw value is turned
+// into its model value here, and nowhere else, so renaming either side is an edit here.
+
+impl From<raw::Profile> for Profile {
+    fn from(p: raw::Profile) -> Self {
+        match p {
+            raw::Profile::Asana => Profile::Asana,
+            raw::Profile::Generic => Profile::Generic,
+        }
+    }
+}
+
+impl From<raw::Apply> for model::Apply {
+    fn from(a: raw::Apply) -> Self {
+        match a {
+            raw::Apply::Always => model::Apply::Always,
+            raw::Apply::OnCreate => model::Apply::OnCreate,
+        }
+    }
+}
+
+impl From<raw::Unmanaged> for model::Unmanaged {
+    fn from(u: raw::Unmanaged) -> Self {
+        match u {
+            raw::Unmanaged::Ignore => model::Unmanaged::Ignore,
+            raw::Unmanaged::Report => model::Unmanaged::Report,
+            raw::Unmanaged::Deprovision => model::Unmanaged::Deprovision,
+        }
+    }
+}
+
+impl From<raw::DeprovisionWith> for model::DeprovisionWith {
+    fn from(d: raw::DeprovisionWith) -> Self {
+        match d {
+            raw::DeprovisionWith::Deactivate => model::DeprovisionWith::Deactivate,
+            raw::DeprovisionWith::Delete => model::DeprovisionWith::Delete,
+        }
+    }
+}
+
+impl From<raw::EntraScope> for model::EntraScope {
+    fn from(s: raw::EntraScope) -> Self {
+        match s {
+            raw::EntraScope::Assigned => model::EntraScope::Assigned,
+            raw::EntraScope::All => model::EntraScope::All,
+        }
+    }
+}
+
+impl From<raw::GroupMembers> for model::GroupMembers {
+    fn from(g: raw::GroupMembers) -> Self {
+        match g {
+            raw::GroupMembers::Direct => model::GroupMembers::Direct,
+            raw::GroupMembers::Transitive => model::GroupMembers::Transitive,
+        }
+    }
+}
+
+impl From<raw::EntraMode> for model::EntraMode {
+    fn from(m: raw::EntraMode) -> Self {
+        match m {
+            raw::EntraMode::Seed => model::EntraMode::Seed,
+            raw::EntraMode::Live => model::EntraMode::Live,
+        }
+    }
+}
+
 fn self_text(report: &Report, file: FileId) -> &str {
     report.sources.text(file)
 }
@@ -1233,7 +1304,7 @@ impl Kind {
             Kind::Group => "group",
         }
     }
-    fn targets(self, profile: Profile) -> &'static [mapping::TargetDef] {
+    fn targets(self, profile: Profile) -> &'static [TargetDef] {
         match self {
             Kind::User => targets::user_targets(profile),
             Kind::Group => targets::GROUP_TARGETS,
@@ -1261,7 +1332,7 @@ impl Kind {
 
 /// A likely intended target: a typo of a path, or a path ending in the given name
 /// (`department` for the enterprise extension's department).
-fn suggest_target(name: &str, targets: &[mapping::TargetDef]) -> Option<&'static str> {
+fn suggest_target(name: &str, targets: &[TargetDef]) -> Option<&'static str> {
     did_you_mean(name, targets.iter().map(|t| t.path)).or_else(|| {
         targets
             .iter()
@@ -1276,7 +1347,7 @@ fn suggest_target(name: &str, targets: &[mapping::TargetDef]) -> Option<&'static
 }
 
 /// Targets listed compactly, with the enterprise extension's URN written once.
-fn target_list(targets: &[mapping::TargetDef]) -> String {
+fn target_list(targets: &[TargetDef]) -> String {
     let prefix = format!("{}:", crate::scim::ENTERPRISE_USER);
     let (ext, core): (Vec<_>, Vec<_>) = targets
         .iter()

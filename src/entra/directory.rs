@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
+use crate::config::model::MappingSource;
 use crate::config::model::{Config, User, UserAttr};
-use crate::mapping::MappingSource;
 
 /// A Graph user: the selected properties as Graph sent them, the manager's id, and whether
 /// the user is in the recycle bin (soft-deleted).

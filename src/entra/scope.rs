@@ -190,8 +190,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::config::model::{EntraMode, GroupMembers};
-    use crate::entra::filter::{Clause, Operator, ScopingFilter};
+    use crate::config::model::{Clause, EntraMode, GroupMembers, Operator, ScopingFilter};
 
     fn user(id: &str, upn: &str, enabled: bool, dept: &str, manager: Option<&str>) -> DirUser {
         DirUser {

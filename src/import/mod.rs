@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value as Json;
 
 use crate::config::model::UserAttr;
-use crate::mapping::{Mapping, MappingSource};
+use crate::config::model::{Mapping, MappingSource};
 use crate::plan::{LiveGroup, LiveUser};
 use crate::scim::AttrPath;
 

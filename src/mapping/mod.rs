@@ -11,37 +11,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json};
 
-use crate::config::model::{Apply, Group, User};
-use crate::diagnostics::Span;
+use crate::config::model::{Apply, Group, Mapping, MappingSource, TargetDef, TargetKind, User};
 use crate::expr;
 use crate::scim::AttrPath;
-pub use targets::{TargetDef, TargetKind};
-
-/// A validated mapping.
-#[derive(Debug)]
-pub struct Mapping {
-    pub target: &'static TargetDef,
-    pub source: MappingSource,
-    /// Matching precedence: lowest first; `None` when not used for matching.
-    pub match_priority: Option<u32>,
-    pub apply: Apply,
-    /// Used on create when the value is null.
-    pub default: Option<String>,
-    /// Where the mapping is written; `None` for built-in defaults.
-    pub origin: Option<Span>,
-}
-
-#[derive(Debug)]
-pub enum MappingSource {
-    Direct(String),
-    Constant(String),
-    Expression {
-        expr: Box<expr::Expr>,
-        text: String,
-        /// The YAML scalar the expression is written in; `None` for built-in mappings.
-        at: Option<Span>,
-    },
-}
 
 /// Whether the object is being created or updated: `apply: on_create` mappings and defaults
 /// flow only on create.

@@ -6,34 +6,8 @@
 //! and the enterprise extension (§4.1, §4.3), and the defaults are Entra's non-gallery SCIM
 //! app's (`reference/entra-provisioning-and-graph.md` §2.1) as far as Graph users declare them.
 
-use super::{Mapping, MappingSource};
-use crate::config::model::{Apply, Profile};
+use crate::config::model::{Apply, Mapping, MappingSource, Profile, TargetDef, TargetKind};
 use crate::expr;
-
-/// How a target attribute's value is typed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetKind {
-    String,
-    Boolean,
-    /// A single user reference (`manager`).
-    UserRef,
-    /// User references (group `members`).
-    UserRefs,
-}
-
-/// A target attribute roster knows.
-#[derive(Debug, PartialEq, Eq)]
-pub struct TargetDef {
-    pub path: &'static str,
-    pub kind: TargetKind,
-    /// The target can be used for matching (the server filters on it).
-    pub filterable: bool,
-    /// The target may be sent on update (Asana refuses `name.givenName`/`familyName` on PATCH).
-    pub updatable: bool,
-    /// The longest string roster sends to it, in characters; validation refuses longer mapped
-    /// values, and the emulator answers them with 400 (README, "Value lengths").
-    pub max_chars: usize,
-}
 
 /// The longest string roster sends to most targets. Asana documents no limits; this is a
 /// deliberate choice: as long as any Entra string attribute can be (displayName, 256) and far

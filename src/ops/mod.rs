@@ -223,12 +223,12 @@ impl Session {
     }
 
     /// The target as a saved plan records it: the URL reduced by
-    /// [`target_id`](crate::plan::saved::target_id), or, for the built-in emulator (a new port
-    /// every run), [`BUILTIN_EMULATOR`](crate::plan::saved::BUILTIN_EMULATOR).
+    /// [`target_id`](crate::wire::saved::target_id), or, for the built-in emulator (a new port
+    /// every run), [`BUILTIN_EMULATOR`](crate::wire::saved::BUILTIN_EMULATOR).
     pub fn target_id(&self) -> String {
         match self.emulator {
-            Some(_) => crate::plan::saved::BUILTIN_EMULATOR.to_string(),
-            None => crate::plan::saved::target_id(&self.target.url),
+            Some(_) => crate::wire::saved::BUILTIN_EMULATOR.to_string(),
+            None => crate::wire::saved::target_id(&self.target.url),
         }
     }
 
@@ -311,14 +311,14 @@ pub async fn read_live_with_progress(
 }
 
 /// Reads a saved plan (`plan --out`): a regular file of at most
-/// [`MAX_PLAN_BYTES`](crate::plan::saved::MAX_PLAN_BYTES), whose `kind` says it is a plan and
+/// [`MAX_PLAN_BYTES`](crate::wire::saved::MAX_PLAN_BYTES), whose `kind` says it is a plan and
 /// whose `format_version` this roster reads. Whether it may be applied is
-/// [`crate::plan::integrity`]'s to say.
-pub fn read_saved_plan(path: &Path) -> anyhow::Result<crate::plan::saved::PlanFile> {
-    use crate::plan::saved::MAX_PLAN_BYTES;
+/// [`crate::wire::integrity`]'s to say.
+pub fn read_saved_plan(path: &Path) -> anyhow::Result<crate::wire::saved::PlanFile> {
+    use crate::wire::saved::MAX_PLAN_BYTES;
     let text = crate::fsio::read_to_string(path, MAX_PLAN_BYTES)
         .with_context(|| format!("cannot read the plan file `{}`", path.display()))?;
-    crate::plan::saved::parse(&text).with_context(|| format!("cannot use `{}`", path.display()))
+    crate::wire::saved::parse(&text).with_context(|| format!("cannot use `{}`", path.display()))
 }
 
 /// A client error with what to do about it, in plain words.

@@ -1,18 +1,13 @@
 //! Drift: how the live organisation differs from the declarations, by category.
 //!
 //! Computed from a plan made with `policy.unmanaged: report`, so it names the same
-//! differences a plan would act on, and nothing is changed. Pure.
-
-use serde::{Deserialize, Serialize};
+//! differences a plan would act on, and nothing is changed. Pure. Its JSON is
+//! [`crate::wire::drift`]'s.
 
 use super::{Action, AttrChange, Kind, Member, Plan, UnmanagedUser};
 
-/// Version of the JSON drift format.
-pub const FORMAT_VERSION: &str = "1.0";
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Drift {
-    pub format_version: String,
     /// Declared users and groups that do not exist in the target.
     pub missing: Vec<String>,
     /// Users whose live attributes differ from what the mappings give.
@@ -28,17 +23,16 @@ pub struct Drift {
     /// Whether unmanaged users were looked for.
     pub unmanaged_checked: bool,
     /// The target profile, which names the target in reports; not part of the JSON format.
-    #[serde(skip)]
     pub profile: crate::config::model::Profile,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttributeDrift {
     pub address: String,
     pub attributes: Vec<AttrChange>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MembershipDrift {
     pub address: String,
     /// Declared members missing from the live team.
@@ -64,7 +58,6 @@ impl Drift {
 
 pub fn drift(plan: &Plan) -> Drift {
     let mut d = Drift {
-        format_version: FORMAT_VERSION.into(),
         unmanaged: plan.unmanaged.clone(),
         unmanaged_checked: plan.unmanaged_checked,
         profile: plan.profile,

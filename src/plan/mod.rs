@@ -11,9 +11,7 @@
 //! never deprovisioned.
 
 pub mod drift;
-pub mod integrity;
 pub mod live;
-pub mod saved;
 pub mod source;
 
 use std::collections::{BTreeSet, HashMap};
@@ -50,19 +48,13 @@ impl Capabilities {
     }
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
     User,
     Group,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
     Create,
     Update,
@@ -87,7 +79,7 @@ impl Action {
 
 /// One attribute's change. Values are as SCIM carries them; references (`manager`) are shown
 /// by userName, and `None` means absent.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttrChange {
     pub path: String,
     pub before: Option<Json>,
@@ -95,14 +87,14 @@ pub struct AttrChange {
 }
 
 /// A team member added or removed: by key, with the SCIM id when the user exists already.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Member {
     pub key: String,
     pub id: Option<String>,
 }
 
 /// One change to one object.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub kind: Kind,
     /// userName (users) or displayName (groups), lowercased for users.
@@ -134,15 +126,14 @@ pub fn address(kind: Kind, key: &str) -> String {
 }
 
 /// A live user no declaration matches.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnmanagedUser {
     pub key: String,
     pub id: String,
 }
 
 /// Where the number of active users the percent cap counts against came from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ActiveCount {
     /// Counted in the live users read: every user was read.
     #[default]
@@ -158,7 +149,7 @@ pub enum ActiveCount {
 }
 
 /// The deprovision caps, evaluated.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeprovisionGate {
     pub count: u64,
     pub live_active: u64,
@@ -233,7 +224,7 @@ impl DeprovisionGate {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     pub create: u64,
     pub update: u64,
@@ -260,7 +251,7 @@ impl Summary {
 }
 
 /// The plan.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub changes: Vec<Change>,
     pub unmanaged: Vec<UnmanagedUser>,
@@ -280,7 +271,6 @@ pub struct Plan {
     /// apply resolves references without reading them again.
     pub references: std::collections::BTreeMap<String, String>,
     /// The target profile planned for, which names the target in reports.
-    #[serde(default)]
     pub profile: Profile,
 }
 

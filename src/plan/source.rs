@@ -4,21 +4,18 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::{Kind, Plan};
+use crate::config::model::MappingSource;
 use crate::config::model::{Config, Origin, User, UserProvenance};
-use crate::mapping::MappingSource;
 
 /// A change's provenance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     /// `entra` (read from Entra), `yaml` (declared in YAML only) or `entra+yaml` (both; the
     /// YAML's values win).
     pub object: String,
     /// For objects from both: each changed attribute's origin, `entra`, `yaml`, or `entra+yaml`
     /// for an expression that reads both.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
 }
 

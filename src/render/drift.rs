@@ -6,12 +6,13 @@ use std::io::{self, Write};
 use super::markdown::{self, MAX_CHARS};
 use super::{display_path, show_value};
 use crate::plan::drift::Drift;
+use crate::wire::drift::DriftJson;
 
 /// A marker a workflow can search for to find its drift issue.
 pub const MARKER: &str = "<!-- roster-drift -->";
 
 pub fn json(d: &Drift, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, d)?;
+    serde_json::to_writer_pretty(&mut *out, &DriftJson::from(d))?;
     writeln!(out)
 }
 

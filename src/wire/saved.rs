@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
-use super::{Action, Kind, Live, Plan};
-use crate::render::json::PlanJson;
+use super::plan::{FORMAT_MAJOR, PlanJson};
+use crate::plan::{self, Action, Kind, Live, LiveGroup, LiveUser, Plan};
 
 /// Largest plan file `apply` and `show` read (a plan creating 100,000 users is about 150 MB).
 pub const MAX_PLAN_BYTES: u64 = 512 * 1024 * 1024;
@@ -146,7 +146,7 @@ pub fn parse(text: &str) -> Result<PlanFile, ParseError> {
         .and_then(|p| p.get("format_version"))
         .and_then(Json::as_str)
         .unwrap_or("");
-    let major = crate::render::json::FORMAT_MAJOR;
+    let major = FORMAT_MAJOR;
     if format_major(version) != Some(major) {
         return Err(ParseError::Format {
             found: version.to_string(),
@@ -274,9 +274,8 @@ fn hex(prefix: &str, bytes: &[u8]) -> String {
 }
 
 fn fingerprints(plan: &Plan, live: &Live) -> BTreeMap<String, Fingerprint> {
-    let users: BTreeMap<&str, &super::LiveUser> =
-        live.users.iter().map(|u| (u.id.as_str(), u)).collect();
-    let groups: BTreeMap<&str, &super::LiveGroup> =
+    let users: BTreeMap<&str, &LiveUser> = live.users.iter().map(|u| (u.id.as_str(), u)).collect();
+    let groups: BTreeMap<&str, &LiveGroup> =
         live.groups.iter().map(|g| (g.id.as_str(), g)).collect();
     let mut out = BTreeMap::new();
     for c in &plan.changes {
@@ -304,7 +303,7 @@ fn fingerprints(plan: &Plan, live: &Live) -> BTreeMap<String, Fingerprint> {
     }
     // Users referred to by id (managers, team members) that the plan does not change.
     for (key, id) in &plan.references {
-        let address = super::address(Kind::User, key);
+        let address = plan::address(Kind::User, key);
         if let (false, Some(u)) = (out.contains_key(&address), users.get(id.as_str())) {
             out.insert(
                 address,
@@ -323,7 +322,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::plan::{LiveUser, Scope, plan};
+    use crate::plan::{Scope, plan};
 
     #[test]
     fn item2_digests_ignore_meta_bookkeeping_but_not_the_version() {

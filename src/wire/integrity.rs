@@ -12,9 +12,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::plan::ChangeJson;
 use super::saved::{Fingerprint, PlanFile, same_target};
-use super::{Action, Kind, Summary, address};
-use crate::render::json::ChangeJson;
+use crate::plan::{Action, Change, Kind, Summary, address};
 
 /// Every reason to refuse the plan, or `Ok` when it may go on to the stale check.
 /// `current_target` is this run's target as a plan records it; `None` skips that check
@@ -58,13 +58,14 @@ fn structure(file: &PlanFile) -> Vec<String> {
     let mut out = Vec::new();
     let mut seen: BTreeSet<(String, Action)> = BTreeSet::new();
     let mut users_seen: BTreeSet<String> = BTreeSet::new();
-    for (i, c) in saved.plan.changes.iter().enumerate() {
-        let at = address(c.kind, &c.key);
+    for (i, written) in saved.plan.changes.iter().enumerate() {
+        let c = &written.to_change();
+        let at = c.address();
         let label = format!("change {} ({at} {})", i + 1, c.action.as_str());
-        if c.address != at {
+        if written.address != at {
             out.push(format!(
                 "{label} is labelled `{}`, which is not its kind and key",
-                c.address
+                written.address
             ));
         }
         let allowed = match c.kind {
@@ -131,7 +132,7 @@ fn structure(file: &PlanFile) -> Vec<String> {
 
 /// A change against the fingerprint at its address: present for everything but a create,
 /// absent for a create, and the same id.
-fn against_fingerprint(label: &str, c: &ChangeJson, fp: Option<&Fingerprint>) -> Option<String> {
+fn against_fingerprint(label: &str, c: &Change, fp: Option<&Fingerprint>) -> Option<String> {
     let Some(fp) = fp else {
         return Some(format!(
             "{label} has no fingerprint (roster fingerprints every object a plan changes)"
@@ -162,7 +163,7 @@ fn against_fingerprint(label: &str, c: &ChangeJson, fp: Option<&Fingerprint>) ->
 
 /// Member ids against what the fingerprints record: an added member's id is the one the
 /// fingerprint of that user records; a removed one was a member of the team as read.
-fn members(label: &str, c: &ChangeJson, fps: &BTreeMap<String, Fingerprint>) -> Vec<String> {
+fn members(label: &str, c: &Change, fps: &BTreeMap<String, Fingerprint>) -> Vec<String> {
     let mut out = Vec::new();
     if c.kind != Kind::Group {
         if !c.members.is_empty() {
@@ -223,7 +224,7 @@ fn kind(kind: Kind) -> &'static str {
 fn summary_of(changes: &[ChangeJson]) -> Summary {
     let mut s = Summary::default();
     for c in changes {
-        s.count(c.action);
+        s.count(c.action.into());
     }
     s
 }
@@ -233,8 +234,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::plan::saved::{Provenance, SavedPlan, contents_digest};
     use crate::plan::{Capabilities, Live, LiveGroup, LiveUser, Scope, plan};
+    use crate::wire::saved::{Provenance, SavedPlan, contents_digest};
 
     /// A plan that creates b, updates a, and removes x from team T; sealed like a saved file.
     fn file() -> PlanFile {
@@ -277,7 +278,7 @@ mod tests {
 
     fn seal(mut v: serde_json::Value) -> PlanFile {
         v["digest"] = json!(contents_digest(&v));
-        crate::plan::saved::parse(&v.to_string()).unwrap()
+        crate::wire::saved::parse(&v.to_string()).unwrap()
     }
 
     fn refusals(f: impl FnOnce(&mut serde_json::Value)) -> Vec<String> {
@@ -300,7 +301,9 @@ mod tests {
     #[test]
     fn item2_a_saved_plan_as_written_passes() {
         let f = file();
-        let actions: Vec<Action> = f.saved.plan.changes.iter().map(|c| c.action).collect();
+        let actions: Vec<Action> = (f.saved.plan.changes.iter())
+            .map(|c| c.action.into())
+            .collect();
         assert_eq!(
             actions,
             [Action::Update, Action::Create, Action::RemoveMembers]

@@ -1,0 +1,517 @@
+//! The plan as JSON (`plan --format json`, and the `plan` of a saved plan file): format
+//! [`FORMAT_VERSION`], documented in `docs/plan-format.md`.
+//!
+//! Every type here has its own serde names, and converts from and to the planner's value by
+//! destructuring both sides whole (no `..`), so a field added to either side is a compile
+//! error here until the other side says what it becomes; the tests pin every enum's strings
+//! and check the serialised keys against the document.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::config::model::{DeprovisionWith, Profile};
+use crate::plan::source::Source;
+use crate::plan::{
+    Action, ActiveCount, AttrChange, Change, DeprovisionGate, Kind, Member, Plan, Summary,
+    UnmanagedUser,
+};
+
+/// Version of the JSON plan format. Minor: fields added; major: fields changed or removed.
+pub const FORMAT_VERSION: &str = "1.1";
+
+/// The major part of [`FORMAT_VERSION`]: a saved plan of another major version is refused.
+pub const FORMAT_MAJOR: u64 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanJson {
+    pub format_version: String,
+    pub summary: SummaryJson,
+    pub changes: Vec<ChangeJson>,
+    pub unmanaged: Vec<UnmanagedJson>,
+    pub unmanaged_checked: bool,
+    pub deprovision_gate: GateJson,
+    pub warnings: Vec<String>,
+    /// Declared, enabled users that are deprovisioned in the target, which cannot reactivate them.
+    #[serde(default)]
+    pub reactivation_blocked: Vec<String>,
+    /// SCIM ids of the existing users the changes refer to (managers, team members), by key.
+    #[serde(default)]
+    pub references: BTreeMap<String, String>,
+    /// The target profile planned for: `asana` or `generic`.
+    #[serde(default)]
+    pub profile: ProfileJson,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryJson {
+    pub create: u64,
+    pub update: u64,
+    pub reactivate: u64,
+    pub deprovision: u64,
+    pub add_members: u64,
+    pub remove_members: u64,
+    pub no_op: u64,
+    pub unmanaged: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeJson {
+    pub address: String,
+    pub kind: KindJson,
+    pub key: String,
+    pub action: ActionJson,
+    pub id: Option<String>,
+    pub attributes: Vec<AttrJson>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Where the values came from (Entra, YAML or both), when Entra is merged live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceJson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttrJson {
+    pub path: String,
+    pub before: Option<Json>,
+    pub after: Option<Json>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberJson {
+    pub key: String,
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceJson {
+    /// `entra`, `yaml` or `entra+yaml`.
+    pub object: String,
+    /// For objects from both: each changed attribute's origin.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmanagedJson {
+    pub kind: KindJson,
+    pub key: String,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateJson {
+    pub deprovisions: u64,
+    pub live_active_users: u64,
+    /// Where `live_active_users` came from: `read` (every user was read and counted),
+    /// `target_active` or `target_total` (the target's count, under `--changed-since`), or
+    /// `unknown` (the percent cap was not applied).
+    #[serde(default)]
+    pub active_users_from: ActiveCountJson,
+    pub max_count: u64,
+    pub max_percent: f64,
+    pub deprovision_with: DeprovisionWithJson,
+    /// Apply will refuse unless given `--allow-deprovisions` with this number.
+    pub requires_allow_deprovisions: Option<u64>,
+    pub empty_desired_set: bool,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KindJson {
+    User,
+    Group,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionJson {
+    Create,
+    Update,
+    Reactivate,
+    AddMembers,
+    RemoveMembers,
+    Deprovision,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActiveCountJson {
+    #[default]
+    Read,
+    TargetActive,
+    TargetTotal,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileJson {
+    /// Also what a plan without `profile` (made before 1.0 had it) was made for.
+    #[default]
+    Asana,
+    Generic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeprovisionWithJson {
+    Deactivate,
+    Delete,
+}
+
+impl From<&Plan> for PlanJson {
+    fn from(p: &Plan) -> Self {
+        let Plan {
+            changes,
+            unmanaged,
+            summary,
+            deprovision_gate,
+            deprovision_with,
+            warnings,
+            unmanaged_checked,
+            reactivation_blocked,
+            references,
+            profile,
+        } = p;
+        PlanJson {
+            format_version: FORMAT_VERSION.into(),
+            summary: summary.into(),
+            changes: changes.iter().map(ChangeJson::from).collect(),
+            unmanaged: unmanaged.iter().map(UnmanagedJson::from).collect(),
+            unmanaged_checked: *unmanaged_checked,
+            deprovision_gate: GateJson::new(deprovision_gate, *deprovision_with),
+            warnings: warnings.clone(),
+            reactivation_blocked: reactivation_blocked.clone(),
+            references: references.clone(),
+            profile: (*profile).into(),
+        }
+    }
+}
+
+impl PlanJson {
+    /// Back to the planner's value (for `show` and `apply` of a saved plan).
+    pub fn to_plan(&self) -> Plan {
+        let PlanJson {
+            // Checked when the file is read (`wire::saved::parse`); the plan has no version.
+            format_version: _,
+            summary,
+            changes,
+            unmanaged,
+            unmanaged_checked,
+            deprovision_gate,
+            warnings,
+            reactivation_blocked,
+            references,
+            profile,
+        } = self;
+        Plan {
+            changes: changes.iter().map(ChangeJson::to_change).collect(),
+            unmanaged: unmanaged.iter().map(UnmanagedJson::to_unmanaged).collect(),
+            summary: summary.into(),
+            deprovision_gate: deprovision_gate.to_gate(),
+            deprovision_with: deprovision_gate.deprovision_with.into(),
+            warnings: warnings.clone(),
+            unmanaged_checked: *unmanaged_checked,
+            reactivation_blocked: reactivation_blocked.clone(),
+            references: references.clone(),
+            profile: (*profile).into(),
+        }
+    }
+
+    /// The target profile the plan was made for.
+    pub fn profile(&self) -> Profile {
+        self.profile.into()
+    }
+}
+
+impl From<&Summary> for SummaryJson {
+    fn from(s: &Summary) -> Self {
+        let Summary {
+            create,
+            update,
+            reactivate,
+            deprovision,
+            add_members,
+            remove_members,
+            no_op,
+            unmanaged,
+        } = *s;
+        SummaryJson {
+            create,
+            update,
+            reactivate,
+            deprovision,
+            add_members,
+            remove_members,
+            no_op,
+            unmanaged,
+        }
+    }
+}
+
+impl From<&SummaryJson> for Summary {
+    fn from(s: &SummaryJson) -> Self {
+        let SummaryJson {
+            create,
+            update,
+            reactivate,
+            deprovision,
+            add_members,
+            remove_members,
+            no_op,
+            unmanaged,
+        } = *s;
+        Summary {
+            create,
+            update,
+            reactivate,
+            deprovision,
+            add_members,
+            remove_members,
+            no_op,
+            unmanaged,
+        }
+    }
+}
+
+impl From<&Change> for ChangeJson {
+    fn from(c: &Change) -> Self {
+        let Change {
+            kind,
+            key,
+            action,
+            id,
+            attributes,
+            members,
+            reason,
+            source,
+        } = c;
+        ChangeJson {
+            address: c.address(),
+            kind: (*kind).into(),
+            key: key.clone(),
+            action: (*action).into(),
+            id: id.clone(),
+            attributes: attributes.iter().map(AttrJson::from).collect(),
+            members: members.iter().map(MemberJson::from).collect(),
+            reason: reason.clone(),
+            source: source.as_ref().map(SourceJson::from),
+        }
+    }
+}
+
+impl ChangeJson {
+    pub fn to_change(&self) -> Change {
+        let ChangeJson {
+            // Derived from kind and key; `wire::integrity` checks that it is.
+            address: _,
+            kind,
+            key,
+            action,
+            id,
+            attributes,
+            members,
+            reason,
+            source,
+        } = self;
+        Change {
+            kind: (*kind).into(),
+            key: key.clone(),
+            action: (*action).into(),
+            id: id.clone(),
+            attributes: attributes.iter().map(AttrJson::to_attr).collect(),
+            members: members.iter().map(MemberJson::to_member).collect(),
+            reason: reason.clone(),
+            source: source.as_ref().map(SourceJson::to_source),
+        }
+    }
+}
+
+impl From<&AttrChange> for AttrJson {
+    fn from(a: &AttrChange) -> Self {
+        let AttrChange {
+            path,
+            before,
+            after,
+        } = a;
+        AttrJson {
+            path: path.clone(),
+            before: before.clone(),
+            after: after.clone(),
+        }
+    }
+}
+
+impl AttrJson {
+    pub fn to_attr(&self) -> AttrChange {
+        let AttrJson {
+            path,
+            before,
+            after,
+        } = self;
+        AttrChange {
+            path: path.clone(),
+            before: before.clone(),
+            after: after.clone(),
+        }
+    }
+}
+
+impl From<&Member> for MemberJson {
+    fn from(m: &Member) -> Self {
+        let Member { key, id } = m;
+        MemberJson {
+            key: key.clone(),
+            id: id.clone(),
+        }
+    }
+}
+
+impl MemberJson {
+    pub fn to_member(&self) -> Member {
+        let MemberJson { key, id } = self;
+        Member {
+            key: key.clone(),
+            id: id.clone(),
+        }
+    }
+}
+
+impl From<&Source> for SourceJson {
+    fn from(s: &Source) -> Self {
+        let Source { object, attributes } = s;
+        SourceJson {
+            object: object.clone(),
+            attributes: attributes.clone(),
+        }
+    }
+}
+
+impl SourceJson {
+    pub fn to_source(&self) -> Source {
+        let SourceJson { object, attributes } = self;
+        Source {
+            object: object.clone(),
+            attributes: attributes.clone(),
+        }
+    }
+}
+
+impl From<&UnmanagedUser> for UnmanagedJson {
+    fn from(u: &UnmanagedUser) -> Self {
+        let UnmanagedUser { key, id } = u;
+        UnmanagedJson {
+            // Only users are ever unmanaged; the field leaves room for groups.
+            kind: KindJson::User,
+            key: key.clone(),
+            id: id.clone(),
+        }
+    }
+}
+
+impl UnmanagedJson {
+    pub fn to_unmanaged(&self) -> UnmanagedUser {
+        let UnmanagedJson { kind: _, key, id } = self;
+        UnmanagedUser {
+            key: key.clone(),
+            id: id.clone(),
+        }
+    }
+}
+
+impl GateJson {
+    fn new(g: &DeprovisionGate, deprovision_with: DeprovisionWith) -> GateJson {
+        let DeprovisionGate {
+            count,
+            live_active,
+            active_from,
+            max_count,
+            max_percent,
+            exceeded,
+            empty_desired,
+        } = *g;
+        GateJson {
+            deprovisions: count,
+            live_active_users: live_active,
+            active_users_from: active_from.into(),
+            max_count,
+            max_percent,
+            deprovision_with: deprovision_with.into(),
+            requires_allow_deprovisions: exceeded.then_some(count),
+            empty_desired_set: empty_desired,
+            message: g.message(),
+        }
+    }
+
+    fn to_gate(&self) -> DeprovisionGate {
+        let GateJson {
+            deprovisions,
+            live_active_users,
+            active_users_from,
+            max_count,
+            max_percent,
+            // Part of the plan, not of its gate (`Plan::deprovision_with`).
+            deprovision_with: _,
+            requires_allow_deprovisions,
+            empty_desired_set,
+            // Said again from the rest (`DeprovisionGate::message`).
+            message: _,
+        } = self;
+        DeprovisionGate {
+            count: *deprovisions,
+            live_active: *live_active_users,
+            active_from: (*active_users_from).into(),
+            max_count: *max_count,
+            max_percent: *max_percent,
+            exceeded: requires_allow_deprovisions.is_some(),
+            empty_desired: *empty_desired_set,
+        }
+    }
+}
+
+/// Both ways between a planner or model enum and its wire twin, one match each way, so a
+/// variant added on one side does not compile until the other side has it.
+macro_rules! twins {
+    ($ours:ident, $wire:ident, [$($variant:ident),+ $(,)?]) => {
+        impl From<$ours> for $wire {
+            fn from(v: $ours) -> Self {
+                match v {
+                    $($ours::$variant => $wire::$variant,)+
+                }
+            }
+        }
+        impl From<$wire> for $ours {
+            fn from(v: $wire) -> Self {
+                match v {
+                    $($wire::$variant => $ours::$variant,)+
+                }
+            }
+        }
+    };
+}
+
+twins!(Kind, KindJson, [User, Group]);
+twins!(
+    Action,
+    ActionJson,
+    [
+        Create,
+        Update,
+        Reactivate,
+        AddMembers,
+        RemoveMembers,
+        Deprovision
+    ]
+);
+twins!(
+    ActiveCount,
+    ActiveCountJson,
+    [Read, TargetActive, TargetTotal, Unknown]
+);
+twins!(Profile, ProfileJson, [Asana, Generic]);
+twins!(DeprovisionWith, DeprovisionWithJson, [Deactivate, Delete]);
