@@ -793,6 +793,32 @@ mod tests {
         assert!(ProtectedPattern::new("  ").is_err());
     }
 
+    /// The model is a leaf: beneath config's raw types, the engines that work on it (mapping,
+    /// entra's filters, the planner) and the wire formats, none of which it names. A model
+    /// type that grew serde derives, or a re-export of a raw enum, fails here.
+    #[test]
+    fn issue12_the_model_names_no_raw_type_engine_or_wire_format() {
+        let code = include_str!("model.rs")
+            .split("#[cfg(test)]")
+            .next()
+            .expect("the code comes before its tests");
+        for word in [
+            "raw::",
+            "crate::config::",
+            "crate::mapping",
+            "crate::entra",
+            "crate::plan",
+            "crate::wire",
+            "crate::render",
+            "serde::",
+            "Serialize",
+            "Deserialize",
+            "JsonSchema",
+        ] {
+            assert!(!code.contains(word), "config/model.rs names `{word}`");
+        }
+    }
+
     #[test]
     fn operators_read_in_any_spelling() {
         for (text, op) in [

@@ -10,3 +10,6 @@ pub mod drift;
 pub mod integrity;
 pub mod plan;
 pub mod saved;
+
+#[cfg(test)]
+mod tests;
