@@ -754,6 +754,52 @@ impl User {
     }
 }
 
+/// Each user's manager as an index into `users`, through `index` (users by key); `None` when
+/// the user has no manager, or one `index` does not hold.
+pub fn manager_indexes(users: &[User], index: &HashMap<String, usize>) -> Vec<Option<usize>> {
+    users
+        .iter()
+        .map(|u| u.manager().and_then(|m| index.get(&match_key(m)).copied()))
+        .collect()
+}
+
+/// The loops among managers (`manager_of[i]` is user `i`'s manager), each once, in the order
+/// the walk finds them: the users on the loop in the order its chain runs, starting with the
+/// first one the walk reached. Each chain is walked once, so this is linear in the users.
+pub fn manager_cycles(manager_of: &[Option<usize>]) -> Vec<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        New,
+        OnPath,
+        Done,
+    }
+    let mut state = vec![State::New; manager_of.len()];
+    let mut cycles = Vec::new();
+    for start in 0..manager_of.len() {
+        let mut path = Vec::new();
+        let mut at = Some(start);
+        while let Some(i) = at {
+            match state[i] {
+                State::Done => break,
+                State::OnPath => {
+                    let from = path.iter().position(|&p| p == i).unwrap_or(0);
+                    cycles.push(path[from..].to_vec());
+                    break;
+                }
+                State::New => {
+                    state[i] = State::OnPath;
+                    path.push(i);
+                    at = manager_of[i];
+                }
+            }
+        }
+        for p in path {
+            state[p] = State::Done;
+        }
+    }
+    cycles
+}
+
 /// A declared group (an Asana team).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
@@ -846,6 +892,33 @@ mod tests {
         assert!(err("department", Operator::IsNull, Some("x")).contains("takes no value"));
         assert!(err("employeeId", Operator::GreaterThan, Some("1e3")).contains("integers"));
         assert!(err("mail", Operator::RegexMatch, Some("(")).contains("regular expression"));
+    }
+
+    #[test]
+    fn manager_cycles_are_found_once_each_in_chain_order() {
+        // 0 -> 1 -> 2 -> 1 (a loop of two behind a tail), 3 -> 3, 4 -> 0 (into a reported loop),
+        // 5 alone, 6 -> 7 -> 8 -> 6.
+        let manager_of = [
+            Some(1),
+            Some(2),
+            Some(1),
+            Some(3),
+            Some(0),
+            None,
+            Some(7),
+            Some(8),
+            Some(6),
+        ];
+        assert_eq!(
+            manager_cycles(&manager_of),
+            [vec![1, 2], vec![3], vec![6, 7, 8]]
+        );
+        assert!(manager_cycles(&[None, Some(0), Some(1)]).is_empty());
+        let mut users = vec![User::new("a@x.io"), User::new("B@x.io")];
+        users[0].set(UserAttr::Manager, Some("b@X.io".into()));
+        users[1].set(UserAttr::Manager, Some("nobody@x.io".into()));
+        let index = HashMap::from([("a@x.io".to_string(), 0), ("b@x.io".to_string(), 1)]);
+        assert_eq!(manager_indexes(&users, &index), [Some(1), None]);
     }
 
     #[test]

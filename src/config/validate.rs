@@ -1049,10 +1049,7 @@ impl Validator<'_> {
                 .or(users[i].origin.clone())
                 .unwrap_or(Span::new(0, 0..0))
         };
-        let manager_of: Vec<Option<usize>> = users
-            .iter()
-            .map(|u| u.manager().and_then(|m| index.get(&match_key(m)).copied()))
-            .collect();
+        let manager_of = model::manager_indexes(users, index);
         for (i, u) in users.iter().enumerate() {
             if let Some(m) = u.manager()
                 && manager_of[i].is_none()
@@ -1066,47 +1063,25 @@ impl Validator<'_> {
                 );
             }
         }
-        // Walk each chain once; state 1 = on the current path, 2 = known acyclic or reported.
-        let mut state = vec![0u8; users.len()];
-        for start in 0..users.len() {
-            let mut path = Vec::new();
-            let mut at = Some(start);
-            while let Some(i) = at {
-                match state[i] {
-                    2 => break,
-                    1 => {
-                        let cycle_start = path.iter().position(|&p| p == i).unwrap_or(0);
-                        let cycle = &path[cycle_start..];
-                        // A long cycle is named by its first few users, so that one
-                        // diagnostic stays a line long whatever the file holds.
-                        const SHOWN: usize = 5;
-                        let mut names: Vec<String> = cycle
-                            .iter()
-                            .take(SHOWN)
-                            .map(|&c: &usize| users[c].upn.clone())
-                            .collect();
-                        if cycle.len() > SHOWN {
-                            names.push(format!("… {} more", cycle.len() - SHOWN));
-                        }
-                        names.push(users[i].upn.clone());
-                        let at = manager_at(cycle[0]);
-                        self.error(
-                            format!("manager cycle: {}", names.join(" → ")),
-                            at,
-                            "someone in this chain must have a different manager, or none",
-                        );
-                        break;
-                    }
-                    _ => {
-                        state[i] = 1;
-                        path.push(i);
-                        at = manager_of[i];
-                    }
-                }
+        for cycle in model::manager_cycles(&manager_of) {
+            // A long cycle is named by its first few users, so that one diagnostic stays a
+            // line long whatever the file holds.
+            const SHOWN: usize = 5;
+            let mut names: Vec<String> = cycle
+                .iter()
+                .take(SHOWN)
+                .map(|&c| users[c].upn.clone())
+                .collect();
+            if cycle.len() > SHOWN {
+                names.push(format!("… {} more", cycle.len() - SHOWN));
             }
-            for p in path {
-                state[p] = 2;
-            }
+            names.push(users[cycle[0]].upn.clone());
+            let at = manager_at(cycle[0]);
+            self.error(
+                format!("manager cycle: {}", names.join(" → ")),
+                at,
+                "someone in this chain must have a different manager, or none",
+            );
         }
     }
 

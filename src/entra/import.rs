@@ -11,8 +11,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::scope::EntraData;
-use super::yaml::{self, Entry};
 use crate::config::model::{Config, Group, User};
+use crate::import::yaml::{self, Entry};
 use crate::mapping::{self, Flow, MappedValue};
 use crate::plan::Live;
 use crate::scim::AttrPath;
@@ -96,11 +96,8 @@ pub fn build(data: &EntraData, inputs: &Inputs) -> Import {
         }
     }
     let entries: Vec<Entry> = chosen
-        .iter()
-        .map(|(user, note)| Entry {
-            user,
-            note: note.clone(),
-        })
+        .into_iter()
+        .map(|(user, note)| Entry::user(&user).with_note(note))
         .collect();
 
     let in_scope: HashMap<String, bool> = data
@@ -132,8 +129,15 @@ pub fn build(data: &EntraData, inputs: &Inputs) -> Import {
     }
     elsewhere.sort();
     Import {
-        users_yaml: yaml::users_file(inputs.users_schema, inputs.header, &entries),
-        groups_yaml: yaml::groups_file(inputs.groups_schema, inputs.header, &groups),
+        users_yaml: yaml::document(inputs.users_schema, inputs.header, "users", &entries),
+        groups_yaml: yaml::document(
+            inputs.groups_schema,
+            inputs.header,
+            "groups",
+            &(groups.iter())
+                .map(|g| Entry::group(&g.display_name, &g.members))
+                .collect::<Vec<_>>(),
+        ),
         users,
         disabled,
         out_of_scope,

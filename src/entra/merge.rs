@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::scope::EntraData;
-use crate::config::model::{Config, Origin, Provenance, UserAttr, UserProvenance};
+use crate::config::model::{self, Config, Origin, Provenance, UserAttr, UserProvenance};
 use crate::diagnostics::Diagnostic;
 
 /// Merges Entra's users and teams into the config; returns what the user should see (errors
@@ -127,41 +127,18 @@ fn check_references(config: &mut Config) -> Vec<Diagnostic> {
             }
         }
     }
-    // Walk each manager chain once; 1 = on the current path, 2 = done.
-    let n = config.users.len();
-    let manager_of = |config: &Config, i: usize| {
-        config.users[i]
-            .manager()
-            .and_then(|m| config.user_index.get(&crate::names::match_key(m)).copied())
-    };
-    let mut state = vec![0u8; n];
-    for start in 0..n {
-        let mut path = Vec::new();
-        let mut at = Some(start);
-        while let Some(i) = at {
-            match state[i] {
-                2 => break,
-                1 => {
-                    let user = config.users[i].upn.clone();
-                    out.push(Diagnostic::warning(
-                        format!(
-                            "entra: the managers of `{user}` form a loop; its manager is left unset"
-                        ),
-                        config.users[i].origin.clone(),
-                    ));
-                    config.users[i].set(UserAttr::Manager, None);
-                    break;
-                }
-                _ => {
-                    state[i] = 1;
-                    path.push(i);
-                    at = manager_of(config, i);
-                }
-            }
-        }
-        for p in path {
-            state[p] = 2;
-        }
+    // A loop is broken where the walk closed it: that user's manager is left unset.
+    let manager_of = model::manager_indexes(&config.users, &config.user_index);
+    for cycle in model::manager_cycles(&manager_of) {
+        let user = &mut config.users[cycle[0]];
+        out.push(Diagnostic::warning(
+            format!(
+                "entra: the managers of `{}` form a loop; its manager is left unset",
+                user.upn
+            ),
+            user.origin.clone(),
+        ));
+        user.set(UserAttr::Manager, None);
     }
     out
 }

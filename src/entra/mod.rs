@@ -8,10 +8,10 @@
 //! - [`read`]: what is read (users by delta with a state file, deleted users, assignments,
 //!   group members) into a [`scope::Directory`];
 //! - [`directory`]: Graph users, the `$select` the mappings need, delta items (pure);
-//! - [`filter`]: Entra's scoping filters (pure);
+//! - [`filter`]: evaluates the model's scoping filters (pure);
 //! - [`scope`]: who is in scope, and the users and teams in roster's model (pure);
 //! - [`merge`]: live mode, the YAML laid over what Entra gave (pure);
-//! - [`import`] and [`yaml`]: what `roster import entra` writes (pure);
+//! - [`import`]: what `roster import entra` writes, through `import::yaml` (pure);
 //! - [`emulator`]: a Graph emulator for tests and the quickstart.
 //!
 //! Never: write to Graph, print the client secret or a token, or send a token to a host other
@@ -26,4 +26,3 @@ pub mod import;
 pub mod merge;
 pub mod read;
 pub mod scope;
-pub mod yaml;

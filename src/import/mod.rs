@@ -52,8 +52,10 @@ pub const USERS_PER_FILE: usize = 2_000;
 /// user out can leave a team with an undeclared member, which the next round finds).
 const MAX_ROUNDS: usize = 8;
 
-const USERS_SCHEMA: &str = "# yaml-language-server: $schema=../schema/users.schema.json";
-const GROUPS_SCHEMA: &str = "# yaml-language-server: $schema=../schema/groups.schema.json";
+const USERS_SCHEMA: &str = "../schema/users.schema.json";
+const GROUPS_SCHEMA: &str = "../schema/groups.schema.json";
+/// The comment under each file's modeline.
+const HEADER: &[&str] = &["Written by `roster import`; edit freely, it is yours now."];
 
 /// A user about to be written.
 struct Person {
@@ -322,7 +324,8 @@ fn render(people: &[Person], teams: &[Team]) -> (Vec<File>, Owners) {
                 format!("{}-{:02}.yaml", file.trim_end_matches(".yaml"), part + 1)
             };
             let entries: Vec<&yaml::Entry> = chunk.iter().map(|&i| &people[i].entry).collect();
-            let (contents, ranges) = yaml::document_with_ranges(USERS_SCHEMA, "users", &entries);
+            let (contents, ranges) =
+                yaml::document_with_ranges(USERS_SCHEMA, HEADER, "users", &entries);
             owners.push(owned(ranges, chunk.iter().map(|&i| Owner::User(i))));
             files.push(File { path, contents });
         }
@@ -330,15 +333,10 @@ fn render(people: &[Person], teams: &[Team]) -> (Vec<File>, Owners) {
     if !teams.is_empty() {
         let entries: Vec<yaml::Entry> = teams
             .iter()
-            .map(|t| {
-                let mut e = yaml::Entry::default();
-                e.push("displayName", yaml::Value::Str(t.name.clone()));
-                e.push("members", yaml::Value::List(t.members.clone()));
-                e
-            })
+            .map(|t| yaml::Entry::group(&t.name, &t.members))
             .collect();
         let refs: Vec<&yaml::Entry> = entries.iter().collect();
-        let (contents, ranges) = yaml::document_with_ranges(GROUPS_SCHEMA, "groups", &refs);
+        let (contents, ranges) = yaml::document_with_ranges(GROUPS_SCHEMA, HEADER, "groups", &refs);
         owners.push(owned(ranges, (0..teams.len()).map(Owner::Team)));
         files.push(File {
             path: "groups/teams.yaml".into(),

@@ -1,7 +1,10 @@
-//! A small, deterministic YAML writer for declarations: block lists of flat mappings, keys in
-//! the schema's order, strings quoted only when YAML would read them as something else.
+//! The one YAML writer for declarations, used by `roster import asana` and `roster import
+//! entra`: a schema modeline and comment lines, then a block list of flat mappings (each with
+//! an optional comment above it), keys in the schema's order, strings quoted only when YAML
+//! would read them as something else. Deterministic: the same entries give the same bytes.
+//! Pure: no IO.
 
-use crate::config::model::UserAttr;
+use crate::config::model::{User, UserAttr};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -12,13 +15,42 @@ pub enum Value {
     Map(Vec<(&'static str, String)>),
 }
 
-/// One declaration: keys in insertion order.
+/// One declaration: keys in insertion order, and a comment to write above it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Entry {
+    note: Option<String>,
     fields: Vec<(&'static str, Value)>,
 }
 
 impl Entry {
+    /// A declared user as a users file has it: every attribute it has, in the schema's order,
+    /// and `accountEnabled: false` when it is disabled.
+    pub fn user(user: &User) -> Entry {
+        let mut entry = Entry::default();
+        for attr in UserAttr::ALL {
+            if let Some(v) = user.get(attr) {
+                entry.push_user_attr(attr, v.to_string());
+            }
+        }
+        if !user.account_enabled {
+            entry.push("accountEnabled", Value::Bool(false));
+        }
+        entry
+    }
+
+    /// A group (a team) as a groups file has it: its displayName and members, in order.
+    pub fn group(display_name: &str, members: &[String]) -> Entry {
+        let mut entry = Entry::default();
+        entry.push("displayName", Value::Str(display_name.to_string()));
+        entry.push("members", Value::List(members.to_vec()));
+        entry
+    }
+
+    /// The comment line written above the entry (`# {note}`).
+    pub fn with_note(self, note: Option<String>) -> Entry {
+        Entry { note, ..self }
+    }
+
     pub fn push(&mut self, key: &'static str, value: Value) {
         self.fields.push((key, value));
     }
@@ -68,10 +100,11 @@ impl Entry {
     }
 }
 
-/// A whole file: the schema modeline, a note, and the list.
-pub fn document(modeline: &str, key: &str, entries: &[Entry]) -> String {
+/// A whole file: the modeline naming `schema`, the `header` lines as comments, and the
+/// entries as the list under `key` (`key: []` when there are none).
+pub fn document(schema: &str, header: &[impl AsRef<str>], key: &str, entries: &[Entry]) -> String {
     let refs: Vec<&Entry> = entries.iter().collect();
-    document_with_ranges(modeline, key, &refs).0
+    document_with_ranges(schema, header, key, &refs).0
 }
 
 /// Where each field of each entry is in a [`document_with_ranges`] document.
@@ -80,18 +113,27 @@ pub type FieldRanges = Vec<Vec<(&'static str, std::ops::Range<usize>)>>;
 /// [`document`], and the byte range each field of each entry takes in it (to tell which
 /// declaration, and which field of it, a diagnostic is about).
 pub fn document_with_ranges(
-    modeline: &str,
+    schema: &str,
+    header: &[impl AsRef<str>],
     key: &str,
     entries: &[&Entry],
 ) -> (String, FieldRanges) {
-    let mut s = String::new();
-    let mut ranges = Vec::with_capacity(entries.len());
-    s.push_str(modeline);
-    s.push_str("\n# Written by `roster import`; edit freely, it is yours now.\n");
+    let mut s = format!("# yaml-language-server: $schema={schema}\n");
+    for line in header {
+        s.push_str("# ");
+        s.push_str(line.as_ref());
+        s.push('\n');
+    }
     s.push_str(key);
-    s.push_str(":\n");
+    s.push_str(if entries.is_empty() { ": []\n" } else { ":\n" });
+    let mut ranges = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         if i > 0 {
+            s.push('\n');
+        }
+        if let Some(note) = &e.note {
+            s.push_str("  # ");
+            s.push_str(note);
             s.push('\n');
         }
         let mut fields = Vec::with_capacity(e.fields.len());
@@ -159,6 +201,7 @@ fn plain_is_safe(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::model::User;
 
     #[test]
     fn scalars_are_quoted_only_when_needed_and_read_back_the_same() {
@@ -181,5 +224,51 @@ mod tests {
                 serde_saphyr::from_str(&format!("k: {}\n", scalar(input))).unwrap();
             assert_eq!(back["k"], input, "{input:?} does not read back");
         }
+    }
+
+    #[test]
+    fn users_and_groups_files_as_import_entra_writes_them() {
+        let mut ada = User::new("ada@x.io");
+        ada.set(UserAttr::DisplayName, Some("Ada".into()));
+        ada.set(UserAttr::EmployeeId, Some("7".into()));
+        ada.set(UserAttr::CostCenter, Some("CC-1".into()));
+        ada.set(UserAttr::Manager, Some("bob@x.io".into()));
+        let mut bob = User::new("bob@x.io");
+        bob.account_enabled = false;
+        let text = document(
+            "../../schema/users.schema.json",
+            &["Generated."],
+            "users",
+            &[
+                Entry::user(&ada),
+                Entry::user(&bob).with_note(Some("out of scope".into())),
+            ],
+        );
+        insta::assert_snapshot!(text, @r#"
+        # yaml-language-server: $schema=../../schema/users.schema.json
+        # Generated.
+        users:
+          - userPrincipalName: ada@x.io
+            displayName: Ada
+            employeeId: "7"
+            employeeOrgData:
+              costCenter: CC-1
+            manager: bob@x.io
+
+          # out of scope
+          - userPrincipalName: bob@x.io
+            accountEnabled: false
+        "#);
+        let groups = document(
+            "s",
+            &[] as &[&str],
+            "groups",
+            &[Entry::group("Platform", &["ada@x.io".into()])],
+        );
+        assert_eq!(
+            groups,
+            "# yaml-language-server: $schema=s\ngroups:\n  - displayName: Platform\n    members:\n      - ada@x.io\n"
+        );
+        assert!(document("s", &[] as &[&str], "users", &[]).ends_with("users: []\n"));
     }
 }
