@@ -1156,72 +1156,28 @@ impl Validator<'_> {
     }
 }
 
-// The raw enums mirror the YAML and the model's say what it means: each raw value is turned
-// into its model value here, and nowhere else, so renaming either side is an edit here.
-
-impl From<raw::Profile> for Profile {
-    fn from(p: raw::Profile) -> Self {
-        match p {
-            raw::Profile::Asana => Profile::Asana,
-            raw::Profile::Generic => Profile::Generic,
+/// A raw enum (what the YAML says) into its model enum (what it means), one variant to one:
+/// each raw value is turned into its model value here and nowhere else, and a variant added
+/// to the YAML does not compile until it is given its meaning here.
+macro_rules! raw_to_model {
+    ($name:ident, [$($variant:ident),+ $(,)?]) => {
+        impl From<raw::$name> for model::$name {
+            fn from(v: raw::$name) -> Self {
+                match v {
+                    $(raw::$name::$variant => model::$name::$variant,)+
+                }
+            }
         }
-    }
+    };
 }
 
-impl From<raw::Apply> for model::Apply {
-    fn from(a: raw::Apply) -> Self {
-        match a {
-            raw::Apply::Always => model::Apply::Always,
-            raw::Apply::OnCreate => model::Apply::OnCreate,
-        }
-    }
-}
-
-impl From<raw::Unmanaged> for model::Unmanaged {
-    fn from(u: raw::Unmanaged) -> Self {
-        match u {
-            raw::Unmanaged::Ignore => model::Unmanaged::Ignore,
-            raw::Unmanaged::Report => model::Unmanaged::Report,
-            raw::Unmanaged::Deprovision => model::Unmanaged::Deprovision,
-        }
-    }
-}
-
-impl From<raw::DeprovisionWith> for model::DeprovisionWith {
-    fn from(d: raw::DeprovisionWith) -> Self {
-        match d {
-            raw::DeprovisionWith::Deactivate => model::DeprovisionWith::Deactivate,
-            raw::DeprovisionWith::Delete => model::DeprovisionWith::Delete,
-        }
-    }
-}
-
-impl From<raw::EntraScope> for model::EntraScope {
-    fn from(s: raw::EntraScope) -> Self {
-        match s {
-            raw::EntraScope::Assigned => model::EntraScope::Assigned,
-            raw::EntraScope::All => model::EntraScope::All,
-        }
-    }
-}
-
-impl From<raw::GroupMembers> for model::GroupMembers {
-    fn from(g: raw::GroupMembers) -> Self {
-        match g {
-            raw::GroupMembers::Direct => model::GroupMembers::Direct,
-            raw::GroupMembers::Transitive => model::GroupMembers::Transitive,
-        }
-    }
-}
-
-impl From<raw::EntraMode> for model::EntraMode {
-    fn from(m: raw::EntraMode) -> Self {
-        match m {
-            raw::EntraMode::Seed => model::EntraMode::Seed,
-            raw::EntraMode::Live => model::EntraMode::Live,
-        }
-    }
-}
+raw_to_model!(Profile, [Asana, Generic]);
+raw_to_model!(Apply, [Always, OnCreate]);
+raw_to_model!(Unmanaged, [Ignore, Report, Deprovision]);
+raw_to_model!(DeprovisionWith, [Deactivate, Delete]);
+raw_to_model!(EntraScope, [Assigned, All]);
+raw_to_model!(GroupMembers, [Direct, Transitive]);
+raw_to_model!(EntraMode, [Seed, Live]);
 
 fn self_text(report: &Report, file: FileId) -> &str {
     report.sources.text(file)

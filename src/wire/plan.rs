@@ -229,56 +229,6 @@ impl PlanJson {
     }
 }
 
-impl From<&Summary> for SummaryJson {
-    fn from(s: &Summary) -> Self {
-        let Summary {
-            create,
-            update,
-            reactivate,
-            deprovision,
-            add_members,
-            remove_members,
-            no_op,
-            unmanaged,
-        } = *s;
-        SummaryJson {
-            create,
-            update,
-            reactivate,
-            deprovision,
-            add_members,
-            remove_members,
-            no_op,
-            unmanaged,
-        }
-    }
-}
-
-impl From<&SummaryJson> for Summary {
-    fn from(s: &SummaryJson) -> Self {
-        let SummaryJson {
-            create,
-            update,
-            reactivate,
-            deprovision,
-            add_members,
-            remove_members,
-            no_op,
-            unmanaged,
-        } = *s;
-        Summary {
-            create,
-            update,
-            reactivate,
-            deprovision,
-            add_members,
-            remove_members,
-            no_op,
-            unmanaged,
-        }
-    }
-}
-
 impl From<&Change> for ChangeJson {
     fn from(c: &Change) -> Self {
         let Change {
@@ -324,80 +274,10 @@ impl ChangeJson {
             key: key.clone(),
             action: (*action).into(),
             id: id.clone(),
-            attributes: attributes.iter().map(AttrJson::to_attr).collect(),
-            members: members.iter().map(MemberJson::to_member).collect(),
+            attributes: attributes.iter().map(AttrChange::from).collect(),
+            members: members.iter().map(Member::from).collect(),
             reason: reason.clone(),
-            source: source.as_ref().map(SourceJson::to_source),
-        }
-    }
-}
-
-impl From<&AttrChange> for AttrJson {
-    fn from(a: &AttrChange) -> Self {
-        let AttrChange {
-            path,
-            before,
-            after,
-        } = a;
-        AttrJson {
-            path: path.clone(),
-            before: before.clone(),
-            after: after.clone(),
-        }
-    }
-}
-
-impl AttrJson {
-    pub fn to_attr(&self) -> AttrChange {
-        let AttrJson {
-            path,
-            before,
-            after,
-        } = self;
-        AttrChange {
-            path: path.clone(),
-            before: before.clone(),
-            after: after.clone(),
-        }
-    }
-}
-
-impl From<&Member> for MemberJson {
-    fn from(m: &Member) -> Self {
-        let Member { key, id } = m;
-        MemberJson {
-            key: key.clone(),
-            id: id.clone(),
-        }
-    }
-}
-
-impl MemberJson {
-    pub fn to_member(&self) -> Member {
-        let MemberJson { key, id } = self;
-        Member {
-            key: key.clone(),
-            id: id.clone(),
-        }
-    }
-}
-
-impl From<&Source> for SourceJson {
-    fn from(s: &Source) -> Self {
-        let Source { object, attributes } = s;
-        SourceJson {
-            object: object.clone(),
-            attributes: attributes.clone(),
-        }
-    }
-}
-
-impl SourceJson {
-    pub fn to_source(&self) -> Source {
-        let SourceJson { object, attributes } = self;
-        Source {
-            object: object.clone(),
-            attributes: attributes.clone(),
+            source: source.as_ref().map(Source::from),
         }
     }
 }
@@ -473,6 +353,44 @@ impl GateJson {
         }
     }
 }
+
+/// Both ways between a planner struct and its wire twin when the two have the same fields,
+/// each cloned: destructured whole, so a field added to either side does not compile until it
+/// is listed here.
+macro_rules! same_fields {
+    ($ours:ident, $wire:ident, [$($field:ident),+ $(,)?]) => {
+        impl From<&$ours> for $wire {
+            fn from(v: &$ours) -> Self {
+                let $ours { $($field),+ } = v;
+                $wire { $($field: Clone::clone($field)),+ }
+            }
+        }
+        impl From<&$wire> for $ours {
+            fn from(v: &$wire) -> Self {
+                let $wire { $($field),+ } = v;
+                $ours { $($field: Clone::clone($field)),+ }
+            }
+        }
+    };
+}
+
+same_fields!(
+    Summary,
+    SummaryJson,
+    [
+        create,
+        update,
+        reactivate,
+        deprovision,
+        add_members,
+        remove_members,
+        no_op,
+        unmanaged
+    ]
+);
+same_fields!(AttrChange, AttrJson, [path, before, after]);
+same_fields!(Member, MemberJson, [key, id]);
+same_fields!(Source, SourceJson, [object, attributes]);
 
 /// Both ways between a planner or model enum and its wire twin, one match each way, so a
 /// variant added on one side does not compile until the other side has it.
