@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use super::load::RawConfig;
 use super::model::{
     self, Config, Group, Mapping, MappingSource, MaxDeprovisions, Policy, Profile,
     ProtectedPattern, TargetDef, TargetSettings, User, UserAttr,
 };
+use super::parse::RawConfig;
 use super::raw::{self, RawMapping, Spanned};
 use crate::diagnostics::{Diagnostic, FileId, Report, Span, did_you_mean};
 use crate::entra::cloud::{self, Endpoint, Place};
