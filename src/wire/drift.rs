@@ -11,22 +11,17 @@ use crate::plan::drift::{AttributeDrift, Drift, MembershipDrift};
 /// Version of the JSON drift format.
 pub const FORMAT_VERSION: &str = "1.0";
 
+/// The report; each field means what [`Drift`]'s does, and docs/plan-format.md ("Drift
+/// reports") says so for consumers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DriftJson {
     pub format_version: String,
-    /// Declared users and groups that do not exist in the target.
     pub missing: Vec<String>,
-    /// Users whose live attributes differ from what the mappings give.
     pub attributes: Vec<AttributeDriftJson>,
-    /// Users the files disable that are still active in the target.
     pub should_be_deprovisioned: Vec<String>,
-    /// Users the files enable that are deprovisioned in the target.
     pub deprovisioned_but_declared: Vec<String>,
-    /// Live users no declaration matches (protected users excluded).
     pub unmanaged: Vec<UnmanagedDriftJson>,
-    /// Team memberships that differ.
     pub membership: Vec<MembershipDriftJson>,
-    /// Whether unmanaged users were looked for.
     pub unmanaged_checked: bool,
 }
 
@@ -46,9 +41,7 @@ pub struct UnmanagedDriftJson {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MembershipDriftJson {
     pub address: String,
-    /// Declared members missing from the live team.
     pub missing: Vec<MemberJson>,
-    /// Live members the declaration does not list.
     pub extra: Vec<MemberJson>,
 }
 
