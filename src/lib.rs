@@ -8,6 +8,7 @@
 pub mod output;
 
 pub mod apply;
+pub mod civil_time;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -21,3 +22,4 @@ pub mod ops;
 pub mod plan;
 pub mod render;
 pub mod scim;
+pub mod splitmix;

@@ -6,7 +6,6 @@
 //! nodes, aliases, nesting) so alias bombs and junk fail fast, and non-UTF-8 input is reported at
 //! the first bad byte. Nothing here touches the network.
 
-use std::collections::HashSet;
 use std::fs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -15,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::raw::{RawGroupsFile, RawSettings, RawUsersFile};
 use crate::diagnostics::{Diagnostic, FileId, Report, Span, did_you_mean};
-use crate::fsio::{FileError, Root};
+use crate::fsio::{FileError, Root, Walk};
 
 /// Largest config file roster reads. 100,000 users fit in about 20 MB of YAML; split beyond.
 pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
@@ -86,17 +85,23 @@ pub fn read_dir(dir: &Path, report: &mut Report) -> RawConfig {
     raw
 }
 
+/// Whether a file under `users/` or `groups/` holds declarations: `*.yaml` or `*.yml`.
+pub fn is_yaml(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+/// The declaration files under `dir/sub` as the loader reads them: every `*.yaml` / `*.yml`,
+/// sorted, hidden entries left out, symlinks followed only inside `root` ([`Root::walk`]).
+pub fn declaration_files(root: &Root, dir: &Path, sub: &str) -> Walk {
+    root.walk(&dir.join(sub), is_yaml)
+}
+
 /// The YAML files under `dir/sub`, sorted so diagnostics and models are deterministic. Entries
 /// that cannot be used (a symlink out of the config directory, a special file named `*.yaml`)
 /// are reported and left out; a folder that fails to list marks the config incomplete.
 fn list(root: &Root, dir: &Path, sub: &str, report: &mut Report) -> Vec<PathBuf> {
-    let mut walk = Walk {
-        root,
-        files: Vec::new(),
-        seen: HashSet::new(),
-        refused: Vec::new(),
-    };
-    if let Err(e) = walk.dir(&dir.join(sub)) {
+    let walk = declaration_files(root, dir, sub);
+    if let Some(e) = walk.error {
         report.push(Diagnostic::error(
             format!(
                 "cannot list `{}`: {e}",
@@ -105,7 +110,6 @@ fn list(root: &Root, dir: &Path, sub: &str, report: &mut Report) -> Vec<PathBuf>
             None,
         ));
     }
-    walk.refused.sort_by(|a, b| a.0.cmp(&b.0));
     for (path, e) in walk.refused {
         // Named, not quoted: the entry was not read.
         let display = display_path(&path);
@@ -114,63 +118,7 @@ fn list(root: &Root, dir: &Path, sub: &str, report: &mut Report) -> Vec<PathBuf>
         report
             .push(Diagnostic::error(message, Some(Span::new(file, 0..0))).with_hint(REFUSED_HINT));
     }
-    walk.files.sort();
     walk.files
-}
-
-/// A walk of one declarations folder, symlinks followed only while they stay inside the root.
-struct Walk<'a> {
-    root: &'a Root,
-    files: Vec<PathBuf>,
-    /// Directories already walked, canonical, so a symlink loop inside the root ends.
-    seen: HashSet<PathBuf>,
-    refused: Vec<(PathBuf, FileError)>,
-}
-
-impl Walk<'_> {
-    /// Every `*.yaml` / `*.yml` below `dir`, skipping hidden entries. A missing folder is empty.
-    fn dir(&mut self, dir: &Path) -> std::io::Result<()> {
-        let Ok(meta) = fs::symlink_metadata(dir) else {
-            return Ok(());
-        };
-        if meta.file_type().is_symlink()
-            && let Err(e) = self.root.contains(dir)
-        {
-            self.refused.push((dir.to_path_buf(), e));
-            return Ok(());
-        }
-        if !dir.is_dir() {
-            return Ok(());
-        }
-        if !self.seen.insert(fs::canonicalize(dir)?) {
-            return Ok(());
-        }
-        for entry in fs::read_dir(dir)? {
-            let entry = entry?;
-            let path = entry.path();
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let file_type = entry.file_type()?;
-            let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-            if file_type.is_symlink()
-                && let Err(e) = self.root.contains(&path)
-            {
-                // A dangling link named like a folder is of no interest; one named like a
-                // declarations file is a mistake worth reporting.
-                if yaml || !e.is_not_found() {
-                    self.refused.push((path, e));
-                }
-                continue;
-            }
-            if path.is_dir() {
-                self.dir(&path)?;
-            } else if yaml {
-                self.files.push(path);
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Parses files on every core; results come back in the order of `paths`.
