@@ -24,7 +24,7 @@ mod patch;
 mod persist;
 pub use persist::MAX_STATE_BYTES;
 mod schema;
-pub(crate) mod serve;
+pub mod serve;
 mod server;
 mod settings;
 mod stats;
