@@ -2,9 +2,9 @@
 //!
 //! Every check in roster reports through [`Diagnostic`]s collected into a
 //! [`Report`], so one run shows every problem at once. Rendering is pure: it
-//! writes to any `io::Write`, as rustc-style text with a source snippet or as
-//! GitHub workflow annotations. This module never reads files and never
-//! decides exit codes.
+//! writes to any `io::Write`, as rustc-style text with a source snippet (drawn by
+//! annotate-snippets, which aligns carets by display width) or as GitHub workflow
+//! annotations. This module never reads files and never decides exit codes.
 //!
 //! What a diagnostic quotes comes from a file anyone may write, so rendering shows it
 //! safely and in bounded size: control characters (ESC, BEL, CR, …) and the bidirectional
