@@ -2,9 +2,9 @@
 //!
 //! Every check in roster reports through [`Diagnostic`]s collected into a
 //! [`Report`], so one run shows every problem at once. Rendering is pure: it
-//! writes to any `io::Write`, as rustc-style text with a source snippet or as
-//! GitHub workflow annotations. This module never reads files and never
-//! decides exit codes.
+//! writes to any `io::Write`, as rustc-style text with a source snippet (drawn by
+//! annotate-snippets, which aligns carets by display width) or as GitHub workflow
+//! annotations. This module never reads files and never decides exit codes.
 //!
 //! What a diagnostic quotes comes from a file anyone may write, so rendering shows it
 //! safely and in bounded size: control characters (ESC, BEL, CR, …) and the bidirectional
@@ -13,6 +13,8 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+
+use annotate_snippets::{AnnotationKind, Element, Group, Level, Origin, Renderer, Snippet};
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -212,51 +214,55 @@ pub fn location(sources: &Sources, span: &Span) -> String {
     format!("{}:{line}:{col}", printable(&file))
 }
 
+/// rustc's layout, drawn by annotate-snippets: the message, ` --> file:line:column`, the
+/// source line with carets under the span (aligned by display width, so wide characters
+/// before it do not shift them), then notes and the hint.
 fn render_text(sources: &Sources, d: &Diagnostic, color: bool) -> String {
-    let paint = |code: &str, s: &str| {
-        if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+    let level = match d.severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
     };
-    let (label, code) = match d.severity {
-        Severity::Error => ("error", "1;31"),
-        Severity::Warning => ("warning", "1;33"),
-    };
-    let mut s = String::new();
-    let _ = writeln!(s, "{}: {}", paint(code, label), shown_message(&d.message));
+    let title = shown_message(&d.message);
+    let mut group = Group::with_title(level.primary_title(title.as_str()));
+    // Where annotate-snippets' own `-->` column (counted in the quoted text) must be replaced
+    // by the column in the file: (line, column in the quote, column in the file).
+    let mut column_fix = None;
     if let Some(span) = &d.span {
-        snippet(&mut s, sources, span, &paint);
+        let (element, fix) = snippet(sources, span);
+        group = group.element(element);
+        column_fix = fix;
     }
     for (span, note) in &d.notes {
-        let _ = writeln!(
-            s,
-            "   = note: {} ({})",
-            shown_message(note),
-            location(sources, span)
-        );
+        let text = format!("{} ({})", shown_message(note), location(sources, span));
+        group = group.element(Level::NOTE.message(text));
     }
     if let Some(hint) = &d.hint {
-        let _ = writeln!(s, "   = {}: {}", paint("1;36", "hint"), shown_message(hint));
+        group = group.element(Level::HELP.with_name("hint").message(shown_message(hint)));
     }
-    s.push('\n');
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    // The quoted line is already bounded by `window`; annotate-snippets must not cut it again.
+    let mut s = renderer.term_width(usize::MAX / 4).render(&[group]);
+    if let Some((line, quoted, file)) = column_fix {
+        fix_column(&mut s, line, quoted, file);
+    }
+    s.push_str("\n\n");
     s
 }
 
-fn snippet(s: &mut String, sources: &Sources, span: &Span, paint: &dyn Fn(&str, &str) -> String) {
+/// The snippet of `span`'s first line: the `window` of it that is shown, with the span's part
+/// of that line underlined; just the place when the line and the span are both empty (a file
+/// that was not read). Also says how to correct the `-->` column when the quoted text is not
+/// the line as it is in the file (escaped or cut).
+fn snippet<'a>(sources: &Sources, span: &Span) -> (Element<'a>, Option<(usize, usize, usize)>) {
     let (line, col) = sources.line_col(span.file, span.range.start);
-    let gutter = line.to_string().len();
-    let pad = " ".repeat(gutter);
-    let _ = writeln!(
-        s,
-        "{pad}{} {}",
-        paint("1;34", "-->"),
-        location(sources, span)
-    );
+    let path = printable(&sources.display(span.file).to_string_lossy()).into_owned();
     let text = sources.line_text(span.file, line);
     if text.is_empty() && span.range.is_empty() {
-        return;
+        return (Origin::path(path).line(line).char_column(col).into(), None);
     }
     // Underline to the end of the span or of the line, whichever comes first.
     let (end_line, end_col) = sources.line_col(span.file, span.range.end);
@@ -269,15 +275,35 @@ fn snippet(s: &mut String, sources: &Sources, span: &Span, paint: &dyn Fn(&str, 
         1
     };
     let (shown, at, width) = window(text, col - 1, width);
-    let bar = paint("1;34", "|");
-    let _ = writeln!(s, "{pad} {bar}");
-    let _ = writeln!(s, "{} {bar} {shown}", paint("1;34", &line.to_string()));
-    let _ = writeln!(
-        s,
-        "{pad} {bar} {}{}",
-        " ".repeat(at),
-        paint("1;31", &"^".repeat(width))
-    );
+    let byte = |chars: usize| {
+        shown
+            .char_indices()
+            .nth(chars)
+            .map_or(shown.len(), |(i, _)| i)
+    };
+    let underline = byte(at)..byte(at + width);
+    let fix = (at + 1 != col).then_some((line, at + 1, col));
+    let element = Snippet::source(shown)
+        .line_start(line)
+        .path(path)
+        .annotation(AnnotationKind::Primary.span(underline))
+        .into();
+    (element, fix)
+}
+
+/// Replaces the column annotate-snippets printed on the ` --> file:line:column` line (the
+/// second line) with the column in the file.
+fn fix_column(rendered: &mut String, line: usize, quoted: usize, file: usize) {
+    let wrong = format!(":{line}:{quoted}");
+    let Some(start) = rendered.find('\n').map(|i| i + 1) else {
+        return;
+    };
+    let end = rendered[start..]
+        .find('\n')
+        .map_or(rendered.len(), |i| start + i);
+    if rendered[start..end].ends_with(&wrong) {
+        rendered.replace_range(end - wrong.len()..end, &format!(":{line}:{file}"));
+    }
 }
 
 /// Widest source line a snippet shows; a longer one is cut around the span, with `…`.
@@ -450,24 +476,10 @@ pub fn did_you_mean<'a>(
     let lower = word.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+        .map(|c| (strsim::levenshtein(&lower, &c.to_lowercase()), c))
         .filter(|&(d, c)| d <= (c.len().max(word.len()) / 3).max(1))
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, &cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -508,7 +520,8 @@ mod tests {
              --> users/a.yaml:2:14\n  \
              |\n\
              2 |   - manager: zed@example.com\n  \
-             |              ^^^^^^^^^^^^^^^\n   \
+             |              ^^^^^^^^^^^^^^^\n  \
+             |\n  \
              = hint: declare it\n\n"
         );
     }

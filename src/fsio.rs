@@ -13,8 +13,10 @@
 //!   same directory and is renamed over the target; an existing target that is not a regular
 //!   file is refused, and the temporary file never outlives a failure.
 //! - **Inside a root, when a root is given.** [`Root::contains`] says whether a path resolves
-//!   (symlinks followed) inside a directory, for config directories.
+//!   (symlinks followed) inside a directory, for config directories; [`Root::walk`] lists a
+//!   folder's files following symlinks only while they stay inside it.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Read, Write};
@@ -249,6 +251,17 @@ pub fn open_append(path: &Path) -> Result<File, FileError> {
     Ok(file)
 }
 
+/// What [`Root::walk`] found.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// The files, sorted; paths under the folder walked (through a symlink if one led there).
+    pub files: Vec<PathBuf>,
+    /// Entries not followed because they leave the root (or cannot be resolved), sorted.
+    pub refused: Vec<(PathBuf, FileError)>,
+    /// Why the walk stopped early, if it did.
+    pub error: Option<io::Error>,
+}
+
 /// A directory that paths must stay inside, symlinks followed.
 #[derive(Debug, Clone)]
 pub struct Root {
@@ -290,6 +303,67 @@ impl Root {
             }
         }
         self.contains(existing)
+    }
+
+    /// Every file below `dir` that `wanted` accepts, sorted, hidden entries (`.name`) left
+    /// out. Symlinks are followed only while they resolve inside the root, each folder once
+    /// (so a symlink loop inside the root ends); an entry that leaves the root is refused, named
+    /// in [`Walk::refused`] and not read, unless it is a dangling link that `wanted` would not
+    /// take anyway. A missing `dir` has no files. The first folder that cannot be listed stops
+    /// the walk ([`Walk::error`]), keeping what was found before it.
+    pub fn walk(&self, dir: &Path, wanted: impl Fn(&Path) -> bool) -> Walk {
+        let mut walk = Walk::default();
+        let mut seen = HashSet::new();
+        if let Err(e) = self.walk_into(dir, &wanted, &mut seen, &mut walk) {
+            walk.error = Some(e);
+        }
+        walk.files.sort();
+        walk.refused.sort_by(|a, b| a.0.cmp(&b.0));
+        walk
+    }
+
+    fn walk_into(
+        &self,
+        dir: &Path,
+        wanted: &dyn Fn(&Path) -> bool,
+        seen: &mut HashSet<PathBuf>,
+        walk: &mut Walk,
+    ) -> io::Result<()> {
+        let Ok(meta) = fs::symlink_metadata(dir) else {
+            return Ok(());
+        };
+        if meta.file_type().is_symlink()
+            && let Err(e) = self.contains(dir)
+        {
+            walk.refused.push((dir.to_path_buf(), e));
+            return Ok(());
+        }
+        if !dir.is_dir() || !seen.insert(fs::canonicalize(dir)?) {
+            return Ok(());
+        }
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if entry.file_type()?.is_symlink()
+                && let Err(e) = self.contains(&path)
+            {
+                // A dangling link named like a folder is of no interest; one named like a
+                // wanted file is a mistake worth reporting.
+                if wanted(&path) || !e.is_not_found() {
+                    walk.refused.push((path, e));
+                }
+                continue;
+            }
+            if path.is_dir() {
+                self.walk_into(&path, wanted, seen, walk)?;
+            } else if wanted(&path) {
+                walk.files.push(path);
+            }
+        }
+        Ok(())
     }
 
     /// [`write_atomic`] inside the root, creating the folders `path` needs.
@@ -399,5 +473,73 @@ mod tests {
         assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
         root.write(&inside.join("new/deeper/x.yaml"), b"x").unwrap();
         assert_eq!(fs::read(inside.join("new/deeper/x.yaml")).unwrap(), b"x");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn issue12_the_walk_follows_links_inside_the_root_only() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users");
+        fs::create_dir_all(users.join("team/deeper")).unwrap();
+        fs::create_dir_all(dir.path().join("shared")).unwrap();
+        for f in [
+            "users/b.yaml",
+            "users/a.yml",
+            "users/notes.txt",
+            "users/.hidden.yaml",
+            "users/team/deeper/c.yaml",
+            "shared/s.yaml",
+        ] {
+            fs::write(dir.path().join(f), "users: []\n").unwrap();
+        }
+        // Inside the root: followed (a folder and a file); a loop ends.
+        symlink(dir.path().join("shared"), users.join("linked")).unwrap();
+        symlink(users.join("b.yaml"), users.join("same.yaml")).unwrap();
+        symlink(&users, users.join("team/loop")).unwrap();
+        // Outside, or dangling: refused by name, except a dangling folder-like link.
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("x.yaml"), "users: []\n").unwrap();
+        symlink(outside.path(), users.join("out")).unwrap();
+        symlink(outside.path().join("x.yaml"), users.join("out.yaml")).unwrap();
+        symlink(dir.path().join("gone.yaml"), users.join("dangling.yaml")).unwrap();
+        symlink(dir.path().join("gone"), users.join("dangling-folder")).unwrap();
+
+        let root = Root::new(dir.path()).unwrap();
+        let yaml = |p: &Path| p.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        let walk = root.walk(&users, yaml);
+        assert!(walk.error.is_none(), "{:?}", walk.error);
+        let rel = |p: &PathBuf| p.strip_prefix(dir.path()).unwrap().display().to_string();
+        assert_eq!(
+            walk.files.iter().map(rel).collect::<Vec<_>>(),
+            [
+                "users/a.yml",
+                "users/b.yaml",
+                "users/linked/s.yaml",
+                "users/same.yaml",
+                "users/team/deeper/c.yaml",
+            ]
+        );
+        let refused: Vec<(String, bool)> = walk
+            .refused
+            .iter()
+            .map(|(p, e)| (rel(p), matches!(e, FileError::Outside { .. })))
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                ("users/dangling.yaml".to_string(), false),
+                ("users/out".to_string(), true),
+                ("users/out.yaml".to_string(), true),
+            ]
+        );
+        // A missing folder has no files and is no error; a symlinked root folder that leaves
+        // the root is refused whole.
+        let missing = root.walk(&dir.path().join("groups"), yaml);
+        assert!(missing.files.is_empty() && missing.refused.is_empty() && missing.error.is_none());
+        symlink(outside.path(), dir.path().join("groups")).unwrap();
+        let away = root.walk(&dir.path().join("groups"), yaml);
+        assert!(away.files.is_empty());
+        assert_eq!(away.refused.len(), 1);
     }
 }

@@ -8,6 +8,7 @@
 pub mod output;
 
 pub mod apply;
+pub mod civil_time;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -23,4 +24,5 @@ pub mod ops;
 pub mod plan;
 pub mod render;
 pub mod scim;
+pub mod splitmix;
 pub mod wire;

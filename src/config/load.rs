@@ -5,7 +5,6 @@
 //! [`crate::fsio`]), reads stop at [`MAX_FILE_BYTES`], and non-UTF-8 input is reported at the
 //! first bad byte. Nothing here touches the network.
 
-use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +14,7 @@ use super::model::Config;
 use super::parse::{Parsed, Problem, RawConfig, parse_text, record};
 use super::raw::{RawGroupsFile, RawUsersFile};
 use crate::diagnostics::{Diagnostic, Report, Span};
-use crate::fsio::{FileError, Root};
+use crate::fsio::{FileError, Root, Walk};
 // Their old paths, for the binary's callers.
 pub use super::parse::{MAX_FILE_BYTES, SETTINGS_FILE, parse_raw};
 
@@ -81,17 +80,23 @@ pub fn read_dir(dir: &Path, report: &mut Report) -> RawConfig {
     raw
 }
 
+/// Whether a file under `users/` or `groups/` holds declarations: `*.yaml` or `*.yml`.
+pub fn is_yaml(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+/// The declaration files under `dir/sub` as the loader reads them: every `*.yaml` / `*.yml`,
+/// sorted, hidden entries left out, symlinks followed only inside `root` ([`Root::walk`]).
+pub fn declaration_files(root: &Root, dir: &Path, sub: &str) -> Walk {
+    root.walk(&dir.join(sub), is_yaml)
+}
+
 /// The YAML files under `dir/sub`, sorted so diagnostics and models are deterministic. Entries
 /// that cannot be used (a symlink out of the config directory, a special file named `*.yaml`)
 /// are reported and left out; a folder that fails to list marks the config incomplete.
 fn list(root: &Root, dir: &Path, sub: &str, report: &mut Report) -> Vec<PathBuf> {
-    let mut walk = Walk {
-        root,
-        files: Vec::new(),
-        seen: HashSet::new(),
-        refused: Vec::new(),
-    };
-    if let Err(e) = walk.dir(&dir.join(sub)) {
+    let walk = declaration_files(root, dir, sub);
+    if let Some(e) = walk.error {
         report.push(Diagnostic::error(
             format!(
                 "cannot list `{}`: {e}",
@@ -100,7 +105,6 @@ fn list(root: &Root, dir: &Path, sub: &str, report: &mut Report) -> Vec<PathBuf>
             None,
         ));
     }
-    walk.refused.sort_by(|a, b| a.0.cmp(&b.0));
     for (path, e) in walk.refused {
         // Named, not quoted: the entry was not read.
         let display = display_path(&path);
@@ -109,63 +113,7 @@ fn list(root: &Root, dir: &Path, sub: &str, report: &mut Report) -> Vec<PathBuf>
         report
             .push(Diagnostic::error(message, Some(Span::new(file, 0..0))).with_hint(REFUSED_HINT));
     }
-    walk.files.sort();
     walk.files
-}
-
-/// A walk of one declarations folder, symlinks followed only while they stay inside the root.
-struct Walk<'a> {
-    root: &'a Root,
-    files: Vec<PathBuf>,
-    /// Directories already walked, canonical, so a symlink loop inside the root ends.
-    seen: HashSet<PathBuf>,
-    refused: Vec<(PathBuf, FileError)>,
-}
-
-impl Walk<'_> {
-    /// Every `*.yaml` / `*.yml` below `dir`, skipping hidden entries. A missing folder is empty.
-    fn dir(&mut self, dir: &Path) -> std::io::Result<()> {
-        let Ok(meta) = fs::symlink_metadata(dir) else {
-            return Ok(());
-        };
-        if meta.file_type().is_symlink()
-            && let Err(e) = self.root.contains(dir)
-        {
-            self.refused.push((dir.to_path_buf(), e));
-            return Ok(());
-        }
-        if !dir.is_dir() {
-            return Ok(());
-        }
-        if !self.seen.insert(fs::canonicalize(dir)?) {
-            return Ok(());
-        }
-        for entry in fs::read_dir(dir)? {
-            let entry = entry?;
-            let path = entry.path();
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let file_type = entry.file_type()?;
-            let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-            if file_type.is_symlink()
-                && let Err(e) = self.root.contains(&path)
-            {
-                // A dangling link named like a folder is of no interest; one named like a
-                // declarations file is a mistake worth reporting.
-                if yaml || !e.is_not_found() {
-                    self.refused.push((path, e));
-                }
-                continue;
-            }
-            if path.is_dir() {
-                self.dir(&path)?;
-            } else if yaml {
-                self.files.push(path);
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Parses files on every core; results come back in the order of `paths`.

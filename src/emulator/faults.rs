@@ -4,6 +4,8 @@
 //! n-th SCIM request the emulator received), so a sequential client sees the same faults on
 //! every run. Pure: this module decides, `http` carries the decision out.
 
+use crate::splitmix::SplitMix64;
+
 /// What to inject; probabilities are in `[0, 1]` and must add up to at most 1.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct FaultConfig {
@@ -66,32 +68,14 @@ pub struct Plan {
     pub fault: Fault,
 }
 
-/// SplitMix64: tiny, fast and good enough to spread seeds; not for cryptography.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Draws the plan for request number `seq`.
 pub fn plan(cfg: &FaultConfig, seq: u64) -> Plan {
-    let mut rng = SplitMix64(cfg.seed ^ seq.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    let mut rng = SplitMix64::new(cfg.seed ^ seq.wrapping_mul(0xD1B5_4A32_D192_ED03));
     let jitter = match cfg.jitter_ms {
         0 => 0,
-        j => rng.next() % (j + 1),
+        j => rng.next_u64() % (j + 1),
     };
-    let u = rng.unit();
+    let u = rng.next_unit();
     let mut edge = 0.0;
     let mut fault = Fault::None;
     for (p, f) in [
@@ -174,6 +158,34 @@ mod tests {
                 delay_ms: 0,
                 fault: Fault::None
             }
+        );
+    }
+
+    #[test]
+    fn issue12_fault_draws_are_the_same_as_before_the_shared_generator() {
+        let cfg = FaultConfig {
+            seed: 7,
+            jitter_ms: 1000,
+            p_500: 0.3,
+            p_reset: 0.2,
+            ..Default::default()
+        };
+        let drawn: Vec<(u64, Fault)> = (0..8)
+            .map(|s| plan(&cfg, s))
+            .map(|p| (p.delay_ms, p.fault))
+            .collect();
+        assert_eq!(
+            drawn,
+            [
+                (310, Fault::Reset),
+                (389, Fault::None),
+                (743, Fault::None),
+                (276, Fault::None),
+                (838, Fault::None),
+                (885, Fault::None),
+                (44, Fault::Status(500)),
+                (862, Fault::Reset),
+            ]
         );
     }
 

@@ -22,17 +22,16 @@ use super::faults::{self, Fault};
 use super::filter;
 use super::limits::{self, Access, Decision, Limit};
 use super::schema::{self, CORE_GROUP, CORE_USER};
-use super::server::{ConnControl, Shared};
+use super::serve::{ConnControl, Resp};
+use super::server::Shared;
 use super::store::{Page, PageRequest, Store};
-use crate::scim::AttrPath;
+use crate::scim::path::AttrPath;
 
 pub const SCIM_PREFIX: &str = "/api/1.0/scim";
 const SCIM_JSON: &str = "application/scim+json";
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// Larger bodies get 413; a SCIM user is a few hundred bytes.
 const MAX_BODY: usize = 1 << 20;
-
-type Resp = Response<Full<Bytes>>;
 
 /// How a request ended, for stats and the log.
 enum Outcome {
@@ -723,40 +722,12 @@ fn copy_path(
     }
 }
 
-/// Decodes `a=b&c=d`, with `%XX` and `+` for space.
+/// Decodes `a=b&c=d` as a form: `+` is a space, `%XX` a byte, an invalid escape stays as
+/// written, and bytes that are not UTF-8 become U+FFFD.
 fn query_params(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
+    url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
         .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (
-                bytes.get(i + 1).and_then(|&b| hex(b)),
-                bytes.get(i + 2).and_then(|&b| hex(b)),
-            ) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Resp {
@@ -872,15 +843,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decodes_queries() {
+    fn issue12_queries_decode_as_the_hand_written_decoder_did() {
+        let decoded = |q: &str| query_params(q);
         assert_eq!(
-            query_params("filter=userName%20eq%20%22a%2Bb%40x.io%22&count=5&x"),
-            vec![
+            decoded("filter=userName%20eq%20%22a%2Bb%40x.io%22&count=5&x"),
+            [
                 ("filter".into(), "userName eq \"a+b@x.io\"".into()),
                 ("count".into(), "5".into()),
                 ("x".into(), String::new()),
             ]
         );
-        assert_eq!(percent_decode("a+b%zz%4"), "a b%zz%4");
+        let pairs: [(&str, (&str, &str)); 8] = [
+            // `+` is a space, `%2B` a plus.
+            ("a+b=c+d", ("a b", "c d")),
+            ("f=a%2Bb", ("f", "a+b")),
+            // Invalid or cut escapes stay as written.
+            ("f=a%zz%4", ("f", "a%zz%4")),
+            ("f=%", ("f", "%")),
+            ("f=%%41", ("f", "%A")),
+            // Only the first `=` splits; empty pieces are skipped.
+            ("f=a=b", ("f", "a=b")),
+            ("&&f=1&", ("f", "1")),
+            // Bytes that are not UTF-8 are replaced, not refused.
+            ("f=%FF", ("f", "\u{fffd}")),
+        ];
+        for (q, (k, v)) in pairs {
+            assert_eq!(decoded(q), [(k.to_string(), v.to_string())], "{q}");
+        }
     }
 }

@@ -24,6 +24,7 @@ mod patch;
 mod persist;
 pub use persist::MAX_STATE_BYTES;
 mod schema;
+pub mod serve;
 mod server;
 mod settings;
 mod stats;

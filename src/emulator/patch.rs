@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::error::ScimError;
 use super::filter;
 use super::schema::{self, Attr, Coercion, ENTERPRISE_ATTRS, Kind, USER_ATTRS};
-use crate::scim::{AttrPath, ENTERPRISE_USER};
+use crate::scim::path::{AttrPath, ENTERPRISE_USER};
 
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 

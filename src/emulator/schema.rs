@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use super::error::ScimError;
-use crate::scim::ENTERPRISE_USER;
+use crate::scim::path::ENTERPRISE_USER;
 
 pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";

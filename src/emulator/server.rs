@@ -1,33 +1,25 @@
-//! The running server: state shared by requests, the accept loop (hyper's HTTP/1 on our own
-//! loop, so a fault can reset a connection), the persistence writer, and shutdown.
+//! The running server: state shared by requests, the persistence writer, and shutdown; the
+//! accept loop is the one both emulators share ([`super::serve`]).
 //!
 //! Listens on 127.0.0.1 only, never another interface.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
-use std::time::Duration;
 
 use hyper::header::{self, HeaderMap};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinSet;
 
 use super::clock::Clock;
 use super::error::{EmulatorError, ScimError};
 use super::http;
 use super::limits::{Access, Decision, TokenLimiter};
 use super::persist;
+use super::serve::{self, stopped};
 use super::settings::EmulatorConfig;
 use super::stats::Stats;
 use super::store::Store;
-
-/// How long shutdown waits for open requests before closing their connections.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// What every request can reach.
 pub struct Shared {
@@ -106,24 +98,6 @@ impl Shared {
             _ = tokio::time::sleep(self.clock.real(emulated_ms)) => {}
             _ = stopped(&mut shutdown) => {}
         }
-    }
-}
-
-/// Resolves once shutdown is signalled.
-async fn stopped(rx: &mut watch::Receiver<bool>) {
-    // The guard wait_for returns must not live across later awaits (it is not Send).
-    let _ = rx.wait_for(|s| *s).await;
-}
-
-/// Lets a request's handler reset its own connection.
-#[derive(Default)]
-pub struct ConnControl {
-    reset: Notify,
-}
-
-impl ConnControl {
-    pub fn reset(&self) {
-        self.reset.notify_one();
     }
 }
 
@@ -215,7 +189,7 @@ pub struct Server {
 
 pub async fn start(config: EmulatorConfig) -> Result<Server, EmulatorError> {
     config.check().map_err(EmulatorError::Config)?;
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
+    let listener = serve::bind(config.port)
         .await
         .map_err(|source| EmulatorError::Bind {
             port: config.port,
@@ -273,7 +247,12 @@ pub async fn start(config: EmulatorConfig) -> Result<Server, EmulatorError> {
         let s = shared.clone();
         tokio::spawn(async move { write_loop(s).await })
     });
-    let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+    let s = shared.clone();
+    let accept = tokio::spawn(serve::serve(
+        listener,
+        move |conn, req| http::handle(s.clone(), conn, req),
+        shared.shutdown.clone(),
+    ));
     Ok(Server {
         shared,
         addr,
@@ -293,67 +272,6 @@ async fn write_loop(shared: Arc<Shared>) {
         }
         // A failure is reported to the waiting requests and logged; the next change retries.
         let _ = Persister::flush(&shared).await;
-    }
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut shutdown = shared.shutdown.clone();
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    connections.spawn(serve_connection(stream, shared.clone()));
-                }
-                // Out of file descriptors and the like: back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = stopped(&mut shutdown) => break,
-        }
-    }
-    drop(listener);
-    let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
-        connections.abort_all();
-    }
-}
-
-async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
-    let _ = stream.set_nodelay(true);
-    // A second handle on the same socket, to set SO_LINGER 0 (so close sends RST) while
-    // hyper owns the stream.
-    let control_socket = match stream.into_std().and_then(|s| {
-        let dup = s.try_clone()?;
-        Ok((TcpStream::from_std(s)?, dup))
-    }) {
-        Ok(pair) => pair,
-        Err(_) => return,
-    };
-    let (stream, socket) = control_socket;
-    let conn_ctl = Arc::new(ConnControl::default());
-    let ctl = conn_ctl.clone();
-    let s = shared.clone();
-    let service = service_fn(move |req| http::handle(s.clone(), ctl.clone(), req));
-    let conn = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(conn);
-    let mut shutdown = shared.shutdown.clone();
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = conn_ctl.reset.notified() => {
-            let _ = socket2::SockRef::from(&socket).set_linger(Some(Duration::ZERO));
-        }
-        _ = stopped(&mut shutdown) => {
-            conn.as_mut().graceful_shutdown();
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = conn_ctl.reset.notified() => {
-                    let _ = socket2::SockRef::from(&socket).set_linger(Some(Duration::ZERO));
-                }
-            }
-        }
     }
 }
 

@@ -18,7 +18,7 @@ use super::limits;
 use super::patch::{self, GroupEdit};
 use super::schema::{self, CORE_GROUP, CORE_USER, Coercion};
 use super::settings::{Behaviour, Deprovisioned, Paging, Reactivation, StringBooleans};
-use crate::scim::ENTERPRISE_USER;
+use crate::scim::path::ENTERPRISE_USER;
 
 /// Resource metadata the emulator keeps (RFC 7643 §3.1).
 #[derive(Debug, Clone, PartialEq, Eq)]

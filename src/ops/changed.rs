@@ -110,7 +110,7 @@ pub fn since(dir: &Path, git_ref: &str) -> anyhow::Result<Changed> {
         }
     }
     new_files.extend(untracked.lines().map(str::to_string));
-    let is_yaml = |p: &String| p.ends_with(".yaml") || p.ends_with(".yml");
+    let is_yaml = |p: &String| crate::config::load::is_yaml(Path::new(p));
     old_files.retain(is_yaml);
     new_files.retain(is_yaml);
     let mut old = Declarations::default();

@@ -414,8 +414,7 @@ fn rewrite_folder(root: &crate::fsio::Root, path: &Path, text: &str) -> std::io:
     root.write(path, text.as_bytes())?;
     for entry in std::fs::read_dir(dir)? {
         let p = entry?.path();
-        let yaml = p.extension().is_some_and(|e| e == "yaml" || e == "yml");
-        if yaml && p.is_file() && p != path {
+        if crate::config::load::is_yaml(&p) && p.is_file() && p != path {
             std::fs::remove_file(&p)?;
         }
     }

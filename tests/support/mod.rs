@@ -3,17 +3,24 @@
 //! the connection, hold it without answering, or wait at a gate until several requests are in
 //! flight at once); a [`Silent`] listener that only counts who connects to it; a runtime; and
 //! helpers for a run's output and a scratch config directory.
+//!
+//! The scripted server is hyper on the emulators' accept loop (`roster::emulator::serve`),
+//! so HTTP/1.1 is parsed by the library the emulators use, and a reset is the same TCP reset.
 
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Barrier;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use roster::emulator::serve::{ConnControl, Resp, serve};
+use tokio::sync::{Barrier, watch};
 use tokio::task::JoinHandle;
 
 /// One request as the server read it.
@@ -103,6 +110,8 @@ pub struct ScriptServer {
     pub addr: SocketAddr,
     recorded: Arc<Mutex<Vec<Recorded>>>,
     task: JoinHandle<()>,
+    /// Held so the accept loop runs until the server is dropped.
+    _running: watch::Sender<bool>,
 }
 
 impl ScriptServer {
@@ -110,23 +119,21 @@ impl ScriptServer {
     pub async fn start(
         handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
     ) -> ScriptServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        let listener = roster::emulator::serve::bind(0)
             .await
             .expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
         let recorded = Arc::new(Mutex::new(Vec::new()));
         let handler: Arc<Handler> = Arc::new(handler);
         let rec = recorded.clone();
-        let task = tokio::spawn(async move {
-            let mut connections = tokio::task::JoinSet::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                connections.spawn(serve(stream, handler.clone(), rec.clone()));
-            }
-        });
+        let (running, stop) = watch::channel(false);
+        let service = move |conn, req| answer(handler.clone(), rec.clone(), conn, req);
+        let task = tokio::spawn(serve(listener, service, stop));
         ScriptServer {
             addr,
             recorded,
             task,
+            _running: running,
         }
     }
 
@@ -153,112 +160,83 @@ impl ScriptServer {
 
 impl Drop for ScriptServer {
     fn drop(&mut self) {
+        // Aborting the accept loop drops every connection at once, held ones included.
         self.task.abort();
     }
 }
 
-async fn serve(mut stream: TcpStream, handler: Arc<Handler>, recorded: Arc<Mutex<Vec<Recorded>>>) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i;
-            }
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-        let mut lines = head.split("\r\n");
-        let mut request_line = lines.next().unwrap_or("").split(' ');
-        let method = request_line.next().unwrap_or("").to_string();
-        let target = request_line.next().unwrap_or("").to_string();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
-            .collect();
-        let length: usize = headers
+/// Records one request and answers it as the handler says.
+async fn answer(
+    handler: Arc<Handler>,
+    recorded: Arc<Mutex<Vec<Recorded>>>,
+    conn: Arc<ConnControl>,
+    req: Request<Incoming>,
+) -> Result<Resp, Infallible> {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = body.collect().await else {
+        // The client went away mid-body: nothing was asked.
+        conn.reset();
+        return std::future::pending().await;
+    };
+    let request = Recorded {
+        method: parts.method.to_string(),
+        target: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.to_string(), |p| p.as_str().to_string()),
+        headers: parts
+            .headers
             .iter()
-            .find(|(k, _)| k == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        let body_start = head_end + 4;
-        while buf.len() < body_start + length {
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
+            .map(|(k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes()).trim().to_string();
+                (k.as_str().to_string(), v)
+            })
+            .collect(),
+        body: body.to_bytes().to_vec(),
+    };
+    recorded.lock().unwrap().push(request.clone());
+    let mut reply = handler(&request);
+    while let Reply::Gate(barrier, then) = reply {
+        reply = match tokio::time::timeout(Duration::from_secs(5), barrier.wait()).await {
+            Ok(_) => *then,
+            Err(_) => Reply::json(
+                418,
+                serde_json::json!({"detail": "gate timed out: the requests were not concurrent"}),
+            ),
+        };
+    }
+    match reply {
+        Reply::Reset => {
+            conn.reset();
+            std::future::pending().await
         }
-        let body = buf[body_start..body_start + length].to_vec();
-        buf.drain(..body_start + length);
-        let request = Recorded {
-            method,
-            target,
+        Reply::Hang => std::future::pending().await,
+        Reply::Gate(..) => unreachable!(),
+        Reply::Send {
+            status,
             headers,
             body,
-        };
-        recorded.lock().unwrap().push(request.clone());
-        let mut reply = handler(&request);
-        while let Reply::Gate(barrier, then) = reply {
-            reply = match tokio::time::timeout(Duration::from_secs(5), barrier.wait()).await {
-                Ok(_) => *then,
-                Err(_) => Reply::json(
-                    418,
-                    serde_json::json!({"detail": "gate timed out: the requests were not concurrent"}),
-                ),
-            };
-        }
-        match reply {
-            Reply::Reset => {
-                let _ = stream.set_zero_linger();
-                return;
-            }
-            Reply::Hang => {
-                std::future::pending::<()>().await;
-            }
-            Reply::Gate(..) => unreachable!(),
-            Reply::Send {
-                status,
-                headers,
-                body,
-            } => {
-                let mut out = format!(
-                    "HTTP/1.1 {status} {}\r\ncontent-length: {}\r\n",
-                    reason(status),
-                    body.len()
+        } => {
+            let empty = body.is_empty();
+            let mut response = Response::new(Full::new(Bytes::from(body)));
+            *response.status_mut() =
+                StatusCode::from_u16(status).expect("a test replies with a valid status");
+            let own_type = headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+            if !own_type && !empty {
+                response.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/scim+json"),
                 );
-                if !body.is_empty() {
-                    out.push_str("content-type: application/scim+json\r\n");
-                }
-                for (k, v) in headers {
-                    out.push_str(&format!("{k}: {v}\r\n"));
-                }
-                out.push_str("\r\n");
-                out.push_str(&body);
-                if stream.write_all(out.as_bytes()).await.is_err() {
-                    return;
-                }
             }
+            for (k, v) in headers {
+                let name = HeaderName::from_bytes(k.as_bytes()).expect("a valid header name");
+                let value = HeaderValue::from_str(&v).expect("a valid header value");
+                response.headers_mut().append(name, value);
+            }
+            Ok(response)
         }
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        409 => "Conflict",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "Status",
     }
 }
 

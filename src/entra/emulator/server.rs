@@ -4,27 +4,21 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value as Json, json};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use super::GraphEmulatorConfig;
 use super::tenant::{ChangeLog, Tenant, USER_PROPERTIES};
-
-pub(super) type Resp = Response<Full<Bytes>>;
+use crate::emulator::serve::{self, Resp};
 
 /// Path prefixes: `{base}/login/{tenant}/oauth2/v2.0/token` and `{base}/graph/v1.0/…`.
 pub const LOGIN_PREFIX: &str = "/login";
@@ -142,7 +136,6 @@ pub struct Shared {
     pub counters: Counters,
     /// Graph requests so far, for the throttling and fault schedule.
     seq: AtomicU64,
-    shutdown: watch::Receiver<bool>,
 }
 
 impl Shared {
@@ -170,7 +163,7 @@ impl Server {
 }
 
 pub async fn start(config: GraphEmulatorConfig, tenant: Tenant) -> std::io::Result<Server> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
+    let listener = serve::bind(config.port).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
     let shared = Arc::new(Shared {
@@ -185,52 +178,19 @@ pub async fn start(config: GraphEmulatorConfig, tenant: Tenant) -> std::io::Resu
         }),
         counters: Counters::default(),
         seq: AtomicU64::new(0),
-        shutdown: rx,
     });
-    let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+    let s = shared.clone();
+    let accept = tokio::spawn(serve::serve(
+        listener,
+        move |_conn, req| handle(s.clone(), req),
+        rx,
+    ));
     Ok(Server {
         shared,
         addr,
         shutdown: tx,
         accept,
     })
-}
-
-async fn stopped(rx: &mut watch::Receiver<bool>) {
-    let _ = rx.wait_for(|s| *s).await;
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut shutdown = shared.shutdown.clone();
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let s = shared.clone();
-                    connections.spawn(async move {
-                        let _ = stream.set_nodelay(true);
-                        let service = service_fn(move |req| handle(s.clone(), req));
-                        let conn = http1::Builder::new()
-                            .keep_alive(true)
-                            .serve_connection(TokioIo::new(stream), service);
-                        let _ = conn.await;
-                    });
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = stopped(&mut shutdown) => break,
-        }
-    }
-    drop(listener);
-    let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(2), drain)
-        .await
-        .is_err()
-    {
-        connections.abort_all();
-    }
 }
 
 fn json_response(status: StatusCode, body: &Json) -> Resp {

@@ -120,15 +120,7 @@ impl Jitter {
     pub fn sample(&self) -> f64 {
         match self {
             Jitter::Off => 1.0,
-            Jitter::Seeded(state) => {
-                let mut z = state
-                    .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
-                    .wrapping_add(0x9E37_79B9_7F4A_7C15);
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                z ^= z >> 31;
-                (z >> 11) as f64 / (1u64 << 53) as f64
-            }
+            Jitter::Seeded(state) => crate::splitmix::unit(crate::splitmix::next_shared(state)),
         }
     }
 }
