@@ -9,7 +9,8 @@ use super::Outcome;
 use crate::cli::{GlobalArgs, ImportAsanaArgs, ImportCommand};
 use crate::config::load::SETTINGS_FILE;
 use crate::import;
-use crate::ops;
+use crate::ops::{self, Notes};
+use crate::output::{self, say};
 
 const STARTER_SETTINGS: &str = "\
 # yaml-language-server: $schema=schema/roster.schema.json
@@ -54,11 +55,12 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
     };
     if std::fs::symlink_metadata(dir.join(SETTINGS_FILE)).is_err() {
         write(&dir.join(SETTINGS_FILE), STARTER_SETTINGS.as_bytes())?;
-        eprintln!("Wrote a starter {SETTINGS_FILE}.");
+        say!("Wrote a starter {SETTINGS_FILE}.");
     }
-    let Some((config, report)) = super::load_config(global)? else {
+    let Some(mut loaded) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
+    let (config, report) = (&loaded.config, &loaded.report);
     // The declarations are validated against this roster.yaml before anything is written.
     let settings_path = dir.join(SETTINGS_FILE);
     let settings = report
@@ -68,21 +70,25 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
         .map(|(_, text)| text.to_string())
         .with_context(|| format!("{SETTINGS_FILE} was not read"))?;
     let rt = ops::runtime()?;
-    eprintln!(
+    say!(
         "Reading users and teams from {}…",
         config.settings.target.profile.target_name()
     );
+    let progress = output::Progress::users_read();
+    let hooks = super::hooks(global, Some(&progress));
+    let mut notes = Notes::default();
     let live = rt.block_on(async {
-        let session = super::open(&config, &args.target).await?;
-        let client = session.target.reader(global.verbose)?;
-        ops::read_live_with_progress(&client, progress())
+        let session = ops::open(config, &super::connect(&args.target)).await?;
+        let client = session.target.reader(&hooks)?;
+        ops::read_live_with(&client, hooks.progress.clone(), &mut notes)
             .await
             .map_err(ops::explain)
-    })?;
-    if progress().is_some() {
-        eprintln!();
-    }
-    eprintln!(
+    });
+    progress.finish();
+    super::print_notes(notes.take(), &mut loaded.report)?;
+    let live = live?;
+    let config = &loaded.config;
+    say!(
         "Read {} users and {} teams.",
         live.users.len(),
         live.groups.len()
@@ -95,7 +101,7 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
     )
     .map_err(anyhow::Error::msg)?;
     for s in &result.skipped {
-        eprintln!("skipped {}: {}", s.what, s.reason);
+        say!("skipped {}: {}", s.what, s.reason);
     }
     // Only now that the target was read: a failed read leaves the old files in place.
     for f in &existing {
@@ -108,9 +114,9 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
         write(&dir.join("schema").join(name), text.as_bytes())?;
     }
     for m in &result.skipped_mappings {
-        eprintln!("note: the mapping to {m} cannot be inverted; that attribute was not imported");
+        say!("note: the mapping to {m} cannot be inverted; that attribute was not imported");
     }
-    eprintln!(
+    say!(
         "Wrote {} users and {} teams in {} files under `{}`; `roster plan` should now show no changes.",
         result.users,
         result.groups,
@@ -118,7 +124,7 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
         dir.display()
     );
     if !result.skipped.is_empty() {
-        eprintln!(
+        say!(
             "Left out {} users, teams or managers whose declarations `roster validate` would \
              reject (listed above): what is not declared the plan leaves alone. Fix them in {} \
              and import again, or declare them by hand.",
@@ -126,26 +132,13 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
             config.settings.target.profile.target_name()
         );
         if config.settings.policy.unmanaged == crate::config::model::Unmanaged::Deprovision {
-            eprintln!(
+            say!(
                 "warning: policy.unmanaged is `deprovision`: the next plan deprovisions the \
                  users left out. Set it to `report` until they are declared."
             );
         }
     }
     Ok(Outcome::Success)
-}
-
-/// A progress line on a terminal (not in CI): users read so far.
-fn progress() -> Option<ops::Progress> {
-    use std::io::IsTerminal;
-    let on = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-    on.then(|| -> ops::Progress {
-        std::sync::Arc::new(|n| {
-            use std::io::Write;
-            eprint!("\r  {n:>7} users read");
-            let _ = std::io::stderr().flush();
-        })
-    })
 }
 
 /// Every YAML file under users/ and groups/ (which `--force` removes). Symlinks are not

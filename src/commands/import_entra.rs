@@ -3,36 +3,65 @@
 
 use super::Outcome;
 use crate::cli::{GlobalArgs, ImportEntraArgs};
-use crate::config::model::EntraMode;
-use crate::ops;
+use crate::config::model::{EntraMode, Profile};
+use crate::ops::{self, Access, Notes, pipeline};
+use crate::output::{self, say};
 
 pub fn run(global: &GlobalArgs, args: &ImportEntraArgs) -> anyhow::Result<Outcome> {
-    let Some((config, report)) = super::load_config(global)? else {
+    let Some(mut loaded) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
+    let (config, report) = (&loaded.config, &loaded.report);
     if config
         .settings
         .entra
         .as_ref()
         .is_some_and(|e| e.mode == EntraMode::Live)
     {
-        eprintln!(
+        say!(
             "note: entra.mode is live, so plan reads Entra itself; imported files are YAML \
              declarations, which override Entra's values"
         );
     }
     // Where the Entra secret goes is settled before the first request to either side.
-    let settings = ops::entra::settings(&config)?;
+    let settings = ops::entra::settings(config)?;
     let rt = ops::runtime()?;
+    let progress = output::Progress::users_read();
+    let hooks = super::hooks(global, Some(&progress));
+    let mut notes = Notes::default();
     let imported = rt.block_on(async {
-        let asana = if args.entra_only {
-            None
-        } else {
-            Some(super::read(&config, &args.target, global.verbose).await?)
+        // The target, to write out-of-scope users that hold an account there.
+        let live = match args.entra_only {
+            true => None,
+            false => {
+                let session = ops::open(config, &super::connect(&args.target)).await?;
+                let connection =
+                    pipeline::connect(session, Access::Read, &hooks, &mut notes).await?;
+                let (live, _) =
+                    pipeline::read(&connection.reader, config, None, &hooks, &mut notes).await?;
+                Some(live)
+            }
         };
-        let live = asana.as_ref().map(|(_, _, live)| live);
-        ops::entra::import(&config, &settings, &report, live, global.verbose, args.full).await
-    })?;
+        let full = args.full;
+        ops::entra::import(
+            config,
+            &settings,
+            report,
+            live.as_ref(),
+            &hooks,
+            full,
+            &mut notes,
+        )
+        .await
+    });
+    progress.finish();
+    super::print_notes(notes.take(), &mut loaded.report)?;
+    let imported = imported?;
+    let profile = loaded.config.settings.target.profile;
+    let account = match profile {
+        Profile::Asana => "an Asana account",
+        Profile::Generic => "an account on the SCIM server",
+    };
     let i = &imported.import;
     let shown: Vec<String> = imported
         .files
@@ -44,7 +73,7 @@ pub fn run(global: &GlobalArgs, args: &ImportEntraArgs) -> anyhow::Result<Outcom
                 .to_string()
         })
         .collect();
-    eprintln!(
+    say!(
         "Wrote {} users ({} disabled in Entra) and {} teams to {} ({}).",
         i.users,
         i.disabled,
@@ -53,20 +82,21 @@ pub fn run(global: &GlobalArgs, args: &ImportEntraArgs) -> anyhow::Result<Outcom
         imported.users_read
     );
     if i.out_of_scope > 0 {
-        eprintln!(
-            "{} out-of-scope users hold an Asana account: they are written with \
+        say!(
+            "{} out-of-scope users hold {account}: they are written with \
              accountEnabled: false, so roster deprovisions them.",
             i.out_of_scope
         );
     }
     if args.entra_only {
-        eprintln!(
-            "Asana was not read (--entra-only): out-of-scope users that hold an Asana account \
-             are not in the files."
+        say!(
+            "{} was not read (--entra-only): out-of-scope users that hold {account} are not \
+             in the files.",
+            profile.target_name_capitalized()
         );
     }
     if !i.declared_elsewhere.is_empty() {
-        eprintln!(
+        say!(
             "Left out, because YAML elsewhere declares them: {}.",
             i.declared_elsewhere.join(", ")
         );
@@ -77,10 +107,10 @@ pub fn run(global: &GlobalArgs, args: &ImportEntraArgs) -> anyhow::Result<Outcom
         crate::diagnostics::render(
             &report,
             crate::diagnostics::DiagnosticFormat::Text,
-            super::stderr_color(),
-            &mut crate::output::stderr(),
+            output::stderr_color(),
+            &mut output::stderr(),
         )?;
-        eprintln!("the config directory is not valid after the import; see above");
+        say!("the config directory is not valid after the import; see above");
         return Ok(Outcome::Failed);
     }
     Ok(Outcome::Success)
