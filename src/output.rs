@@ -210,8 +210,7 @@ impl Progress {
     }
 
     fn start(make: impl FnOnce() -> ProgressBar) -> Progress {
-        let drawn = io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-        let bar = drawn.then(make);
+        let bar = drawn(io::stderr().is_terminal(), std::env::var_os("CI")).then(make);
         if let (Some(bar), Ok(mut active)) = (&bar, ACTIVE.lock()) {
             *active = Some(bar.clone());
         }
@@ -251,6 +250,52 @@ impl Drop for Progress {
     }
 }
 
+/// Whether progress is drawn: on a terminal, and not in CI (`CI` set to anything, even empty:
+/// a CI runner that gives a terminal still keeps a log).
+fn drawn(terminal: bool, ci: Option<std::ffi::OsString>) -> bool {
+    terminal && ci.is_none()
+}
+
 fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn issue12_progress_only_on_a_terminal_and_never_in_ci() {
+        assert!(super::drawn(true, None));
+        assert!(!super::drawn(false, None));
+        assert!(!super::drawn(true, Some("true".into())));
+        assert!(!super::drawn(true, Some("".into())));
+    }
+
+    #[test]
+    fn issue12_a_closed_stderr_drops_lines_and_a_closed_stdout_stops() {
+        use std::io::Write;
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut err = super::Stream {
+            inner: Closed,
+            name: "stderr",
+        };
+        assert!(writeln!(err, "dropped").is_ok());
+        assert!(!super::stdout_closed());
+        let mut out = super::Stream {
+            inner: Closed,
+            name: "stdout",
+        };
+        let e = writeln!(out, "stops").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe);
+        assert!(super::stdout_closed());
+        // Neither is a failure of the run.
+        assert!(super::failure().is_none());
+    }
 }

@@ -549,6 +549,26 @@ mod tests {
     }
 
     #[test]
+    fn issue12_messages_have_no_runs_of_spaces() {
+        // A line continuation without its backslash kept the next line's indentation: runs of
+        // 14 spaces in the middle of the message.
+        let yaml = "version: 1\nentra:\n  mode: live\n  tenant_id: contoso.onmicrosoft.com\n  \
+                    client_id: 00000000-0000-0000-0000-000000000001\n  service_principal_id: \
+                    00000000-0000-0000-0000-000000000002\n";
+        let (config, report) = crate::config::from_texts(yaml, &[], &[]);
+        let config = config.unwrap_or_else(|| panic!("{:#?}", report.diagnostics));
+        let err = super::refuse_changed_since(&config, Some("main"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("--changed-since compares declarations in git"),
+            "{err}"
+        );
+        assert!(!err.contains("  ") && !err.contains('\n'), "{err:?}");
+        assert!(super::refuse_changed_since(&config, None).is_ok());
+    }
+
+    #[test]
     fn item3_entra_pins_are_held_to_the_host_and_cloud_rules() {
         let err = pin(
             written(None, None),
