@@ -11,8 +11,8 @@ use crate::render::Format;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success, nothing to change
-  1  error (invalid config, failed request, failed apply)
+  0  success, nothing to change; or stdout's reader closed it (`roster plan | head -1`)
+  1  error (invalid config, failed request, failed apply, output that could not be written)
   2  changes present (plan --detailed-exitcode) or drift found (drift)";
 
 /// GitOps user provisioning for Asana or any SCIM 2.0 server: declare users in YAML, plan and

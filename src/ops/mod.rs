@@ -12,6 +12,7 @@
 pub mod apply;
 pub mod changed;
 pub mod entra;
+pub mod import;
 pub mod pipeline;
 
 use std::path::{Path, PathBuf};
