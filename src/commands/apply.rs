@@ -10,8 +10,8 @@ use super::Outcome;
 use crate::apply::{ApplyReport, Status, StepResult};
 use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::config::model::Profile;
+use crate::ops;
 use crate::ops::apply::{self as op, Prepared};
-use crate::ops::{self, Notes};
 use crate::output::{self, say};
 use crate::render;
 
@@ -26,19 +26,18 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
         );
     }
     let rt = ops::runtime()?;
-    let progress = output::Progress::users_read();
-    let request = op::Request {
-        plan_file: args.plan_file.as_deref(),
-        connect: &super::connect(&args.target),
-        changed_since: args.changed_since.as_deref(),
-        allow_deprovisions: args.allow_deprovisions,
-        audit_log: args.audit_log.as_deref(),
-        hooks: &super::hooks(global, Some(&progress)),
-    };
-    let mut notes = Notes::default();
-    let prepared = rt.block_on(op::prepare(&mut loaded, &request, &mut notes));
-    progress.finish();
-    super::print_notes(notes.take(), &mut loaded.report)?;
+    let connect = super::connect(&args.target);
+    let prepared = super::operate(&rt, global, &mut loaded, async |loaded, hooks, notes| {
+        let request = op::Request {
+            plan_file: args.plan_file.as_deref(),
+            connect: &connect,
+            changed_since: args.changed_since.as_deref(),
+            allow_deprovisions: args.allow_deprovisions,
+            audit_log: args.audit_log.as_deref(),
+            hooks,
+        };
+        op::prepare(loaded, &request, notes).await
+    });
     let ready = match prepared? {
         Prepared::Invalid => return Ok(Outcome::Failed),
         Prepared::Refused(refusal) => {

@@ -6,7 +6,7 @@ use super::Outcome;
 use crate::cli::{DriftArgs, GlobalArgs};
 use crate::config::model::Unmanaged;
 use crate::ops::pipeline::{self, Planning};
-use crate::ops::{self, Access, Notes};
+use crate::ops::{self, Access};
 use crate::output;
 use crate::plan;
 use crate::render::{self, Format};
@@ -18,17 +18,16 @@ pub fn run(global: &GlobalArgs, args: &DriftArgs) -> anyhow::Result<Outcome> {
     // Drift reports every undeclared user, whatever apply would do about them.
     loaded.config.settings.policy.unmanaged = Unmanaged::Report;
     let rt = ops::runtime()?;
-    let progress = output::Progress::users_read();
-    let request = pipeline::Request {
-        connect: &super::connect(&args.target),
-        changed_since: None,
-        access: Access::Read,
-        hooks: &super::hooks(global, Some(&progress)),
-    };
-    let mut notes = Notes::default();
-    let planning = rt.block_on(pipeline::plan(&mut loaded, &request, &mut notes));
-    progress.finish();
-    super::print_notes(notes.take(), &mut loaded.report)?;
+    let connect = super::connect(&args.target);
+    let planning = super::operate(&rt, global, &mut loaded, async |loaded, hooks, notes| {
+        let request = pipeline::Request {
+            connect: &connect,
+            changed_since: None,
+            access: Access::Read,
+            hooks,
+        };
+        pipeline::plan(loaded, &request, notes).await
+    });
     let Planning::Planned(planned) = planning? else {
         return Ok(Outcome::Failed);
     };

@@ -4,8 +4,8 @@
 use super::Outcome;
 use crate::cli::{GlobalArgs, ImportAsanaArgs, ImportCommand};
 use crate::config::load::SETTINGS_FILE;
-use crate::ops::{self, Notes};
-use crate::output::{self, say};
+use crate::ops;
+use crate::output::say;
 
 pub fn run(global: &GlobalArgs, cmd: &ImportCommand) -> anyhow::Result<Outcome> {
     match cmd {
@@ -26,16 +26,10 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
     let profile = loaded.config.settings.target.profile;
     say!("Reading users and teams from {}…", profile.target_name());
     let rt = ops::runtime()?;
-    let progress = output::Progress::users_read();
-    let hooks = super::hooks(global, Some(&progress));
-    let mut notes = Notes::default();
     let connect = super::connect(&args.target);
-    let imported = rt.block_on(ops::import::asana(
-        &loaded, workspace, &connect, &hooks, &mut notes,
-    ));
-    progress.finish();
-    super::print_notes(notes.take(), &mut loaded.report)?;
-    let imported = imported?;
+    let imported = super::operate(&rt, global, &mut loaded, async |loaded, hooks, notes| {
+        ops::import::asana(loaded, workspace, &connect, hooks, notes).await
+    })?;
     say!(
         "Read {} users and {} teams.",
         imported.users_read,

@@ -4,14 +4,14 @@
 use super::Outcome;
 use crate::cli::{GlobalArgs, ImportEntraArgs};
 use crate::config::model::{EntraMode, Profile};
-use crate::ops::{self, Access, Notes, pipeline};
-use crate::output::{self, say};
+use crate::ops;
+use crate::output::say;
 
 pub fn run(global: &GlobalArgs, args: &ImportEntraArgs) -> anyhow::Result<Outcome> {
     let Some(mut loaded) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
-    let (config, report) = (&loaded.config, &loaded.report);
+    let config = &loaded.config;
     if config
         .settings
         .entra
@@ -26,37 +26,11 @@ pub fn run(global: &GlobalArgs, args: &ImportEntraArgs) -> anyhow::Result<Outcom
     // Where the Entra secret goes is settled before the first request to either side.
     let settings = ops::entra::settings(config)?;
     let rt = ops::runtime()?;
-    let progress = output::Progress::users_read();
-    let hooks = super::hooks(global, Some(&progress));
-    let mut notes = Notes::default();
-    let imported = rt.block_on(async {
-        // The target, to write out-of-scope users that hold an account there.
-        let live = match args.entra_only {
-            true => None,
-            false => {
-                let session = ops::open(config, &super::connect(&args.target)).await?;
-                let connection =
-                    pipeline::connect(session, Access::Read, &hooks, &mut notes).await?;
-                let (live, _) =
-                    pipeline::read(&connection.reader, config, None, &hooks, &mut notes).await?;
-                Some(live)
-            }
-        };
-        let full = args.full;
-        ops::entra::import(
-            config,
-            &settings,
-            report,
-            live.as_ref(),
-            &hooks,
-            full,
-            &mut notes,
-        )
-        .await
-    });
-    progress.finish();
-    super::print_notes(notes.take(), &mut loaded.report)?;
-    let imported = imported?;
+    let connect = super::connect(&args.target);
+    let target = (!args.entra_only).then_some(&connect);
+    let imported = super::operate(&rt, global, &mut loaded, async |loaded, hooks, notes| {
+        ops::import::entra(loaded, &settings, target, args.full, hooks, notes).await
+    })?;
     let profile = loaded.config.settings.target.profile;
     let account = match profile {
         Profile::Asana => "an Asana account",
@@ -102,14 +76,8 @@ pub fn run(global: &GlobalArgs, args: &ImportEntraArgs) -> anyhow::Result<Outcom
         );
     }
     // The files must leave the directory valid; say so now rather than at the next plan.
-    let (checked, report) = crate::config::load(&global.config_dir);
-    if checked.is_none() {
-        crate::diagnostics::render(
-            &report,
-            crate::diagnostics::DiagnosticFormat::Text,
-            output::stderr_color(),
-            &mut output::stderr(),
-        )?;
+    if let Err(invalid) = ops::pipeline::load(&global.config_dir) {
+        super::render_diagnostics(&invalid.report)?;
         say!("the config directory is not valid after the import; see above");
         return Ok(Outcome::Failed);
     }

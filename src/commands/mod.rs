@@ -17,7 +17,7 @@ pub mod validate;
 use crate::cli::{Cli, Command, GlobalArgs, TargetArgs};
 use crate::diagnostics::{self, DiagnosticFormat, Report};
 use crate::ops::pipeline::{self, Loaded};
-use crate::ops::{Connect, Hooks, Note};
+use crate::ops::{Connect, Hooks, Note, Notes};
 use crate::output::{self, say};
 
 /// How a command ended, which decides the exit code.
@@ -105,6 +105,23 @@ pub fn print_notes(notes: Vec<Note>, report: &mut Report) -> std::io::Result<()>
         }
     }
     Ok(())
+}
+
+/// Runs an operation on the loaded config with a read's progress drawn and the clients' `-v`
+/// lines on stderr, then prints what it told, whether it succeeded or not.
+pub fn operate<T>(
+    rt: &tokio::runtime::Runtime,
+    global: &GlobalArgs,
+    loaded: &mut Loaded,
+    op: impl AsyncFnOnce(&mut Loaded, &Hooks, &mut Notes) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let progress = output::Progress::users_read();
+    let hooks = hooks(global, Some(&progress));
+    let mut notes = Notes::default();
+    let result = rt.block_on(op(loaded, &hooks, &mut notes));
+    progress.finish();
+    print_notes(notes.take(), &mut loaded.report)?;
+    result
 }
 
 /// The target the flags name.

@@ -1,15 +1,17 @@
-//! `roster import asana` as an operation: the config directory made ready (a starter
-//! roster.yaml), the target read, and the declarations written (pure: [`crate::import`]),
-//! validated against that roster.yaml. Every file written stays inside the config directory:
-//! a symlinked folder or a dangling symlink cannot send a write elsewhere.
+//! The imports as operations. `roster import asana`: the config directory made ready (a
+//! starter roster.yaml), the target read, and the declarations written (pure:
+//! [`crate::import`]), validated against that roster.yaml. `roster import entra`: Entra read,
+//! and the target too unless told not to ([`entra`]). Every file written stays inside the
+//! config directory: a symlinked folder or a dangling symlink cannot send a write elsewhere.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
 use super::pipeline::{self, Loaded};
-use super::{Connect, Hooks, Notes};
+use super::{Access, Connect, Hooks, Notes};
 use crate::config::load::SETTINGS_FILE;
+use crate::config::model::EntraSettings;
 use crate::fsio::Root;
 use crate::import::{self, Import};
 
@@ -121,6 +123,39 @@ pub async fn asana(
         teams_read: live.groups.len(),
         import,
     })
+}
+
+/// Reads Entra and rewrites `users/entra/` and `groups/entra/` ([`super::entra::import`]).
+/// With `target`, that is read first, so that out-of-scope users who hold an account there are
+/// written disabled (and so deprovisioned).
+pub async fn entra(
+    loaded: &Loaded,
+    settings: &EntraSettings,
+    target: Option<&Connect>,
+    full: bool,
+    hooks: &Hooks,
+    notes: &mut Notes,
+) -> anyhow::Result<super::entra::Imported> {
+    let config = &loaded.config;
+    let live = match target {
+        Some(connect) => {
+            let session = super::open(config, connect).await?;
+            let connection = pipeline::connect(session, Access::Read, hooks, notes).await?;
+            let (live, _) = pipeline::read(&connection.reader, config, None, hooks, notes).await?;
+            Some(live)
+        }
+        None => None,
+    };
+    super::entra::import(
+        config,
+        settings,
+        &loaded.report,
+        live.as_ref(),
+        hooks,
+        full,
+        notes,
+    )
+    .await
 }
 
 fn write(root: &Root, path: &Path, text: &[u8]) -> anyhow::Result<()> {
