@@ -1,6 +1,6 @@
 //! Operations: what a command asks for, done — connecting to the target, reading live state,
 //! the one path from a config directory to a plan ([`pipeline`]), applying it ([`apply`]),
-//! Entra ([`entra`]) and `--changed-since` ([`changed`]).
+//! the imports ([`import`]), Entra ([`entra`]) and `--changed-since` ([`changed`]).
 //!
 //! Each returns data: plans, reports, and the warnings and notes found on the way
 //! ([`Notes`]); the commands decide what to print, and nothing here writes to stdout or
@@ -70,17 +70,6 @@ pub struct Hooks {
     pub log: LogSink,
     /// Called with the number of users read so far; `None` when nothing is shown.
     pub progress: Option<Progress>,
-}
-
-impl Hooks {
-    /// No log lines and no progress (tests, benchmarks).
-    pub fn quiet() -> Hooks {
-        Hooks {
-            verbose: 0,
-            log: std::sync::Arc::new(|_: &str| {}),
-            progress: None,
-        }
-    }
 }
 
 /// Which target the command line names: a URL pinned by `--target-url` (or

@@ -30,8 +30,8 @@ pub fn paint(color: bool, style: Style, s: &str) -> String {
     }
 }
 
-/// Writes the plan. `color` adds ANSI colours (the caller decides: `crate::output` says whether
-/// the stream takes them).
+/// Writes the plan. `color` adds ANSI colours (the caller decides whether its stream takes
+/// them).
 pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let paint = |style: Style, s: &str| paint(color, style, s);
     let sym = |a: Action| {
