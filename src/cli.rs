@@ -11,11 +11,12 @@ use crate::render::Format;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success, nothing to change
-  1  error (invalid config, failed request, failed apply)
+  0  success, nothing to change; or stdout's reader closed it (`roster plan | head -1`)
+  1  error (invalid config, failed request, failed apply, output that could not be written)
   2  changes present (plan --detailed-exitcode) or drift found (drift)";
 
-/// GitOps user provisioning for Asana: declare users in YAML, plan and apply through SCIM.
+/// GitOps user provisioning for Asana or any SCIM 2.0 server: declare users in YAML, plan and
+/// apply through SCIM.
 #[derive(Debug, Parser)]
 #[command(name = "roster", version, after_help = EXIT_CODES)]
 pub struct Cli {
@@ -48,7 +49,7 @@ pub enum Command {
         after_help = "Exit codes:\n  0  the config is valid\n  1  problems were found (listed on stderr, or as annotations on stdout with --format github)"
     )]
     Validate(ValidateArgs),
-    /// Compare the config with live Asana and print the plan. Read-only: sends only GETs.
+    /// Compare the config with the live target and print the plan. Read-only: sends only GETs.
     #[command(
         after_help = "Exit codes:\n  0  success (with --detailed-exitcode: no changes)\n  1  error\n  2  with --detailed-exitcode: the plan has changes"
     )]
@@ -58,10 +59,10 @@ pub enum Command {
         after_help = "Exit codes:\n  0  every change was applied (or there was nothing to do)\n  1  a gate refused, the plan was stale, or a change failed (every failure is listed)"
     )]
     Apply(ApplyArgs),
-    /// Report how live Asana differs from the config. Read-only: sends only GETs.
+    /// Report how the live target differs from the config. Read-only: sends only GETs.
     #[command(after_help = "Exit codes:\n  0  no drift\n  1  error\n  2  drift found")]
     Drift(DriftArgs),
-    /// Write YAML declarations from a live system: adopt Asana, or seed from Entra ID
+    /// Write YAML declarations from a live system: adopt the target, or seed from Entra ID
     #[command(subcommand)]
     Import(ImportCommand),
     /// Render a saved plan file in any format (warns, never fails, if the config changed since)
@@ -88,7 +89,8 @@ pub struct TargetArgs {
         value_name = "URL"
     )]
     pub target_url: Option<String>,
-    /// Use roster's built-in Asana emulator instead of Asana: no account, no token, no network
+    /// Use roster's built-in Asana emulator instead of the target: no account, no token, no
+    /// network
     #[arg(long, conflicts_with = "target_url")]
     pub emulator: bool,
     /// With --emulator: start from the organisation in this emulator state file (it is copied,
@@ -109,7 +111,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Plan only the users and groups whose declarations changed since GIT_REF (added, edited,
-    /// removed, moved between files), reading only those from Asana; unmanaged users are not
+    /// removed, moved between files), reading only those from the target; unmanaged users are not
     /// looked for
     #[arg(long, value_name = "GIT_REF")]
     pub changed_since: Option<String>,
@@ -141,12 +143,13 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
-    /// Write users and teams from the live Asana organisation into users/ and groups/, so the
-    /// first `roster plan` shows no changes. Read-only towards Asana.
+    /// Write users and teams from the live target (the Asana organisation, or the SCIM server)
+    /// into users/ and groups/, so the first `roster plan` shows no changes. Read-only towards
+    /// the target.
     Asana(ImportAsanaArgs),
     /// Write the users and teams Entra ID would provision (roster.yaml's `entra:`) into
     /// users/entra/ and groups/entra/, replacing what is there. Read-only towards Entra and
-    /// Asana.
+    /// the target.
     #[command(after_help = IMPORT_ENTRA_HELP)]
     Entra(ImportEntraArgs),
 }
@@ -177,8 +180,9 @@ differs from its pin is an error before any request. Both must be Microsoft's si
 hosts of one cloud, or loopback (the Graph emulator). Users are read by delta query: the delta link is kept in .roster/ in the config
 directory (git-ignored), so a second import reads only what changed.
 
-Out-of-scope users (unassigned, filtered out, deleted) that hold an Asana account are written
-with accountEnabled: false, so roster deprovisions them; finding them reads Asana (GETs only).
+Out-of-scope users (unassigned, filtered out, deleted) that hold an account on the target are
+written with accountEnabled: false, so roster deprovisions them; finding them reads the target
+(GETs only).
 
 Exit codes:
   0  the files were written
@@ -186,7 +190,7 @@ Exit codes:
 
 #[derive(Debug, Args)]
 pub struct ImportEntraArgs {
-    /// Do not read Asana: out-of-scope users that hold an Asana account are then not written
+    /// Do not read the target: out-of-scope users that hold an account there are then not written
     /// (and so not deprovisioned)
     #[arg(long)]
     pub entra_only: bool,

@@ -1,33 +1,34 @@
 //! The `roster` binary: parse arguments, run the command, map the outcome to an exit code.
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
 use roster::cli::Cli;
 use roster::commands::{self, Outcome};
-use roster::diagnostics::printable;
 use roster::output;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (outcome, said) = match commands::run(cli) {
         Ok(outcome) => (outcome, false),
+        // The reader closed stdout (`roster plan | head -1`): it has what it wanted, and the
+        // command stopped writing. Not an error.
+        Err(_) if output::stdout_closed() => (Outcome::Success, false),
         Err(e) => {
-            // Errors may quote a server or a file: no control character reaches the terminal,
-            // but the line breaks before a hint stay.
-            let text = format!("{e:#}");
-            let lines: Vec<_> = text.lines().map(printable).collect();
-            output::print_err(format_args!("error: {}\n", lines.join("\n")));
+            output::error(&e);
             (Outcome::Failed, true)
         }
     };
-    // Output the user never saw is a failed run: stdout closed or full, or stderr.
+    // Output the user never saw is a failed run: stdout or stderr full, or not writable (a
+    // closed pipe aside).
     output::flush();
     if let Some(failure) = output::failure() {
         // An error above already said what failed.
         if failure.stream == "stdout" && !said {
-            output::print_err(format_args!(
-                "error: cannot write to stdout: {}\n",
+            output::say_line(format_args!(
+                "error: cannot write to stdout: {}",
                 failure.error
             ));
         }

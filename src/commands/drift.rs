@@ -1,38 +1,38 @@
-//! `roster drift`: a read-only report of how live Asana differs from the config.
+//! `roster drift`: a read-only report of how the live target differs from the config.
 
 use std::io::Write;
 
 use super::Outcome;
 use crate::cli::{DriftArgs, GlobalArgs};
 use crate::config::model::Unmanaged;
-use crate::ops;
-use crate::plan::{self, Capabilities, Scope};
+use crate::ops::pipeline::{self, Planning};
+use crate::ops::{self, Access};
+use crate::output;
+use crate::plan;
 use crate::render::{self, Format};
 
 pub fn run(global: &GlobalArgs, args: &DriftArgs) -> anyhow::Result<Outcome> {
-    let Some((mut config, mut report)) = super::load_config(global)? else {
+    let Some(mut loaded) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
     // Drift reports every undeclared user, whatever apply would do about them.
-    config.settings.policy.unmanaged = Unmanaged::Report;
+    loaded.config.settings.policy.unmanaged = Unmanaged::Report;
     let rt = ops::runtime()?;
-    if !rt.block_on(ops::entra::merge_live(
-        &mut config,
-        &mut report,
-        global.verbose,
-    ))? {
+    let connect = super::connect(&args.target);
+    let planning = super::operate(&rt, global, &mut loaded, async |loaded, hooks, notes| {
+        let request = pipeline::Request {
+            connect: &connect,
+            changed_since: None,
+            access: Access::Read,
+            hooks,
+        };
+        pipeline::plan(loaded, &request, notes).await
+    });
+    let Planning::Planned(planned) = planning? else {
         return Ok(Outcome::Failed);
-    }
-    let (_session, _client, live) =
-        rt.block_on(super::read(&config, &args.target, global.verbose))?;
-    let plan = plan::plan(
-        &config,
-        &live,
-        Capabilities::of(config.settings.target.profile),
-        &Scope::default(),
-    );
-    let drift = plan::drift::drift(&plan);
-    let mut out = crate::output::stdout();
+    };
+    let drift = plan::drift::drift(&planned.plan);
+    let mut out = output::stdout();
     match args.format {
         Format::Text => render::drift::text(&drift, &mut out)?,
         Format::Json => render::drift::json(&drift, &mut out)?,

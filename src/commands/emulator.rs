@@ -79,10 +79,7 @@ pub fn graph(
 }
 
 pub fn run(global: &GlobalArgs, args: &EmulatorArgs) -> anyhow::Result<Outcome> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::ops::runtime()?;
     let graph = graph(global, args)?;
     runtime.block_on(serve(EmulatorBuilder::from(config(global, args)), graph))?;
     Ok(Outcome::Success)

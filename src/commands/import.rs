@@ -1,29 +1,11 @@
 //! `roster import asana`: write declarations from the live organisation (adoption).
 //! `roster import entra` lives in `import_entra.rs`.
 
-use std::path::{Path, PathBuf};
-
-use anyhow::{Context, bail};
-
 use super::Outcome;
 use crate::cli::{GlobalArgs, ImportAsanaArgs, ImportCommand};
 use crate::config::load::SETTINGS_FILE;
-use crate::import;
 use crate::ops;
-
-const STARTER_SETTINGS: &str = "\
-# yaml-language-server: $schema=schema/roster.schema.json
-# Written by `roster import asana`. See the README for every setting.
-version: 1
-asana:
-  # Asana's SCIM API by default; ROSTER_TARGET_URL or --target-url pins the URL outside this
-  # file (a `url:` here must then be the same one).
-  token_env: ASANA_TOKEN
-policy:
-  unmanaged: report
-  deprovision_with: deactivate
-  max_deprovisions: { count: 25, percent: 10 }
-";
+use crate::output::say;
 
 pub fn run(global: &GlobalArgs, cmd: &ImportCommand) -> anyhow::Result<Outcome> {
     match cmd {
@@ -34,83 +16,33 @@ pub fn run(global: &GlobalArgs, cmd: &ImportCommand) -> anyhow::Result<Outcome> 
 
 fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome> {
     let dir = &global.config_dir;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    let existing = declaration_files(dir)?;
-    if !existing.is_empty() && !args.force {
-        bail!(
-            "`{}` already has {} declaration file(s) under users/ or groups/: importing would declare \
-             users twice; pass --force to replace them",
-            dir.display(),
-            existing.len()
-        );
+    let workspace = ops::import::prepare(dir, args.force)?;
+    if workspace.wrote_starter {
+        say!("Wrote a starter {SETTINGS_FILE}.");
     }
-    // Every file written stays inside the config directory: a symlinked folder or a dangling
-    // symlink cannot send a write elsewhere.
-    let root =
-        crate::fsio::Root::new(dir).with_context(|| format!("cannot open `{}`", dir.display()))?;
-    let write = |path: &Path, text: &[u8]| {
-        root.write(path, text)
-            .with_context(|| format!("cannot write `{}`", path.display()))
-    };
-    if std::fs::symlink_metadata(dir.join(SETTINGS_FILE)).is_err() {
-        write(&dir.join(SETTINGS_FILE), STARTER_SETTINGS.as_bytes())?;
-        eprintln!("Wrote a starter {SETTINGS_FILE}.");
-    }
-    let Some((config, report)) = super::load_config(global)? else {
+    let Some(mut loaded) = super::load_config(global)? else {
         return Ok(Outcome::Failed);
     };
-    // The declarations are validated against this roster.yaml before anything is written.
-    let settings_path = dir.join(SETTINGS_FILE);
-    let settings = report
-        .sources
-        .iter()
-        .find(|(path, _)| *path == settings_path)
-        .map(|(_, text)| text.to_string())
-        .with_context(|| format!("{SETTINGS_FILE} was not read"))?;
+    let profile = loaded.config.settings.target.profile;
+    say!("Reading users and teams from {}…", profile.target_name());
     let rt = ops::runtime()?;
-    eprintln!(
-        "Reading users and teams from {}…",
-        config.settings.target.profile.target_name()
-    );
-    let live = rt.block_on(async {
-        let session = super::open(&config, &args.target).await?;
-        let client = session.target.reader(global.verbose)?;
-        ops::read_live_with_progress(&client, progress())
-            .await
-            .map_err(ops::explain)
+    let connect = super::connect(&args.target);
+    let imported = super::operate(&rt, global, &mut loaded, async |loaded, hooks, notes| {
+        ops::import::asana(loaded, workspace, &connect, hooks, notes).await
     })?;
-    if progress().is_some() {
-        eprintln!();
-    }
-    eprintln!(
+    say!(
         "Read {} users and {} teams.",
-        live.users.len(),
-        live.groups.len()
+        imported.users_read,
+        imported.teams_read
     );
-    let result = import::asana(
-        &live.users,
-        &live.groups,
-        &config.settings.user_mappings,
-        &settings,
-    )
-    .map_err(anyhow::Error::msg)?;
+    let result = &imported.import;
     for s in &result.skipped {
-        eprintln!("skipped {}: {}", s.what, s.reason);
-    }
-    // Only now that the target was read: a failed read leaves the old files in place.
-    for f in &existing {
-        std::fs::remove_file(f).with_context(|| format!("cannot remove `{}`", f.display()))?;
-    }
-    for f in &result.files {
-        write(&dir.join(&f.path), f.contents.as_bytes())?;
-    }
-    for (name, text) in crate::config::schema::all() {
-        write(&dir.join("schema").join(name), text.as_bytes())?;
+        say!("skipped {}: {}", s.what, s.reason);
     }
     for m in &result.skipped_mappings {
-        eprintln!("note: the mapping to {m} cannot be inverted; that attribute was not imported");
+        say!("note: the mapping to {m} cannot be inverted; that attribute was not imported");
     }
-    eprintln!(
+    say!(
         "Wrote {} users and {} teams in {} files under `{}`; `roster plan` should now show no changes.",
         result.users,
         result.groups,
@@ -118,51 +50,19 @@ fn asana(global: &GlobalArgs, args: &ImportAsanaArgs) -> anyhow::Result<Outcome>
         dir.display()
     );
     if !result.skipped.is_empty() {
-        eprintln!(
+        say!(
             "Left out {} users, teams or managers whose declarations `roster validate` would \
              reject (listed above): what is not declared the plan leaves alone. Fix them in {} \
              and import again, or declare them by hand.",
             result.skipped.len(),
-            config.settings.target.profile.target_name()
+            profile.target_name()
         );
-        if config.settings.policy.unmanaged == crate::config::model::Unmanaged::Deprovision {
-            eprintln!(
+        if loaded.config.settings.policy.unmanaged == crate::config::model::Unmanaged::Deprovision {
+            say!(
                 "warning: policy.unmanaged is `deprovision`: the next plan deprovisions the \
                  users left out. Set it to `report` until they are declared."
             );
         }
     }
     Ok(Outcome::Success)
-}
-
-/// A progress line on a terminal (not in CI): users read so far.
-fn progress() -> Option<ops::Progress> {
-    use std::io::IsTerminal;
-    let on = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-    on.then(|| -> ops::Progress {
-        std::sync::Arc::new(|n| {
-            use std::io::Write;
-            eprint!("\r  {n:>7} users read");
-            let _ = std::io::stderr().flush();
-        })
-    })
-}
-
-/// The declaration files under users/ and groups/ (which `--force` removes): those the loader
-/// reads (`config::load::declaration_files`). A symlinked folder is walked only while it stays
-/// inside the config directory (`users/root -> /` is not), and a symlink named `*.yaml` is
-/// itself removed, not what it points to.
-fn declaration_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let root =
-        crate::fsio::Root::new(dir).with_context(|| format!("cannot open `{}`", dir.display()))?;
-    let mut out = Vec::new();
-    for sub in ["users", "groups"] {
-        let walk = crate::config::load::declaration_files(&root, dir, sub);
-        if let Some(e) = walk.error {
-            return Err(e).with_context(|| format!("cannot list `{}`", dir.join(sub).display()));
-        }
-        out.extend(walk.files);
-    }
-    out.sort();
-    Ok(out)
 }

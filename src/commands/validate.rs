@@ -13,7 +13,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> 
         DiagnosticFormat::Text => diagnostics::render(
             &report,
             DiagnosticFormat::Text,
-            super::stderr_color(),
+            crate::output::stderr_color(),
             &mut crate::output::stderr(),
         )?,
         DiagnosticFormat::Github => diagnostics::render(

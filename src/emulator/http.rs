@@ -116,9 +116,13 @@ pub async fn handle(
 
 /// The `-v` line; the emulator's only output besides the listening line.
 fn log(method: &Method, target: &str, status: &str, started: Instant) {
-    eprintln!(
-        "{method} {target} {status} {:.1}ms",
-        started.elapsed().as_secs_f64() * 1000.0
+    // A full or closed stderr must not stop the emulator.
+    let _ = std::io::Write::write_fmt(
+        &mut std::io::stderr().lock(),
+        format_args!(
+            "{method} {target} {status} {:.1}ms\n",
+            started.elapsed().as_secs_f64() * 1000.0
+        ),
     );
 }
 

@@ -163,9 +163,13 @@ impl Persister {
                 Ok(())
             }
             Err(source) => {
-                eprintln!(
-                    "emulator: cannot write the state file {}: {source}",
-                    p.path.display()
+                // The emulator's own log: a full or closed stderr must not stop it.
+                let _ = std::io::Write::write_fmt(
+                    &mut std::io::stderr().lock(),
+                    format_args!(
+                        "emulator: cannot write the state file {}: {source}\n",
+                        p.path.display()
+                    ),
                 );
                 p.done
                     .send_modify(|d| d.1 = Some((rev, source.to_string())));

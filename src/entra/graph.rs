@@ -768,7 +768,12 @@ impl GraphClient {
         let line = format!("graph: {}", line());
         match &inner.log {
             Some(sink) => sink(&line),
-            None => eprintln!("{line}"),
+            None => {
+                let _ = std::io::Write::write_fmt(
+                    &mut std::io::stderr().lock(),
+                    format_args!("{line}\n"),
+                );
+            }
         }
     }
 }

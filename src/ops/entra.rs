@@ -1,16 +1,18 @@
 //! The Entra source at the IO edge: settings with the environment's overrides, the client
 //! secret from its variable, reading Graph (with the delta state), merging in live mode, and
-//! writing the import's files.
+//! writing the import's files. What it finds worth telling goes into the [`Notes`] it is
+//! given; it prints nothing.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
+use super::{Hooks, Note, Notes};
 use crate::config::Config;
-use crate::config::model::{EntraMode, EntraSettings};
+use crate::config::model::{EntraMode, EntraSettings, Profile};
 use crate::config::validate::{check_base_url, normalize_url, same_url};
-use crate::diagnostics::{self, Diagnostic, DiagnosticFormat, Report};
+use crate::diagnostics::{Report, Severity};
 use crate::entra::cloud::{self, Endpoint};
 use crate::entra::graph::{GraphClient, GraphConfig, GraphError, GraphStatsSnapshot};
 use crate::entra::read::{self, UsersRead};
@@ -18,7 +20,7 @@ use crate::entra::scope::{self, EntraData};
 use crate::entra::{directory, import, merge};
 use crate::plan::Live;
 use crate::render::markdown::visible;
-use crate::scim::client::{LogSink, Secret};
+use crate::scim::client::Secret;
 
 /// Pins `entra.login_url`, where the client secret goes (a workflow sets it; tests and the
 /// emulator too).
@@ -124,7 +126,7 @@ pub fn pin(
 }
 
 /// A Graph client for these settings, with the secret from the variable they name.
-pub fn client(settings: &EntraSettings, verbosity: u8) -> anyhow::Result<GraphClient> {
+pub fn client(settings: &EntraSettings, hooks: &Hooks) -> anyhow::Result<GraphClient> {
     let var = &settings.client_secret_env;
     let secret = match std::env::var(var) {
         Ok(s) if !s.trim().is_empty() => Secret::new(s.trim()),
@@ -140,9 +142,8 @@ pub fn client(settings: &EntraSettings, verbosity: u8) -> anyhow::Result<GraphCl
         settings.client_id.clone(),
         secret,
     );
-    config.verbosity = verbosity;
-    let log: LogSink = std::sync::Arc::new(|line: &str| eprintln!("{line}"));
-    config.log = Some(log);
+    config.verbosity = hooks.verbose;
+    config.log = Some(hooks.log.clone());
     GraphClient::new(&config).map_err(explain)
 }
 
@@ -154,10 +155,22 @@ pub fn explain(e: GraphError) -> anyhow::Error {
     }
 }
 
-/// `roster check` for Entra: signs in and reads the Asana app's service principal and its
+/// The enterprise application in Entra that provisions the target, in words.
+pub fn app_name(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Asana => "the Asana app",
+        Profile::Generic => "the SCIM server's app",
+    }
+}
+
+/// `roster check` for Entra: signs in and reads the target app's service principal and its
 /// assignments. Returns lines to print.
-pub async fn check(settings: &EntraSettings, verbosity: u8) -> anyhow::Result<Vec<String>> {
-    let client = client(settings, verbosity)?;
+pub async fn check(
+    settings: &EntraSettings,
+    profile: Profile,
+    hooks: &Hooks,
+) -> anyhow::Result<Vec<String>> {
+    let client = client(settings, hooks)?;
     let sp = &settings.service_principal_id;
     let app = client
         .get(
@@ -195,7 +208,8 @@ pub async fn check(settings: &EntraSettings, verbosity: u8) -> anyhow::Result<Ve
             settings.client_secret_env, settings.client_id
         ),
         format!(
-            "ok:     the Asana app is `{}`, with {} users and {} groups assigned",
+            "ok:     {} is `{}`, with {} users and {} groups assigned",
+            app_name(profile),
             visible(app["displayName"].as_str().unwrap_or("?")),
             count("User"),
             count("Group")
@@ -216,26 +230,27 @@ pub struct EntraRead {
 pub async fn read(
     config: &Config,
     settings: &EntraSettings,
-    verbosity: u8,
+    hooks: &Hooks,
     full: bool,
+    notes: &mut Notes,
 ) -> anyhow::Result<EntraRead> {
-    let client = client(settings, verbosity)?;
+    let client = client(settings, hooks)?;
     let sources = directory::used_sources(config);
     let select = directory::select(&sources);
     let state = (!full)
         .then(|| read::state_path(&config.dir))
-        .filter(|path| state_inside(&config.dir, path));
+        .filter(|path| state_inside(&config.dir, path, notes));
     let outcome = read::read(&client, settings, &select, state.as_deref())
         .await
         .map_err(explain)?;
     for w in &outcome.warnings {
         // Warnings name what Graph sent (group names, ids): shown, not sent to the terminal.
-        eprintln!("warning: {}", visible(w));
+        notes.warn(visible(w));
     }
     let data = scope::resolve(&outcome.directory, settings, select.contains(&"manager"));
     let stats = client.stats();
-    if verbosity > 0 {
-        eprintln!("entra: {}; {stats}", outcome.users_read);
+    if hooks.verbose > 0 {
+        notes.info(format!("entra: {}; {stats}", outcome.users_read));
     }
     Ok(EntraRead {
         data,
@@ -254,19 +269,21 @@ pub fn refuse_changed_since(config: &Config, changed_since: Option<&str>) -> any
         .is_some_and(|e| e.mode == EntraMode::Live);
     if live && changed_since.is_some() {
         bail!(
-            "--changed-since compares declarations in git, and with entra.mode: live the users              from Entra are not in git: plan without --changed-since (Entra is read by delta,              so the Graph side stays cheap)"
+            "--changed-since compares declarations in git, and with entra.mode: live the users \
+             from Entra are not in git: plan without --changed-since (Entra is read by delta, \
+             so the Graph side stays cheap)"
         );
     }
     Ok(())
 }
 
-/// In live mode, reads Entra and merges it into the config (the YAML wins). Prints the
-/// merge's diagnostics; `false` when a reference resolves nowhere (nothing may be sent then).
-/// Does nothing without `entra:` or in seed mode.
+/// In live mode, reads Entra and merges it into the config (the YAML wins). The merge's
+/// diagnostics go into `notes`; `false` when one is an error (a reference that resolves
+/// nowhere: nothing may be sent then). Does nothing without `entra:` or in seed mode.
 pub async fn merge_live(
     config: &mut Config,
-    report: &mut Report,
-    verbosity: u8,
+    hooks: &Hooks,
+    notes: &mut Notes,
 ) -> anyhow::Result<bool> {
     if config
         .settings
@@ -277,33 +294,27 @@ pub async fn merge_live(
         return Ok(true);
     }
     let settings = settings(config)?;
-    let read = read(config, &settings, verbosity, false).await?;
+    let read = read(config, &settings, hooks, false, notes).await?;
     let in_scope = read.data.in_scope().count();
     let diagnostics = merge::merge(config, read.data);
-    eprintln!(
+    notes.info(format!(
         "Entra (live): {in_scope} users in scope; {}.",
         read.users_read
-    );
-    Ok(show(report, diagnostics))
-}
-
-/// Prints diagnostics made after loading (they point into the same files); `false` when one
-/// is an error.
-fn show(report: &mut Report, diagnostics: Vec<Diagnostic>) -> bool {
-    report.diagnostics = diagnostics;
-    report.sort();
-    let _ = diagnostics::render(
-        report,
-        DiagnosticFormat::Text,
-        crate::commands::stderr_color(),
-        &mut crate::output::stderr(),
-    );
-    let errors = report.error_count();
-    report.diagnostics.clear();
-    if errors > 0 {
-        eprintln!("{errors} problem(s) found after reading Entra; nothing was sent to Asana");
+    ));
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    if !diagnostics.is_empty() {
+        notes.0.push(Note::Diagnostics(diagnostics));
     }
-    errors == 0
+    if errors > 0 {
+        notes.info(format!(
+            "{errors} problem(s) found after reading Entra; nothing was sent to {}",
+            config.settings.target.profile.target_name()
+        ));
+    }
+    Ok(errors == 0)
 }
 
 /// What `roster import entra` did.
@@ -321,10 +332,11 @@ pub async fn import(
     settings: &EntraSettings,
     report: &Report,
     live: Option<&Live>,
-    verbosity: u8,
+    hooks: &Hooks,
     full: bool,
+    notes: &mut Notes,
 ) -> anyhow::Result<Imported> {
-    let read = read(config, settings, verbosity, full).await?;
+    let read = read(config, settings, hooks, full, notes).await?;
     let dir = &config.dir;
     // Declarations outside the import's folders win over Entra's.
     let (mut users_elsewhere, mut groups_elsewhere) = (HashSet::new(), HashSet::new());
@@ -352,8 +364,9 @@ pub async fn import(
             settings.tenant_id
         ),
         format!(
-            "service principal {} (the Asana app).",
-            settings.service_principal_id
+            "service principal {} ({}).",
+            settings.service_principal_id,
+            app_name(config.settings.target.profile)
         ),
         "Do not edit: every import rewrites this folder. Change people in Entra, or declare a"
             .to_string(),
@@ -393,15 +406,15 @@ pub async fn import(
 /// Whether the delta state file may be used: it (or the folder it would be made in) is inside
 /// the config directory. A `.roster` symlinked elsewhere by a pull request is neither read
 /// nor written; every user is read instead.
-fn state_inside(config_dir: &Path, path: &Path) -> bool {
+fn state_inside(config_dir: &Path, path: &Path, notes: &mut Notes) -> bool {
     let checked = crate::fsio::Root::new(config_dir).map_err(crate::fsio::FileError::Io);
     match checked.and_then(|root| root.check_write(path)) {
         Ok(()) => true,
         Err(e) => {
-            eprintln!(
-                "warning: not using the delta state `{}`: {e}; every user is read",
+            notes.warn(format!(
+                "not using the delta state `{}`: {e}; every user is read",
                 path.display()
-            );
+            ));
             false
         }
     }
@@ -532,6 +545,26 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("differs from the pinned"), "{err}");
+    }
+
+    #[test]
+    fn issue12_messages_have_no_runs_of_spaces() {
+        // A line continuation without its backslash kept the next line's indentation: runs of
+        // 14 spaces in the middle of the message.
+        let yaml = "version: 1\nentra:\n  mode: live\n  tenant_id: contoso.onmicrosoft.com\n  \
+                    client_id: 00000000-0000-0000-0000-000000000001\n  service_principal_id: \
+                    00000000-0000-0000-0000-000000000002\n";
+        let (config, report) = crate::config::from_texts(yaml, &[], &[]);
+        let config = config.unwrap_or_else(|| panic!("{:#?}", report.diagnostics));
+        let err = super::refuse_changed_since(&config, Some("main"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("--changed-since compares declarations in git"),
+            "{err}"
+        );
+        assert!(!err.contains("  ") && !err.contains('\n'), "{err:?}");
+        assert!(super::refuse_changed_since(&config, None).is_ok());
     }
 
     #[test]

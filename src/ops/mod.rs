@@ -1,24 +1,105 @@
-//! Operations: the IO edges that commands compose — connecting to the target, reading live
-//! state, gathering a saved plan's provenance.
+//! Operations: what a command asks for, done — connecting to the target, reading live state,
+//! the one path from a config directory to a plan ([`pipeline`]), applying it ([`apply`]),
+//! the imports ([`import`]), Entra ([`entra`]) and `--changed-since` ([`changed`]).
 //!
-//! Each returns data; the commands decide what to print. Nothing here writes to the target
-//! except through a [`WriteClient`](crate::scim::client::WriteClient) handed in explicitly.
+//! Each returns data: plans, reports, and the warnings and notes found on the way
+//! ([`Notes`]); the commands decide what to print, and nothing here writes to stdout or
+//! stderr. What must be seen while it happens (the clients' `-v` lines, how many users a read
+//! has brought) goes to the callbacks in [`Hooks`], which the command gives. Nothing here
+//! writes to the target except through a
+//! [`WriteClient`](crate::scim::client::WriteClient) that apply asks for.
 
-pub mod entra;
-
-use std::path::Path;
-
+pub mod apply;
 pub mod changed;
+pub mod entra;
+pub mod import;
+pub mod pipeline;
+
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
 use crate::config::Config;
 use crate::config::model::Profile;
 use crate::config::validate::{check_profile_url, check_url, normalize_url, same_url};
+use crate::diagnostics::Diagnostic;
 use crate::plan::{Live, LiveGroup, LiveUser};
 use crate::scim::client::{
-    ClientConfig, ClientError, Features, ListStop, LogSink, ReadClient, Secret, redact_url,
+    ClientConfig, ClientError, Features, ListStop, LogSink, ReadClient, Secret, WriteClient,
+    redact_url,
 };
+
+/// What an operation found worth telling, in the order found. Returned to the command, which
+/// prints it whether the operation then succeeded or not.
+#[derive(Debug, Default)]
+pub struct Notes(pub Vec<Note>);
+
+/// One thing an operation tells.
+#[derive(Debug)]
+pub enum Note {
+    /// A line as it stands (`Entra (live): 9 users in scope; …`).
+    Info(String),
+    /// Something the user should look at; printed after `warning: `.
+    Warning(String),
+    /// Diagnostics found after loading (Entra's merge), pointing into the config's files.
+    Diagnostics(Vec<Diagnostic>),
+}
+
+impl Notes {
+    pub fn info(&mut self, line: impl Into<String>) {
+        self.0.push(Note::Info(line.into()));
+    }
+
+    pub fn warn(&mut self, line: impl Into<String>) {
+        self.0.push(Note::Warning(line.into()));
+    }
+
+    /// The notes so far, leaving none.
+    pub fn take(&mut self) -> Vec<Note> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+/// What an operation reports while it runs rather than in its result: the clients' `-v`
+/// lines, and how many users a read has brought. The command gives them.
+#[derive(Clone)]
+pub struct Hooks {
+    /// `-v` count: 1 retries and pauses, 2 every request.
+    pub verbose: u8,
+    /// Where the clients' log lines go.
+    pub log: LogSink,
+    /// Called with the number of users read so far; `None` when nothing is shown.
+    pub progress: Option<Progress>,
+}
+
+/// Which target the command line names: a URL pinned by `--target-url` (or
+/// `ROSTER_TARGET_URL`, which clap reads into the same flag), or the built-in emulator
+/// (optionally from a state file); neither leaves it to roster.yaml.
+#[derive(Debug, Clone, Default)]
+pub struct Connect {
+    pub target_url: Option<String>,
+    pub emulator: Option<Option<PathBuf>>,
+}
+
+/// Opens the target `connect` names, for this config: the pinned URL (which a differing
+/// roster.yaml `url` cannot override), roster.yaml's, or the built-in emulator.
+pub async fn open(config: &Config, connect: &Connect) -> anyhow::Result<Session> {
+    let pin = Pin::from_env(connect.target_url.as_deref())?;
+    if connect.emulator.is_some()
+        && let Some(pin) = &pin
+    {
+        bail!(
+            "--emulator cannot be used with a target URL ({})",
+            pin.source
+        );
+    }
+    Session::open(
+        config,
+        pin.as_ref(),
+        connect.emulator.as_ref().map(Option::as_deref),
+    )
+    .await
+}
 
 /// Where to connect and with which token, resolved from flags, environment and roster.yaml.
 #[derive(Debug, Clone)]
@@ -92,21 +173,21 @@ impl Target {
         })
     }
 
-    pub fn client_config(&self, verbosity: u8) -> ClientConfig {
+    /// The clients' settings, logging to the sink the command gave.
+    pub fn client_config(&self, hooks: &Hooks) -> ClientConfig {
         let mut c = ClientConfig::new(self.url.clone(), self.token.clone());
-        c.verbosity = verbosity;
-        let log: LogSink = std::sync::Arc::new(|line: &str| eprintln!("{line}"));
-        c.log = Some(log);
+        c.verbosity = hooks.verbose;
+        c.log = Some(hooks.log.clone());
         c
     }
 
-    /// The one client that can write; only `apply` asks for it.
-    pub fn writer(&self, verbosity: u8) -> anyhow::Result<crate::scim::client::WriteClient> {
-        crate::scim::client::WriteClient::new(&self.client_config(verbosity)).map_err(explain)
+    /// The one client that can write; only apply asks for it.
+    pub fn writer(&self, hooks: &Hooks) -> anyhow::Result<WriteClient> {
+        WriteClient::new(&self.client_config(hooks)).map_err(explain)
     }
 
-    pub fn reader(&self, verbosity: u8) -> anyhow::Result<ReadClient> {
-        ReadClient::new(&self.client_config(verbosity)).map_err(explain)
+    pub fn reader(&self, hooks: &Hooks) -> anyhow::Result<ReadClient> {
+        ReadClient::new(&self.client_config(hooks)).map_err(explain)
     }
 }
 
@@ -246,37 +327,64 @@ impl Drop for Session {
     }
 }
 
-/// What the target supports. For the generic profile, read from `/ServiceProviderConfig`, which
-/// also sets the client's page size and its use of filters; for Asana, its documented behaviour
-/// without a request (Asana does not document that document's contents).
-pub async fn features(client: &ReadClient, profile: Profile) -> Features {
-    match profile {
-        Profile::Asana => Features::ASANA,
-        Profile::Generic => match client.service_provider_config().await {
+/// What a client will be used for: to write, apply also asks an Asana target whether it has
+/// ETags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// What the target supports, the one place it is decided. For the generic profile, read from
+/// `/ServiceProviderConfig`, which also sets the client's page size and its use of filters
+/// (unreadable: a warning, and [`Features::ASSUMED`]). For Asana, its documented behaviour
+/// without a request (Asana does not document that document's contents), except that apply
+/// asks it whether it has ETags.
+pub async fn features(
+    client: &ReadClient,
+    profile: Profile,
+    access: Access,
+    notes: &mut Notes,
+) -> Features {
+    match (profile, access) {
+        (Profile::Asana, Access::Read) => Features::ASANA,
+        (Profile::Asana, Access::Write) => Features {
+            etag: client
+                .service_provider_config()
+                .await
+                .ok()
+                .and_then(|spc| spc.0.get("etag")?.get("supported")?.as_bool())
+                .unwrap_or(false),
+            ..Features::ASANA
+        },
+        (Profile::Generic, _) => match client.service_provider_config().await {
             Ok(config) => Features::from_config(&config.0),
             Err(e) => {
-                eprintln!(
-                    "warning: cannot read /ServiceProviderConfig ({e}); assuming PATCH and \
-                     filters are supported and ETags are not"
-                );
+                notes.warn(format!(
+                    "cannot read /ServiceProviderConfig ({e}); assuming PATCH and filters are \
+                     supported and ETags are not"
+                ));
                 Features::ASSUMED
             }
         },
     }
 }
 
-/// Reads every live user and group, concurrently.
+/// Reads every live user and group, concurrently. Warnings about resources the server sent
+/// that are not users or groups are dropped: commands use [`read_live_with`].
 pub async fn read_live(client: &ReadClient) -> Result<Live, ClientError> {
-    read_live_with_progress(client, None).await
+    read_live_with(client, None, &mut Notes::default()).await
 }
 
 /// Called with the number of users read so far, as pages arrive.
 pub type Progress = std::sync::Arc<dyn Fn(usize) + Send + Sync>;
 
-/// [`read_live`], reporting how many users have been read (`import asana` shows it).
-pub async fn read_live_with_progress(
+/// [`read_live`], reporting how many users have been read, and a warning for each resource
+/// skipped.
+pub async fn read_live_with(
     client: &ReadClient,
     progress: Option<Progress>,
+    notes: &mut Notes,
 ) -> Result<Live, ClientError> {
     // Users become `LiveUser`s page by page: holding every parsed resource at once would
     // take about 4 kB a user (400 MB for 100,000).
@@ -298,13 +406,13 @@ pub async fn read_live_with_progress(
     for u in users? {
         match u {
             Ok(u) => live.users.push(u),
-            Err(e) => eprintln!("warning: skipping a live user the server sent: {e}"),
+            Err(e) => notes.warn(format!("skipping a live user the server sent: {e}")),
         }
     }
     for r in groups? {
         match LiveGroup::from_resource(r.into_value()) {
             Ok(g) => live.groups.push(g),
-            Err(e) => eprintln!("warning: skipping a live group the server sent: {e}"),
+            Err(e) => notes.warn(format!("skipping a live group the server sent: {e}")),
         }
     }
     Ok(live)

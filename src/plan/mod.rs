@@ -587,10 +587,13 @@ impl<'a> Planner<'a> {
         });
         for upn in missing {
             let why = if self.ambiguous.contains_key(&upn) {
-                "matches several live users"
+                "matches several live users".to_string()
             } else {
-                "is not in Asana and this plan does not create it (accountEnabled: false, or \
-                 out of scope)"
+                format!(
+                    "is not in {} and this plan does not create it (accountEnabled: false, or \
+                     out of scope)",
+                    self.config.settings.target.profile.target_name()
+                )
             };
             self.warnings.push(format!(
                 "{}: its manager `{upn}` {why}, so no manager is sent",

@@ -7,26 +7,41 @@
 
 use std::io::{self, Write};
 
+use anstyle::{AnsiColor, Style};
+
 use super::markdown::visible;
 use super::{display_path, show_value, summary_line, symbol, verb};
 use crate::plan::{Action, Plan};
 
-/// Writes the plan. `color` adds ANSI colours (the caller decides: terminal and no `NO_COLOR`).
+const BOLD: Style = Style::new().bold();
+const CREATE: Style = AnsiColor::Green.on_default();
+const UPDATE: Style = AnsiColor::Yellow.on_default();
+const REMOVE: Style = AnsiColor::Red.on_default();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+const GATE: Style = AnsiColor::Red.on_default().bold();
+
+/// `s` in `style` when `color`, else as it is: the one place roster's own escape sequences
+/// are made.
+pub fn paint(color: bool, style: Style, s: &str) -> String {
+    if color {
+        format!("{style}{s}{style:#}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Writes the plan. `color` adds ANSI colours (the caller decides whether its stream takes
+/// them).
 pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let paint = |code: &str, s: &str| {
-        if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    };
+    let paint = |style: Style, s: &str| paint(color, style, s);
     let sym = |a: Action| {
-        let s = symbol(a).to_string();
-        match s.as_str() {
-            "+" => paint("32", &s),
-            "~" => paint("33", &s),
-            _ => paint("31", &s),
-        }
+        let s = symbol(a);
+        let style = match s {
+            '+' => CREATE,
+            '~' => UPDATE,
+            _ => REMOVE,
+        };
+        paint(style, s.encode_utf8(&mut [0; 4]))
     };
     if plan.changes.is_empty() {
         writeln!(
@@ -53,7 +68,7 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
             out,
             "  {}",
             paint(
-                "1",
+                BOLD,
                 &visible(&format!("# {address} {}{reason}", verb(c, plan.profile)))
             )
         )?;
@@ -151,7 +166,7 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
     }
     for w in &plan.warnings {
         writeln!(out)?;
-        writeln!(out, "{} {}", paint("1;33", "Warning:"), visible(w))?;
+        writeln!(out, "{} {}", paint(WARNING, "Warning:"), visible(w))?;
     }
     if let Some(caps) = plan.deprovision_gate.caps_applied() {
         writeln!(out)?;
@@ -159,10 +174,10 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
     }
     if let Some(m) = plan.deprovision_gate.message() {
         writeln!(out)?;
-        writeln!(out, "{} {}", paint("1;31", "Gate:"), visible(&m))?;
+        writeln!(out, "{} {}", paint(GATE, "Gate:"), visible(&m))?;
     }
     writeln!(out)?;
-    writeln!(out, "{}", paint("1", &summary_line(&plan.summary)))?;
+    writeln!(out, "{}", paint(BOLD, &summary_line(&plan.summary)))?;
     Ok(())
 }
 

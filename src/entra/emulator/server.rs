@@ -235,10 +235,14 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Inf
     let target = req.uri().to_string();
     let response = route(&shared, req).await;
     if shared.config.log_requests {
-        eprintln!(
-            "graph-emulator: {method} {target} {} {:.1}ms",
-            response.status().as_u16(),
-            started.elapsed().as_secs_f64() * 1000.0
+        // A full or closed stderr must not stop the emulator.
+        let _ = std::io::Write::write_fmt(
+            &mut std::io::stderr().lock(),
+            format_args!(
+                "graph-emulator: {method} {target} {} {:.1}ms\n",
+                response.status().as_u16(),
+                started.elapsed().as_secs_f64() * 1000.0
+            ),
         );
     }
     Ok(response)

@@ -184,7 +184,7 @@ impl ScimError {
                 "the rate limit held through roster's waits and retries: run again later (the \
                  limit is per token, so other tools using the same token count against it)"
             }
-            500..=599 => "Asana failed to answer: run again later",
+            500..=599 => "the server failed to answer: run again later",
             _ => return None,
         })
     }

@@ -1,0 +1,300 @@
+//! `roster apply` as an operation, in two steps around what the command does in between
+//! (show a fresh plan, ask for confirmation):
+//!
+//! 1. [`prepare`]: the audit log opened before any request; a saved plan checked against this
+//!    target (digest, profile, self-consistency) before any request and against live state
+//!    (stale); or a fresh plan made by [`pipeline::plan`] with the client that will write;
+//!    then the gates.
+//! 2. [`execute`]: the executor ([`crate::apply::execute`]) with the target's features and the
+//!    ETags the plan saw, the audit log closed, the report returned.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::pipeline::{self, Connection, Loaded, Planning};
+use super::{Access, Connect, Hooks, Notes, explain, now_rfc3339};
+use crate::apply::{self, ApplyReport, StepResult, audit::AuditLog, gates, stale};
+use crate::config::Config;
+use crate::config::model::{EntraMode, Profile};
+use crate::plan::Plan;
+use crate::scim::client::{StatsSnapshot, WriteClient};
+use crate::wire::integrity;
+use crate::wire::saved::PlanFile;
+
+/// What apply is asked to do.
+pub struct Request<'a> {
+    /// A plan saved by `roster plan --out`; without one, apply plans first.
+    pub plan_file: Option<&'a Path>,
+    pub connect: &'a Connect,
+    pub changed_since: Option<&'a str>,
+    /// `--allow-deprovisions N`.
+    pub allow_deprovisions: Option<u64>,
+    pub audit_log: Option<&'a Path>,
+    pub hooks: &'a Hooks,
+}
+
+/// Where [`prepare`] ended.
+pub enum Prepared {
+    /// Entra's merge found errors (they are in the notes): nothing was sent to the target.
+    Invalid,
+    /// The saved plan may not be applied here, or is stale: nothing was sent but reads.
+    Refused(Refusal),
+    Ready(Box<Ready>),
+}
+
+/// Why a saved plan is refused.
+pub struct Refusal {
+    /// What is refused (`the plan file `plan.json` cannot be applied`, `the plan is stale`).
+    pub what: String,
+    pub reasons: Vec<String>,
+}
+
+/// A plan that may be applied once the gates pass (and, for a fresh plan, someone confirmed).
+pub struct Ready {
+    pub plan: Plan,
+    /// Made now rather than read from a file: the command shows it, and asks before applying.
+    pub fresh: bool,
+    /// What the gates refuse; when any, nothing may be sent.
+    pub gates: Vec<String>,
+    pub profile: Profile,
+    /// Names this run in the audit log and the report.
+    pub run_id: String,
+    connection: Connection,
+    writer: WriteClient,
+    etags: std::collections::HashMap<String, String>,
+    audit: Option<Arc<AuditLog>>,
+    deprovision_with: crate::config::model::DeprovisionWith,
+}
+
+/// What [`execute`] did.
+pub struct Applied {
+    pub report: ApplyReport,
+    pub run_id: String,
+    /// The requests the client sent, for `-v`.
+    pub requests: StatsSnapshot,
+}
+
+/// Everything apply does before it may send a change; see the module's documentation.
+pub async fn prepare(
+    loaded: &mut Loaded,
+    request: &Request<'_>,
+    notes: &mut Notes,
+) -> anyhow::Result<Prepared> {
+    let file = request.plan_file.map(super::read_saved_plan).transpose()?;
+    if let Some(file) = &file
+        && loaded.digest() != file.saved.config_digest
+    {
+        notes.info(
+            "note: the config changed since this plan was made; apply carries out the plan as \
+             reviewed",
+        );
+    }
+    // The audit log is opened before any request: a path that cannot be one stops apply here.
+    let run_id = run_id();
+    let audit = match request.audit_log {
+        Some(path) => Some(open_audit_log(
+            path,
+            &run_id,
+            file.as_ref().and_then(|f| f.saved.digest.as_deref()),
+            notes,
+        )?),
+        None => None,
+    };
+    let (plan, etags, connection) = match (&file, request.plan_file) {
+        (Some(file), Some(path)) => {
+            let session = super::open(&loaded.config, request.connect).await?;
+            // Before any request: the file is the one roster wrote, for this target and
+            // profile, and self-consistent.
+            let reasons = refusals(file, &session.target_id(), session.target.profile);
+            if !reasons.is_empty() {
+                return Ok(Prepared::Refused(Refusal {
+                    what: format!("the plan file `{}` cannot be applied", path.display()),
+                    reasons,
+                }));
+            }
+            let connection =
+                pipeline::connect(session, Access::Write, request.hooks, notes).await?;
+            let fresh = stale::check(&file.saved, &connection.reader)
+                .await
+                .map_err(explain)?;
+            if !fresh.changed.is_empty() {
+                return Ok(Prepared::Refused(Refusal {
+                    what: "the plan is stale".into(),
+                    reasons: fresh.changed,
+                }));
+            }
+            (file.saved.plan.to_plan(), fresh.etags, connection)
+        }
+        _ => {
+            let planning = pipeline::plan(
+                loaded,
+                &pipeline::Request {
+                    connect: request.connect,
+                    changed_since: request.changed_since,
+                    access: Access::Write,
+                    hooks: request.hooks,
+                },
+                notes,
+            )
+            .await?;
+            let Planning::Planned(planned) = planning else {
+                return Ok(Prepared::Invalid);
+            };
+            let etags = apply::etags(&planned.plan, &planned.live);
+            (planned.plan, etags, planned.connection)
+        }
+    };
+    let config = &loaded.config;
+    let saved = file.is_some();
+    let mut gates = gates::check(
+        &plan,
+        &config.settings.policy,
+        declared_users(config, &plan, saved),
+        request.allow_deprovisions,
+    )
+    .err()
+    .unwrap_or_default();
+    // A fresh plan comes from this config; a saved one must not deprovision a user it keeps
+    // (in Entra live mode the config alone does not say who is in scope).
+    if saved && !live_mode(config) {
+        gates.extend(gates::contradicted_deprovisions(&plan, config));
+    }
+    let writer = connection
+        .writer
+        .clone()
+        .context("apply connected without a client that can write")?;
+    Ok(Prepared::Ready(Box::new(Ready {
+        plan,
+        fresh: !saved,
+        gates,
+        profile: connection.session.target.profile,
+        run_id,
+        connection,
+        writer,
+        etags,
+        audit,
+        deprovision_with: config.settings.policy.deprovision_with,
+    })))
+}
+
+/// Carries out a [`Ready`] plan whose gates passed; `on_step` is called as each change ends.
+pub async fn execute(
+    ready: Box<Ready>,
+    on_step: Arc<dyn Fn(&StepResult) + Send + Sync>,
+) -> Applied {
+    let Ready {
+        plan,
+        run_id,
+        connection,
+        writer,
+        etags,
+        audit,
+        deprovision_with,
+        profile,
+        ..
+    } = *ready;
+    let features = connection.features;
+    let options = apply::Options {
+        target: apply::Target { profile, features },
+        deprovision_with,
+        etags: if features.etag {
+            etags
+        } else {
+            Default::default()
+        },
+        concurrency: 15,
+        on_step,
+        audit: audit.clone(),
+        now: Arc::new(now_rfc3339),
+    };
+    let report = apply::execute(&plan, &writer, options).await;
+    if let Some(audit) = &audit {
+        let _ = audit.end(&now_rfc3339(), &report);
+    }
+    Applied {
+        report,
+        run_id,
+        requests: writer.stats().snapshot(),
+    }
+}
+
+/// Why a saved plan may not be applied to this target, checked before any request.
+fn refusals(file: &PlanFile, target_id: &str, profile: Profile) -> Vec<String> {
+    let mut refusals = integrity::check(file, Some(target_id))
+        .err()
+        .unwrap_or_default();
+    if file.saved.plan.profile() != profile {
+        refusals.push(format!(
+            "the plan was made for the {} profile and roster.yaml now names the {} profile",
+            file.saved.plan.profile().as_str(),
+            profile.as_str()
+        ));
+    }
+    refusals
+}
+
+/// Opens the audit log, writes its `start` line, and warns about changes earlier runs left
+/// without an outcome in it.
+fn open_audit_log(
+    path: &Path,
+    run_id: &str,
+    plan: Option<&str>,
+    notes: &mut Notes,
+) -> anyhow::Result<Arc<AuditLog>> {
+    let (log, unfinished) = AuditLog::open(path, run_id.to_string())
+        .with_context(|| format!("cannot open the audit log `{}`", path.display()))?;
+    if !unfinished.is_empty() {
+        let mut warning = format!(
+            "the audit log `{}` has {} change(s) that an earlier run started and never \
+             recorded the outcome of (it was killed or lost its log mid-change); they may or may \
+             not have reached the target:",
+            path.display(),
+            unfinished.len()
+        );
+        for u in &unfinished {
+            warning.push_str(&format!(
+                "\n  - {} {} (run {}, {})",
+                u.object, u.action, u.run_id, u.time
+            ));
+        }
+        notes.warn(warning);
+    }
+    log.start(&now_rfc3339(), plan, &unfinished)
+        .map_err(|why| {
+            anyhow::anyhow!(
+                "cannot write the audit log `{}`: {why}; nothing was sent",
+                path.display()
+            )
+        })?;
+    Ok(Arc::new(log))
+}
+
+/// A name for this run: the time and the process.
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{:x}-{:x}", nanos, std::process::id())
+}
+
+/// Whether users come from Entra live (merged on each run, so the YAML alone is not the set).
+fn live_mode(config: &Config) -> bool {
+    config
+        .settings
+        .entra
+        .as_ref()
+        .is_some_and(|e| e.mode == EntraMode::Live)
+}
+
+/// How many users the config wants, for the empty-config gate. Users out of Entra's scope are
+/// there only to be deprovisioned and do not count. A saved plan made in live mode was made
+/// with what Entra gave then, which this run did not read: its own verdict stands.
+fn declared_users(config: &Config, plan: &Plan, saved: bool) -> usize {
+    if saved && live_mode(config) {
+        usize::from(!plan.deprovision_gate.empty_desired)
+    } else {
+        config.users.iter().filter(|u| u.in_scope).count()
+    }
+}
