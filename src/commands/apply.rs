@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, bail};
 
 use super::Outcome;
-use crate::apply::{self, ApplyReport, Status, audit::AuditLog, gates, stale};
+use crate::apply::{self, ApplyReport, audit::AuditLog, gates, stale};
 use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::config::model::Profile;
 use crate::ops;
@@ -278,39 +278,7 @@ fn run_id() -> String {
 }
 
 fn print_report(report: &ApplyReport, run_id: &str) {
-    let s = apply::summary(report);
-    eprintln!(
-        "Apply {run_id}: {} done, {} failed, {} skipped.",
-        s["done"], s["failed"], s["skipped"]
-    );
-    for r in &report.results {
-        match r.status {
-            Status::Failure => eprintln!(
-                "  failed: {} {}: {}",
-                r.change.address(),
-                r.change.action.as_str(),
-                r.error.as_deref().unwrap_or("unknown error")
-            ),
-            Status::Skipped => eprintln!(
-                "  skipped: {} {}: {}",
-                r.change.address(),
-                r.change.action.as_str(),
-                r.error.as_deref().unwrap_or("")
-            ),
-            Status::Success => {
-                if let Some(note) = &r.note {
-                    eprintln!(
-                        "  note: {} {}: {note}",
-                        r.change.address(),
-                        r.change.action.as_str()
-                    );
-                }
-            }
-        }
-    }
-    if report.failed() {
-        eprintln!("Run `roster plan` to see what is left; a re-run of apply converges.");
-    }
+    eprint!("{}", report.display(run_id));
 }
 
 /// Whether users come from Entra live (merged on each run, so the YAML alone is not the set).
