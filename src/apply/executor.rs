@@ -565,3 +565,74 @@ fn partial(id: Option<String>, missing: Vec<Member>, note: Option<Note>) -> Resu
         Err(Failure::MembersWithoutId(missing))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::apply::Status;
+    use crate::plan::{Capabilities, Live, Scope};
+    use crate::scim::client::{ClientConfig, Secret};
+
+    #[tokio::test]
+    async fn issue12_a_panicking_step_is_a_failure_of_its_change_not_a_lost_outcome() {
+        let (config, report) = crate::config::from_texts(
+            "version: 1\n",
+            &[(
+                "users/u.yaml",
+                "users:\n  - userPrincipalName: ada@x.example\n",
+            )],
+            &[],
+        );
+        let config = config.unwrap_or_else(|| panic!("{:#?}", report.diagnostics));
+        let live = Live {
+            complete: true,
+            ..Live::default()
+        };
+        let plan = crate::plan::plan(&config, &live, Capabilities::ASANA, &Scope::default());
+        // Nothing listens there: the step panics before it sends anything.
+        let client = WriteClient::new(&ClientConfig::new(
+            "http://127.0.0.1:9/scim",
+            Secret::new("t"),
+        ))
+        .unwrap();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let steps = Arc::new(AtomicUsize::new(0));
+        let options = Options {
+            target: Target::ASANA,
+            deprovision_with: DeprovisionWith::Deactivate,
+            etags: HashMap::new(),
+            concurrency: 1,
+            on_step: Arc::new({
+                let steps = steps.clone();
+                move |_: &StepResult| {
+                    steps.fetch_add(1, Ordering::Relaxed);
+                }
+            }),
+            audit: None,
+            // The first reading of the clock is the step's start, inside its task.
+            now: Arc::new({
+                let calls = calls.clone();
+                move || {
+                    if calls.fetch_add(1, Ordering::Relaxed) == 0 {
+                        panic!("a bug in a step");
+                    }
+                    "2026-01-01T00:00:00Z".to_string()
+                }
+            }),
+        };
+        let report = execute(&plan, &client, options).await;
+        assert_eq!(report.results.len(), 1);
+        let r = &report.results[0];
+        assert_eq!(r.change.key, "ada@x.example");
+        assert_eq!(r.status(), Status::Failure);
+        assert!(
+            matches!(&r.outcome, Outcome::Failed(Failure::Panicked(why)) if why.contains("a bug in a step")),
+            "{:?}",
+            r.outcome
+        );
+        assert_eq!(steps.load(Ordering::Relaxed), 1);
+        assert!(report.failed());
+    }
+}
