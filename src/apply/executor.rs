@@ -1,4 +1,4 @@
-//! The executor: sends a plan's changes in [`order`](super::order), at most
+//! The executor: sends a plan's changes in the batches of [`super::order`], at most
 //! [`Options::concurrency`] at a time, and returns one [`StepResult`] per change.
 //!
 //! The client paces and retries; one failing object never stops the others. With an audit log,
@@ -112,20 +112,18 @@ impl Executor {
         // The change of each task in flight, so that a panicking step still has an outcome.
         let mut in_flight = HashMap::new();
         let mut results = Vec::with_capacity(changes.len());
-        let mut queue = changes.into_iter().cloned();
+        let mut queue = changes.into_iter();
         let limit = self.options.concurrency.max(1);
         loop {
             while set.len() < limit {
                 let Some(change) = queue.next() else { break };
                 if let Some(why) = self.audit_failure() {
-                    results.push(self.not_sent(change, why));
+                    results.push(self.not_sent(change.clone(), why));
                     continue;
                 }
                 let exec = self.clone();
-                let task = set.spawn({
-                    let change = change.clone();
-                    async move { exec.step(change).await }
-                });
+                let owned = change.clone();
+                let task = set.spawn(async move { exec.step(owned).await });
                 in_flight.insert(task.id(), change);
             }
             let result = match set.join_next_with_id().await {
@@ -138,7 +136,7 @@ impl Executor {
                 // stays unfinished: whether anything was sent is not known.
                 Some(Err(e)) => match in_flight.remove(&e.id()) {
                     Some(change) => self.finish(
-                        change,
+                        change.clone(),
                         Outcome::Failed(Failure::Panicked(e.to_string())),
                         None,
                         (self.options.now)(),

@@ -45,7 +45,7 @@ pub fn create_group(name: &str, members: &[String]) -> Json {
 
 /// Whether the PATCH that sets `values` depends on what the user has now: on a generic
 /// server, an element of a multi-valued attribute is added or changed depending on whether it
-/// exists ([`element_operations`]).
+/// exists (`element_operations`).
 pub fn patch_depends_on_current(generic: bool, values: &[Assignment]) -> bool {
     generic && values.iter().any(|a| a.path.type_filter.is_some())
 }
