@@ -8,9 +8,6 @@
 // through `output`).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-// Until the executor returns its one message (a panicked step) as data, as the apply work on
-// issue 12 does.
-#[allow(clippy::print_stderr)]
 pub mod apply;
 pub mod civil_time;
 pub mod cli;

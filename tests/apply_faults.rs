@@ -133,13 +133,13 @@ async fn an_apply_of_2000_users_under_faults_converges_without_duplicates() {
             "run {run}: outcomes do not match changes"
         );
         for r in &report.results {
-            assert_ne!(r.status, Status::Skipped, "{:?}", r.error);
+            assert_ne!(r.status(), Status::Skipped, "{:?}", r.error());
             assert_eq!(
-                r.status == Status::Failure,
-                r.error.as_ref().is_some_and(|e| !e.is_empty()),
+                r.status() == Status::Failure,
+                r.error().as_ref().is_some_and(|e| !e.is_empty()),
                 "run {run}: {} {:?}",
                 r.change.address(),
-                r.error
+                r.error()
             );
         }
         // Every error the emulator sent was retried by the client, or ended a step that is
@@ -149,11 +149,11 @@ async fn an_apply_of_2000_users_under_faults_converges_without_duplicates() {
         // that sent no request (a manager or member whose create failed) account for nothing.
         let emulator = emu.stats();
         let retries = client.stats().snapshot().retries;
-        let failed: Vec<&str> = report
+        let failed: Vec<String> = report
             .results
             .iter()
-            .filter(|r| r.status == Status::Failure)
-            .map(|r| r.error.as_deref().unwrap_or(""))
+            .filter(|r| r.status() == Status::Failure)
+            .map(|r| r.error().unwrap_or_default())
             .collect();
         let gave_up = failed
             .iter()

@@ -395,13 +395,13 @@ async fn run_case(n: u64) -> Result<usize, String> {
     let failures: Vec<String> = report
         .results
         .iter()
-        .filter(|r| r.status != apply::Status::Success)
+        .filter(|r| r.status() != apply::Status::Success)
         .map(|r| {
             format!(
                 "{} {}: {:?}",
                 r.change.address(),
                 r.change.action.as_str(),
-                r.error
+                r.error()
             )
         })
         .collect();

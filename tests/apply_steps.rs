@@ -75,10 +75,10 @@ async fn a_409_adopts_the_existing_user_without_sending_create_only_attributes()
         .unwrap();
     let report = execute(&plan, &client).await;
     let r = &report.results[0];
-    assert_eq!(r.status, Status::Success, "{:?}", r.error);
+    assert_eq!(r.status(), Status::Success, "{:?}", r.error());
     assert_eq!(r.id, existing.id());
     assert_eq!(
-        r.note.as_deref(),
+        r.note().as_deref(),
         Some("already existed (409): updated instead")
     );
     let user = client
@@ -149,10 +149,10 @@ async fn a_create_whose_answer_was_lost_is_looked_up_before_it_is_sent_again() {
     let server = ScriptServer::start(lost_answer_server(false)).await;
     let report = execute(&plan, &scripted_client(&server)).await;
     let r = &report.results[0];
-    assert_eq!(r.status, Status::Success, "{:?}", r.error);
+    assert_eq!(r.status(), Status::Success, "{:?}", r.error());
     assert_eq!(r.id.as_deref(), Some("7"));
     assert!(
-        r.note
+        r.note()
             .as_deref()
             .unwrap()
             .contains("had not been created: sent again")
@@ -166,8 +166,8 @@ async fn a_create_whose_answer_was_lost_is_looked_up_before_it_is_sent_again() {
     let server = ScriptServer::start(lost_answer_server(true)).await;
     let report = execute(&plan, &scripted_client(&server)).await;
     let r = &report.results[0];
-    assert_eq!(r.status, Status::Success, "{:?}", r.error);
-    assert!(r.note.as_deref().unwrap().contains("had been created"));
+    assert_eq!(r.status(), Status::Success, "{:?}", r.error());
+    assert!(r.note().as_deref().unwrap().contains("had been created"));
     assert_eq!(
         calls(&server),
         ["POST /scim/Users", "GET /scim/Users", "PATCH /scim/Users/7"]

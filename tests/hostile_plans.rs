@@ -929,7 +929,7 @@ fn item7_an_injected_failing_audit_writer_stops_the_executor() {
         .results
         .iter()
         .filter(|r| {
-            r.error
+            r.error()
                 .as_deref()
                 .is_some_and(|e| e.starts_with("not sent"))
         })

@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use super::{ApplyReport, Status, StepResult};
+use super::{ApplyReport, Counts, Status, StepResult};
 use crate::plan::Change;
 use crate::render::display_path;
 use crate::wire::plan::KindJson;
@@ -40,13 +40,13 @@ pub struct Record<'a> {
     pub key: &'a str,
     pub id: Option<&'a str>,
     pub action: &'static str,
-    pub status: &'a Status,
+    pub status: Status,
     pub modified_properties: Vec<Property<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<&'a str>,
-    pub error: Option<&'a str>,
+    pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<&'a str>,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,7 +67,7 @@ pub fn record<'a>(run_id: &'a str, r: &'a StepResult) -> Record<'a> {
         key: &r.change.key,
         id: r.id.as_deref(),
         action: r.change.action.as_str(),
-        status: &r.status,
+        status: r.status(),
         modified_properties: r
             .change
             .attributes
@@ -79,8 +79,8 @@ pub fn record<'a>(run_id: &'a str, r: &'a StepResult) -> Record<'a> {
             })
             .collect(),
         members: r.change.members.iter().map(|m| m.key.as_str()).collect(),
-        error: r.error.as_deref(),
-        note: r.note.as_deref(),
+        error: r.error(),
+        note: r.note(),
     }
 }
 
@@ -184,13 +184,18 @@ impl AuditLog {
 
     /// The last line, with the counts.
     pub fn end(&self, time: &str, report: &ApplyReport) -> Result<(), String> {
+        let Counts {
+            done,
+            failed,
+            skipped,
+        } = report.counts();
         self.line(&json!({
             "event": "end",
             "run_id": self.run_id,
             "time": time,
-            "done": report.count(Status::Success),
-            "failed": report.count(Status::Failure),
-            "skipped": report.count(Status::Skipped),
+            "done": done,
+            "failed": failed,
+            "skipped": skipped,
         }))
     }
 

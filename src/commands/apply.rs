@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::bail;
 
 use super::Outcome;
-use crate::apply::{ApplyReport, Status, StepResult};
+use crate::apply::{ApplyReport, StepResult};
 use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::config::model::Profile;
 use crate::ops;
@@ -106,29 +106,7 @@ fn confirm(profile: Profile) -> anyhow::Result<bool> {
 }
 
 fn print_report(report: &ApplyReport, run_id: &str) {
-    let s = crate::apply::summary(report);
-    say!(
-        "Apply {run_id}: {} done, {} failed, {} skipped.",
-        s["done"],
-        s["failed"],
-        s["skipped"]
-    );
-    for r in &report.results {
-        let (what, text) = match r.status {
-            Status::Failure => ("failed", r.error.as_deref().unwrap_or("unknown error")),
-            Status::Skipped => ("skipped", r.error.as_deref().unwrap_or("")),
-            Status::Success => match &r.note {
-                Some(note) => ("note", note.as_str()),
-                None => continue,
-            },
-        };
-        say!(
-            "  {what}: {} {}: {text}",
-            r.change.address(),
-            r.change.action.as_str()
-        );
-    }
-    if report.failed() {
-        say!("Run `roster plan` to see what is left; a re-run of apply converges.");
+    for line in report.display(run_id).to_string().lines() {
+        say!("{line}");
     }
 }
