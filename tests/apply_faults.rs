@@ -1,6 +1,6 @@
 //! Apply under faults: the emulator answers 10% of requests with a 5xx, resets 5% of
-//! connections and rate-limits in bursts (a low limit on a scaled clock, and a client that does
-//! not pace itself). An apply of 2,000 users (managers in a tree, one big team) is run again
+//! connections and rate-limits in bursts (a low limit on a scaled clock, fewer writes in flight
+//! than the client sends, and a client that does not pace itself). An apply of 2,000 users (managers in a tree, one big team) is run again
 //! until the plan is empty: it converges within a few runs, creates no duplicate, and every
 //! error the emulator sent was either retried or reported as a failed change.
 
@@ -72,9 +72,12 @@ async fn an_apply_of_2000_users_under_faults_converges_without_duplicates() {
     let emu = Emulator::builder()
         .port(0)
         .token(TOKEN)
-        // 600 requests per emulated minute, and a minute lasts one real second.
+        // 600 requests per emulated minute, and a minute lasts one real second; and 5 writes in
+        // flight where the client keeps 15, so 429s come however fast this machine is (on a
+        // loaded one the rate limit alone was not always reached).
         .limits(LimitsConfig {
             requests_per_minute: 600,
+            concurrent_writes: 5,
             ..LimitsConfig::default()
         })
         .time_scale(60.0)

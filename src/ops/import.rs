@@ -163,28 +163,20 @@ fn write(root: &Root, path: &Path, text: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
-/// Every YAML file under users/ and groups/ (which `--force` removes). Symlinks are not
-/// followed: a symlinked folder is not walked (`users/root -> /` would reach every YAML file
-/// on the machine), and a symlink named `*.yaml` is itself removed, not what it points to.
+/// The declaration files under users/ and groups/ (which `--force` removes): those the loader
+/// reads (`config::load::declaration_files`). A symlinked folder is walked only while it stays
+/// inside the config directory (`users/root -> /` is not), and a symlink named `*.yaml` is
+/// itself removed, not what it points to.
 fn declaration_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        if !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
-            return Ok(());
-        }
-        for e in std::fs::read_dir(dir)? {
-            let e = e?;
-            let p = e.path();
-            if e.file_type()?.is_dir() {
-                walk(&p, out)?;
-            } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-                out.push(p);
-            }
-        }
-        Ok(())
-    }
+    let root = Root::new(dir).with_context(|| format!("cannot open `{}`", dir.display()))?;
     let mut out = Vec::new();
-    walk(&dir.join("users"), &mut out)?;
-    walk(&dir.join("groups"), &mut out)?;
+    for sub in ["users", "groups"] {
+        let walk = crate::config::load::declaration_files(&root, dir, sub);
+        if let Some(e) = walk.error {
+            return Err(e).with_context(|| format!("cannot list `{}`", dir.join(sub).display()));
+        }
+        out.extend(walk.files);
+    }
     out.sort();
     Ok(out)
 }
