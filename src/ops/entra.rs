@@ -9,7 +9,6 @@ use anyhow::{Context, bail};
 
 use crate::config::Config;
 use crate::config::model::{EntraMode, EntraSettings};
-use crate::config::validate::{check_base_url, normalize_url, same_url};
 use crate::diagnostics::{self, Diagnostic, DiagnosticFormat, Report};
 use crate::entra::cloud::{self, Endpoint};
 use crate::entra::graph::{GraphClient, GraphConfig, GraphError, GraphStatsSnapshot};
@@ -19,6 +18,7 @@ use crate::entra::{directory, import, merge};
 use crate::plan::Live;
 use crate::render::markdown::visible;
 use crate::scim::client::{LogSink, Secret};
+use crate::urls::{check_base_url, normalize_url, same_url};
 
 /// Pins `entra.login_url`, where the client secret goes (a workflow sets it; tests and the
 /// emulator too).
@@ -51,7 +51,7 @@ pub fn settings(config: &Config) -> anyhow::Result<EntraSettings> {
 /// The settings with the URLs pinned outside roster.yaml, which a pull request can edit: each
 /// pinned URL must be one roster may send to ([`cloud::place`]: a Microsoft host, or
 /// loopback), and a URL roster.yaml writes must equal it (after
-/// [`normalize_url`](crate::config::validate::normalize_url)), or nothing is sent; never a
+/// [`normalize_url`](crate::urls::normalize_url)), or nothing is sent; never a
 /// silent override. A URL roster.yaml leaves out takes the pin. The two URLs that result must
 /// belong to one cloud.
 pub fn pin(

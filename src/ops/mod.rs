@@ -14,11 +14,12 @@ use anyhow::{Context, bail};
 
 use crate::config::Config;
 use crate::config::model::Profile;
-use crate::config::validate::{check_profile_url, check_url, normalize_url, same_url};
+use crate::config::validate::check_profile_url;
 use crate::plan::{Live, LiveGroup, LiveUser};
 use crate::scim::client::{
     ClientConfig, ClientError, Features, ListStop, LogSink, ReadClient, Secret, redact_url,
 };
+use crate::urls::{check_url, normalize_url, same_url};
 
 /// Where to connect and with which token, resolved from flags, environment and roster.yaml.
 #[derive(Debug, Clone)]
