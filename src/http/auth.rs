@@ -189,7 +189,7 @@ impl Adapter {
             .map_err(|f| Failure::SignIn(Box::new(f)))?;
         let invalid = |detail: String| {
             Failure::SignIn(Box::new(Failure::Invalid {
-                method: Method::Post,
+                method: response.method,
                 url: response.url.clone(),
                 detail,
             }))

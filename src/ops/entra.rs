@@ -143,6 +143,9 @@ pub fn client(settings: &EntraSettings, verbosity: u8) -> anyhow::Result<GraphCl
     config.verbosity = verbosity;
     let log: LogSink = std::sync::Arc::new(|line: &str| eprintln!("{line}"));
     config.log = Some(log);
+    if let Some(clock) = super::test_clock() {
+        config.clock = clock;
+    }
     GraphClient::new(&config).map_err(explain)
 }
 

@@ -98,6 +98,9 @@ impl Target {
         c.verbosity = verbosity;
         let log: LogSink = std::sync::Arc::new(|line: &str| eprintln!("{line}"));
         c.log = Some(log);
+        if let Some(clock) = test_clock() {
+            c.clock = clock;
+        }
         c
     }
 
@@ -109,6 +112,21 @@ impl Target {
     pub fn reader(&self, verbosity: u8) -> anyhow::Result<ReadClient> {
         ReadClient::new(&self.client_config(verbosity)).map_err(explain)
     }
+}
+
+/// A test-only setting: the clients' clock runs this many times faster than real time, as the
+/// emulator's does under `--time-scale` (docs/emulator.md). Set by whoever runs roster, never
+/// by a server; ignored unless it is a positive number.
+pub const TEST_TIME_SCALE_ENV: &str = "ROSTER_TEST_TIME_SCALE";
+
+/// The clock [`TEST_TIME_SCALE_ENV`] asks for, if it is set.
+pub(crate) fn test_clock() -> Option<std::sync::Arc<dyn crate::http::Clock>> {
+    let scale: f64 = std::env::var(TEST_TIME_SCALE_ENV)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(std::sync::Arc::new(crate::http::ScaledClock::new(scale)?))
 }
 
 /// A target URL given outside roster.yaml, and where it came from (for messages).
