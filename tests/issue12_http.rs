@@ -292,7 +292,11 @@ async fn issue12_an_oauth_token_is_cached_and_renewed_once_on_a_401() {
 }
 
 /// A Graph client for a scripted server holding both the sign-in and Graph, on `clock`.
-fn graph(server: &ScriptServer, clock: &Arc<RecordingClock>, max_retries: u32) -> GraphClient {
+fn graph(
+    server: &ScriptServer,
+    clock: &Arc<RecordingClock>,
+    configure: impl FnOnce(&mut GraphConfig),
+) -> GraphClient {
     let base = format!("http://{}", server.addr);
     let mut c = GraphConfig::new(
         format!("{base}/login"),
@@ -303,7 +307,7 @@ fn graph(server: &ScriptServer, clock: &Arc<RecordingClock>, max_retries: u32) -
     );
     c.clock = clock.clone();
     c.jitter_seed = Some(7);
-    c.max_retries = max_retries;
+    configure(&mut c);
     GraphClient::new(&c).unwrap()
 }
 
@@ -329,7 +333,7 @@ async fn issue12_a_429_from_graph_pauses_every_graph_worker() {
     })
     .await;
     // No retries: the worker that met the 429 reports it at once, and the pause it set holds.
-    let client = graph(&server, &clock, 0);
+    let client = graph(&server, &clock, |c| c.max_retries = 0);
     let err = client
         .get(&client.url("users", &[]), false)
         .await
@@ -396,20 +400,11 @@ async fn issue12_the_scim_and_graph_clients_retry_through_one_loop() {
     let graph_server = ScriptServer::start(script(json!({"value": []}))).await;
     let graph_clock = Arc::new(RecordingClock::new());
     let (graph_log, graph_lines) = capture();
-    let base = format!("http://{}", graph_server.addr);
-    let mut g = GraphConfig::new(
-        format!("{base}/login"),
-        format!("{base}/graph"),
-        "tenant",
-        "client",
-        Secret::new("client-secret-never-shown"),
-    );
-    g.clock = graph_clock.clone();
-    g.jitter_seed = Some(7);
-    g.max_retries = c.max_retries;
-    g.verbosity = 1;
-    g.log = Some(graph_log);
-    let client = GraphClient::new(&g).unwrap();
+    let client = graph(&graph_server, &graph_clock, |g| {
+        g.max_retries = c.max_retries;
+        g.verbosity = 1;
+        g.log = Some(graph_log);
+    });
     client.get(&client.url("users", &[]), false).await.unwrap();
 
     // The same waits (same seed, same backoff), and the same words in the log.
