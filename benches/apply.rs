@@ -9,47 +9,31 @@
 //! emulator admits 1,500 requests in any 60/S real seconds. 10,000 writes need at least
 //! 10,000 / 1,500 = 6.67 emulated minutes, i.e. 400/S real seconds: S = 20 makes that 20 s.
 //!
-//! The client paces itself on its own clock, which it takes as a [`Clock`]; here that clock
-//! runs S times faster too ([`ScaledClock`]), so the client keeps its real settings (1,500 a
-//! minute, a burst of 150) in emulated time, exactly as against Asana. Scaling the client's
-//! `requests_per_minute` by S instead (30,000 a real minute) is not the same limit: its burst,
-//! a tenth of a minute's budget, becomes 3,000 requests, twice what the emulator admits in a
-//! whole (3-second) window, and the run drowns in 429s (measured: 4,303 of them and 167
-//! failures; `ROSTER_BENCH_SCALE_RATE=1` runs it that way). On the scaled clock a 429 would be
-//! waited out too briefly (the emulator's `X-Emulator-Retry-After-Ms` is real time), so the run
-//! counts on there being none. Latency is 200 ms emulated (10 ms real) plus up to 100 ms jitter: 15 writes in
-//! flight could do 50+ a second emulated, twice the 25 the limit allows, so the budget, not
-//! concurrency, binds.
+//! The client paces itself on its own clock, which it takes as a `Clock`; here that clock
+//! runs S times faster too (`ScaledClock`), so the client keeps its real settings (1,500 a
+//! minute, a burst of 150) in emulated time, exactly as against Asana, and a 429's
+//! `Retry-After` (in emulated seconds) is waited out for as long as the emulator means.
+//! Scaling the client's `requests_per_minute` by S instead (30,000 a real minute) is not the
+//! same limit: its burst, a tenth of a minute's budget, becomes 3,000 requests, twice what the
+//! emulator admits in a whole (3-second) window, and the run drowns in 429s (measured: 4,303 of
+//! them and 167 failures; `ROSTER_BENCH_SCALE_RATE=1` runs it that way). Latency is 200 ms
+//! emulated (10 ms real) plus up to 100 ms jitter: 15 writes in flight could do 50+ a second
+//! emulated, twice the 25 the limit allows, so the budget, not concurrency, binds.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use roster::apply::{self, Status};
 use roster::emulator::StatsSnapshot;
 use roster::plan::{self, Capabilities, Scope};
-use roster::scim::client::{ClientConfig, Clock, Secret, Sleep, WriteClient};
+use roster::scim::client::{ClientConfig, ScaledClock, Secret, WriteClient};
 
 const USERS: usize = 10_000;
 const SCALE: u32 = 20;
 const PER_MINUTE: u32 = 1_500;
 const TOKEN: &str = "bench-token";
-
-/// Time running `SCALE` times faster than real time, from when it was made, as the emulator's.
-struct ScaledClock {
-    start: Instant,
-}
-
-impl Clock for ScaledClock {
-    fn now(&self) -> Instant {
-        self.start + self.start.elapsed() * SCALE
-    }
-
-    fn sleep(&self, duration: Duration) -> Sleep {
-        Box::pin(tokio::time::sleep(duration / SCALE))
-    }
-}
 
 struct Emulator {
     child: Child,
@@ -127,9 +111,7 @@ async fn main() {
         );
     } else {
         c.requests_per_minute = PER_MINUTE;
-        c.clock = Arc::new(ScaledClock {
-            start: Instant::now(),
-        });
+        c.clock = Arc::new(ScaledClock::new(f64::from(SCALE)).expect("a positive scale"));
         println!("client: {PER_MINUTE} requests a minute on a clock {SCALE} times faster");
     }
     let client = WriteClient::new(&c).unwrap();

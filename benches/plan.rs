@@ -17,7 +17,8 @@
 //! here than against Asana; the "projected" line scales the read phase back to real time.
 //!
 //! `ROSTER_BENCH_BINARY=1` also runs the `roster plan` binary against the same emulator. The
-//! binary's client paces on real time, so that run takes the real ~40 s.
+//! binary's client paces on real time (unless `ROSTER_TEST_TIME_SCALE` is set), so that run
+//! takes the real ~40 s.
 //!
 //! Run: `cargo bench --bench plan`. Loopback only.
 
@@ -25,10 +26,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use roster::plan::{Capabilities, Scope};
-use roster::scim::client::{ClientConfig, Clock, ReadClient, Secret, Sleep};
+use roster::scim::client::{ClientConfig, ReadClient, ScaledClock, Secret};
 
 const USERS: usize = 100_000;
 const FILES: usize = 50;
@@ -85,7 +86,7 @@ fn main() {
     let hwm_loaded = vm_hwm_kb("self");
 
     let mut client_config = ClientConfig::new(emulator.url.clone(), Secret::new(TOKEN));
-    client_config.clock = Arc::new(ScaledClock::new(scale));
+    client_config.clock = Arc::new(ScaledClock::new(scale).expect("a positive time scale"));
     let client = ReadClient::new(&client_config).expect("client");
     let read_start = Instant::now();
     let live = rt
@@ -221,31 +222,6 @@ fn run_binary(dir: &Path, emulator: &EmulatorProcess) {
         wall.as_secs_f64() / floor
     );
     println!("  {}", stderr.lines().last().unwrap_or("").trim());
-}
-
-/// Time for the client, `scale` times faster than real time, like the emulator's.
-struct ScaledClock {
-    start: Instant,
-    scale: f64,
-}
-
-impl ScaledClock {
-    fn new(scale: f64) -> ScaledClock {
-        ScaledClock {
-            start: Instant::now(),
-            scale,
-        }
-    }
-}
-
-impl Clock for ScaledClock {
-    fn now(&self) -> Instant {
-        self.start + self.start.elapsed().mul_f64(self.scale)
-    }
-
-    fn sleep(&self, duration: Duration) -> Sleep {
-        Box::pin(tokio::time::sleep(duration.div_f64(self.scale)))
-    }
 }
 
 /// `roster emulator` as a child process, killed when dropped.

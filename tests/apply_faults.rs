@@ -15,12 +15,14 @@ use roster::config::Config;
 use roster::emulator::{Emulator, FaultConfig, LimitsConfig, RunningEmulator, StatsSnapshot};
 use roster::ops;
 use roster::plan::{self, Capabilities, Scope};
-use roster::scim::client::{ClientConfig, Secret, WriteClient};
+use roster::scim::client::{ClientConfig, ScaledClock, Secret, WriteClient};
 
 const USERS: usize = 2_000;
 const TEAM: usize = 300;
 const MAX_RUNS: usize = 5;
 const TOKEN: &str = "faults-token";
+/// The emulator's clock runs this many times faster than real time.
+const SCALE: f64 = 60.0;
 
 /// 2,000 users; user i reports to user (i-1)/10, so managers are created in the same apply, in
 /// five levels. One team holds the first 300.
@@ -52,11 +54,15 @@ fn config() -> Config {
 fn client(emu: &RunningEmulator) -> WriteClient {
     let mut c = ClientConfig::new(emu.url(), Secret::new(TOKEN));
     // No pacing of its own: the client runs into the emulator's rate limit in bursts and must
-    // recover through Retry-After.
+    // recover through Retry-After, which is in emulated seconds: the client's clock runs as
+    // fast as the emulator's.
     c.requests_per_minute = 1_000_000;
-    // Backoff on the emulator's scaled clock.
-    c.backoff_base = Duration::from_millis(10);
-    c.backoff_max = Duration::from_millis(200);
+    c.clock = Arc::new(ScaledClock::new(SCALE).expect("a positive scale"));
+    // Backoff of 10 to 200 real ms, in emulated time.
+    c.backoff_base = Duration::from_millis(10).mul_f64(SCALE);
+    c.backoff_max = Duration::from_millis(200).mul_f64(SCALE);
+    // The deadline of one list, still 15 real minutes.
+    c.read_deadline = ClientConfig::READ_DEADLINE.mul_f64(SCALE);
     c.jitter_seed = Some(11);
     WriteClient::new(&c).expect("client")
 }
@@ -80,7 +86,7 @@ async fn an_apply_of_2000_users_under_faults_converges_without_duplicates() {
             concurrent_writes: 5,
             ..LimitsConfig::default()
         })
-        .time_scale(60.0)
+        .time_scale(SCALE)
         .faults(FaultConfig {
             seed: 5,
             p_500: 0.05,

@@ -78,15 +78,19 @@ fn validation_mapping_planning_and_diagnostics_do_no_io() {
 
 #[test]
 fn the_client_decides_retries_and_paging_without_io() {
-    // The transport sleeps and sends; what it decides comes from these pure modules.
+    // The HTTP adapter (src/http) sleeps and sends; what it decides comes from these pure
+    // modules (the retry decision, the pacing arithmetic, redaction, the URL rules), and the
+    // SCIM client's paging, parsing and features are pure too.
     assert_pure(
         &[
-            "src/scim/client/retry.rs",
+            "src/retry.rs",
+            "src/pacing.rs",
+            "src/redact.rs",
+            "src/urls.rs",
             "src/scim/client/paging.rs",
             "src/scim/client/features.rs",
             "src/scim/client/resource.rs",
-            "src/scim/client/secret.rs",
-            "src/scim/client/stats.rs",
+            "src/http/stats.rs",
         ],
         &[],
     );
@@ -107,7 +111,7 @@ fn read_client_cannot_write() {
     // private to transport.rs, so read.rs cannot reach the transport around it.
     let transport = std::fs::read_to_string("src/scim/client/transport.rs").unwrap();
     let reader = impl_block(&transport, "Reader");
-    assert!(reader.contains("method: Method::Get"), "Reader sends GETs");
+    assert!(reader.contains("Request::get("), "Reader sends GETs");
     for word in ["Post", "Put", "Patch", "Delete", "WriteMethod", "send("] {
         assert!(!reader.contains(word), "Reader names `{word}`");
     }
@@ -162,17 +166,25 @@ fn the_entra_source_decides_without_io() {
 
 #[test]
 fn the_graph_client_only_reads() {
-    // Graph is read with GET; the one POST is the token request to the login host.
+    // Graph is read with GET; the one POST is the token request to the login host, which the
+    // HTTP adapter's OAuth sign-in sends (src/http/auth.rs).
     let text = std::fs::read_to_string("src/entra/graph.rs").unwrap();
     for word in [
         ".put(",
         ".patch(",
         ".delete(",
-        "Method::POST",
-        "Method::PATCH",
+        ".post(",
+        "Method::",
+        "Request::new(",
     ] {
         assert!(!text.contains(word), "graph.rs names `{word}`");
     }
-    assert_eq!(text.matches(".post(").count(), 1, "only the token request");
-    assert!(text.contains(".post(inner.token_url.clone())"));
+    assert!(text.contains("Request::get("));
+    let auth = std::fs::read_to_string("src/http/auth.rs").unwrap();
+    assert_eq!(
+        auth.matches("Method::").count(),
+        1,
+        "only the token request"
+    );
+    assert!(auth.contains("Request::new(Method::Post, grant.token_url.clone())"));
 }

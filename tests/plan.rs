@@ -118,7 +118,13 @@ fn roster() -> Command {
 
 /// `roster ARGS -C DIR --asana-url URL` with the emulator's token in `ASANA_TOKEN`.
 fn run(org: &Org, dir: &Path, args: &[&str]) -> Output {
+    run_env(org, dir, args, &[])
+}
+
+/// [`run`] with more environment variables.
+fn run_env(org: &Org, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     roster()
+        .envs(env.iter().copied())
         .env("ASANA_TOKEN", TOKEN)
         .args(args)
         .arg("-C")
@@ -1217,7 +1223,8 @@ fn retries_survive_503s_and_resets_end_to_end() {
 #[test]
 fn rate_limited_reads_wait_and_still_plan_correctly() {
     // 10 requests per emulated minute at 60x: 10 a real second, so the 21 reads of the plan
-    // hit the limit and must wait out the 429s (X-Emulator-Retry-After-Ms).
+    // hit the limit and must wait out the 429s. Their Retry-After is in emulated seconds, so
+    // roster's clock runs 60 times faster too (the test-only ROSTER_TEST_TIME_SCALE).
     let org = Org::start(
         Emulator::builder()
             .seed_users(2000)
@@ -1227,7 +1234,14 @@ fn rate_limited_reads_wait_and_still_plan_correctly() {
             })
             .time_scale(60.0),
     );
-    let plan = plan_json(&org, seeded_config().path());
+    let out = run_env(
+        &org,
+        seeded_config().path(),
+        &["plan", "--format", "json"],
+        &[("ROSTER_TEST_TIME_SCALE", "60")],
+    );
+    assert_exit(&out, 0);
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan --format json prints JSON");
     assert_seeded_plan(&plan);
     let stats = org.stats();
     assert!(stats.rate_limited > 0, "the limit was not hit: {stats:?}");

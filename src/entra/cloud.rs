@@ -6,7 +6,7 @@
 //!
 //! Pure: the URL is read with the `url` parser, nothing is resolved or fetched.
 
-use crate::config::validate::is_loopback;
+use crate::urls::is_loopback;
 
 /// One of Microsoft's clouds: its sign-in hosts and its Graph hosts.
 #[derive(Debug, PartialEq, Eq)]

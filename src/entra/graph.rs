@@ -1,44 +1,41 @@
-//! The Microsoft Graph client: the one place roster talks to Entra ID.
+//! The Microsoft Graph client: Graph's protocol, on top of the one HTTP adapter
+//! ([`crate::http`]).
 //!
-//! It owns the client secret (in a [`Secret`]) and the access token it buys with it (the
-//! client-credentials grant, cached until shortly before it expires), follows
-//! `@odata.nextLink` paging, runs delta rounds to their `@odata.deltaLink`, sends
+//! It follows `@odata.nextLink` paging, runs delta rounds to their `@odata.deltaLink` (a 410
+//! Gone or an expired sync state is [`GraphError::ResyncRequired`]), sends
 //! `ConsistencyLevel: eventual` when asked (Graph's advanced queries need it, on every page),
-//! and retries 429 (waiting the `Retry-After`), 503 and the other transient failures with the
-//! SCIM client's retry policy ([`retry::decide`]), sleeping only through its [`Clock`].
+//! and reads Graph's and Entra's error bodies. The adapter does the rest: the sign-in (OAuth
+//! client credentials with the client secret, the access token cached until shortly before it
+//! expires and bought again once on a 401), pacing under Graph's throttling (see
+//! [`GraphConfig::requests_per_minute`]; a 429 pauses every worker for its `Retry-After`),
+//! retries ([`crate::retry::decide`]), redaction of the secret and of every token bought, and
+//! the request counters.
 //!
 //! It never sends anything but the token request and GETs, never prints the secret or a token
-//! (URLs are redacted; whatever Graph says goes through the SCIM client's [`Redactor`], which
-//! knows the secret and every token bought with it), and never follows a link to a host other
-//! than the configured Graph host, so the token cannot be sent anywhere else. A listing or
-//! delta round follows each link once, stops beyond [`MAX_PAGES`] pages or [`MAX_ITEMS`]
-//! items, and has a deadline ([`GraphConfig::read_deadline`]).
+//! (URLs are redacted; whatever Graph says goes through the adapter's [`Redactor`]), and never
+//! follows a link to a host other than the configured Graph host, so the token cannot be sent
+//! anywhere else. A listing or delta round follows each link once, stops beyond [`MAX_PAGES`]
+//! pages or [`MAX_ITEMS`] items, and has a deadline ([`GraphConfig::read_deadline`]).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
 use serde_json::Value as Json;
 use url::Url;
 
-use crate::scim::client::retry::{self, Decision, Failure, Outcome, Policy};
-use crate::scim::client::{
-    Clock, LogSink, Redactor, RefusedWait, SERVER_TEXT_CHARS, Secret, TokioClock,
+use crate::http::{
+    self, Adapter, ClientCredentials, Clock, Failure, LogSink, Redactor, RefusedWait, Request,
+    SERVER_TEXT_CHARS, Secret, TokioClock,
 };
 
-/// Answers larger than this are refused rather than held in memory.
-const MAX_BODY: usize = 64 << 20;
-/// A token is renewed this long before Entra says it expires.
-const TOKEN_MARGIN: Duration = Duration::from_secs(120);
-/// The header roster's emulators add to a 429 when their clock runs faster than real time;
-/// honoured only from a loopback server.
-const EMULATOR_RETRY_AFTER_MS: &str = "x-emulator-retry-after-ms";
 /// The most pages one listing or delta round may take (ten million users at Graph's 100 a
 /// page).
 pub const MAX_PAGES: u64 = 100_000;
 /// The most items one listing or delta round may hold.
 pub const MAX_ITEMS: u64 = 10_000_000;
+/// Token requests in flight at once: one (a sign-in is shared by every request waiting on it).
+const SIGN_INS_IN_FLIGHT: usize = 1;
 
 /// Settings for a [`GraphClient`].
 #[derive(Clone)]
@@ -59,6 +56,18 @@ pub struct GraphConfig {
     pub backoff_max: Duration,
     /// A 429 asking to wait longer than this is reported instead of waited out.
     pub max_retry_after: Duration,
+    /// The budget, retries included (a GCRA with a burst of a tenth of it). Graph throttles
+    /// each app in each tenant by resource units: 3,500 per 10 seconds for a tenant of under
+    /// 50 users (5,000 up to 500, 8,000 above), a `GET users` costing 2 units (1 with
+    /// `$select`), group members 3 and transitive members 5. The default, 1,200 a minute
+    /// (20 a second, a burst of 120), stays under a third of the smallest tenant's budget at
+    /// the dearest request (20 × 5 = 100 units a second, 1,000 per 10 s), so another roster
+    /// run with the same app registration fits beside it.
+    pub requests_per_minute: u32,
+    /// GETs in flight at once. Graph publishes no concurrency limit for directory reads;
+    /// roster reads at most four group listings at once, so 8 leaves room without letting a
+    /// future reader fan out unbounded.
+    pub max_reads: usize,
     /// How long one listing or delta round may take; one still unread then stops with an
     /// error.
     pub read_deadline: Duration,
@@ -66,7 +75,7 @@ pub struct GraphConfig {
     pub verbosity: u8,
     /// Where log lines go; stderr when `None`.
     pub log: Option<LogSink>,
-    /// The clock retry waits and token expiry use; tests pass a `RecordingClock`.
+    /// The clock pacing, retry waits and token expiry use; tests pass a `RecordingClock`.
     pub clock: Arc<dyn Clock>,
     /// Seed for the retry jitter; random when `None`.
     pub jitter_seed: Option<u64>,
@@ -75,6 +84,9 @@ pub struct GraphConfig {
 impl GraphConfig {
     /// The default [`GraphConfig::read_deadline`]: 30 minutes.
     pub const READ_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
+    /// The default [`GraphConfig::requests_per_minute`].
+    pub const REQUESTS_PER_MINUTE: u32 = 1_200;
 
     pub fn new(
         login_url: impl Into<String>,
@@ -95,6 +107,8 @@ impl GraphConfig {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(300),
+            requests_per_minute: GraphConfig::REQUESTS_PER_MINUTE,
+            max_reads: 8,
             read_deadline: GraphConfig::READ_DEADLINE,
             verbosity: 0,
             log: None,
@@ -239,29 +253,10 @@ impl GraphError {
     }
 }
 
-/// Request counters, for `-v` and for tests.
-#[derive(Debug, Default)]
-pub struct GraphStats {
-    pub tokens: AtomicU64,
-    pub requests: AtomicU64,
-    pub retries: AtomicU64,
-    pub throttled: AtomicU64,
-}
-
-impl GraphStats {
-    pub fn snapshot(&self) -> GraphStatsSnapshot {
-        GraphStatsSnapshot {
-            tokens: self.tokens.load(Ordering::Relaxed),
-            requests: self.requests.load(Ordering::Relaxed),
-            retries: self.retries.load(Ordering::Relaxed),
-            throttled: self.throttled.load(Ordering::Relaxed),
-        }
-    }
-}
-
+/// Request counters, for `-v` and for tests: the adapter's, in Graph's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GraphStatsSnapshot {
-    /// Token requests (sign-ins).
+    /// Token requests (sign-ins), retries included.
     pub tokens: u64,
     /// Graph requests, retries included.
     pub requests: u64,
@@ -287,32 +282,17 @@ pub struct DeltaRound {
     pub delta_link: String,
 }
 
-struct Token {
-    value: Secret,
-    renew_at: Instant,
-}
-
-/// A read-only Graph client. Cheap to clone; clones share the token and the counters.
+/// A read-only Graph client. Cheap to clone; clones share the adapter: the token, the pacing
+/// and the counters.
 #[derive(Clone)]
 pub struct GraphClient(Arc<Inner>);
 
 struct Inner {
-    http: reqwest::Client,
+    http: Adapter,
     graph: Url,
-    token_url: Url,
-    /// `{graph}/.default`: every application permission the admin consented to.
-    scope: String,
-    client_id: String,
+    /// The client secret: the key of the delta state's seal.
     secret: Secret,
-    /// The secret and every access token bought with it, removed from whatever Graph says.
-    redactor: Redactor,
-    token: tokio::sync::Mutex<Option<Token>>,
-    policy: Policy,
-    clock: Arc<dyn Clock>,
     read_deadline: Duration,
-    verbosity: u8,
-    log: Option<LogSink>,
-    stats: GraphStats,
 }
 
 impl GraphClient {
@@ -320,7 +300,7 @@ impl GraphClient {
         let parse = |what: &str, url: &str| {
             let u = Url::parse(url)
                 .map_err(|e| GraphError::Config(format!("{what} `{url}` is not a URL: {e}")))?;
-            if u.scheme() != "https" && !(u.scheme() == "http" && is_loopback(&u)) {
+            if !crate::urls::is_secure_or_loopback(&u) {
                 return Err(GraphError::Config(format!(
                     "{what} must be https (http only for loopback addresses)"
                 )));
@@ -329,9 +309,6 @@ impl GraphClient {
         };
         let graph = parse("graph_url", config.graph_url.trim_end_matches('/'))?;
         let login = parse("login_url", config.login_url.trim_end_matches('/'))?;
-        if config.secret.expose().trim().is_empty() {
-            return Err(GraphError::Config("the client secret is empty".into()));
-        }
         let tenant: String =
             url::form_urlencoded::byte_serialize(config.tenant_id.as_bytes()).collect();
         let token_url = Url::parse(&format!(
@@ -339,46 +316,38 @@ impl GraphClient {
             login.as_str().trim_end_matches('/')
         ))
         .map_err(|e| GraphError::Config(format!("cannot form the token URL: {e}")))?;
-        // reqwest is built without a bundled crypto provider; ring is ours (see the SCIM
-        // transport). Installing twice is refused harmlessly.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .user_agent(format!("roster/{}", env!("CARGO_PKG_VERSION")))
-            // Graph and Entra do not redirect API calls; following one could carry the token
-            // somewhere unvetted.
-            .redirect(reqwest::redirect::Policy::none());
-        if is_loopback(&graph) && is_loopback(&login) {
-            builder = builder.no_proxy();
-        }
-        let http = builder
-            .build()
-            .map_err(|e| GraphError::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(GraphClient(Arc::new(Inner {
-            http,
-            scope: format!("{}/.default", graph.as_str().trim_end_matches('/')),
-            graph,
-            token_url,
-            client_id: config.client_id.clone(),
-            secret: config.secret.clone(),
-            redactor: Redactor::new([&config.secret]),
-            token: tokio::sync::Mutex::new(None),
-            policy: Policy {
-                max_retries: config.max_retries,
-                base: config.backoff_base,
-                max_backoff: config.backoff_max,
-                max_retry_after: config.max_retry_after,
-                jitter: match config.jitter_seed {
-                    Some(seed) => retry::Jitter::seeded(seed),
-                    None => retry::Jitter::from_entropy(),
-                },
-            },
-            clock: config.clock.clone(),
-            read_deadline: config.read_deadline,
+        let http = Adapter::new(http::Config {
+            name: "graph",
+            origins: vec![graph.clone(), login],
+            auth: http::Auth::ClientCredentials(ClientCredentials {
+                token_url,
+                client_id: config.client_id.clone(),
+                secret: config.secret.clone(),
+                // Every application permission the admin consented to.
+                scope: format!("{}/.default", graph.as_str().trim_end_matches('/')),
+            }),
+            timeout: config.timeout,
+            connect_timeout: config.connect_timeout,
+            user_agent: format!("roster/{}", env!("CARGO_PKG_VERSION")),
+            requests_per_minute: config.requests_per_minute,
+            max_reads: config.max_reads,
+            max_writes: SIGN_INS_IN_FLIGHT,
+            max_retries: config.max_retries,
+            backoff_base: config.backoff_base,
+            backoff_max: config.backoff_max,
+            max_retry_after: config.max_retry_after,
+            jitter_seed: config.jitter_seed,
             verbosity: config.verbosity,
             log: config.log.clone(),
-            stats: GraphStats::default(),
+            clock: config.clock.clone(),
+            show: redact,
+        })
+        .map_err(GraphError::Config)?;
+        Ok(GraphClient(Arc::new(Inner {
+            http,
+            graph,
+            secret: config.secret.clone(),
+            read_deadline: config.read_deadline,
         })))
     }
 
@@ -396,7 +365,13 @@ impl GraphClient {
     }
 
     pub fn stats(&self) -> GraphStatsSnapshot {
-        self.0.stats.snapshot()
+        let s = self.0.http.stats().snapshot();
+        GraphStatsSnapshot {
+            tokens: s.post,
+            requests: s.get,
+            retries: s.retries,
+            throttled: s.throttled,
+        }
     }
 
     /// Every item of a collection, following `@odata.nextLink` to the end. With `eventual`,
@@ -406,7 +381,7 @@ impl GraphClient {
         let mut items = Vec::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
-            walk.visit(&url, self.0.clock.now())?;
+            walk.visit(&url, self.0.http.clock().now())?;
             let page = self.get(&url, eventual).await?;
             let values = page_values(&page, &url)?;
             walk.add(values.len())?;
@@ -426,7 +401,7 @@ impl GraphClient {
         let mut values = Vec::new();
         let mut url = start;
         loop {
-            walk.visit(&url, self.0.clock.now())?;
+            walk.visit(&url, self.0.http.clock().now())?;
             let page = self.get(&url, false).await?;
             let items = page_values(&page, &url)?;
             walk.add(items.len())?;
@@ -501,10 +476,7 @@ impl GraphClient {
     /// Whether `url` is on the configured Graph host (scheme, host and port).
     pub fn check_origin(&self, url: &Url) -> Result<(), GraphError> {
         let g = &self.0.graph;
-        if url.scheme() == g.scheme()
-            && url.host_str() == g.host_str()
-            && url.port_or_known_default() == g.port_or_known_default()
-        {
+        if crate::urls::same_origin(url, g) {
             Ok(())
         } else {
             Err(GraphError::ForeignLink {
@@ -514,266 +486,101 @@ impl GraphClient {
         }
     }
 
-    /// GETs one URL on the Graph host, with the token, retrying as the policy says.
+    /// GETs one URL on the Graph host, with the token; the adapter paces and retries it.
     pub async fn get(&self, url: &Url, eventual: bool) -> Result<Json, GraphError> {
         self.check_origin(url)?;
-        let inner = &self.0;
-        let shown = redact(url);
-        let mut attempt = 0;
-        let mut renewed = false;
-        loop {
-            attempt += 1;
-            let token = self.token().await?;
-            let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                .map_err(|_| GraphError::Config("the access token is not a header value".into()))?;
-            auth.set_sensitive(true);
-            let mut req = inner
-                .http
-                .get(url.clone())
-                .header(AUTHORIZATION, auth)
-                .header(ACCEPT, "application/json");
-            if eventual {
-                req = req.header("ConsistencyLevel", "eventual");
-            }
-            inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let started = Instant::now();
-            let outcome = match send(req, is_loopback(&inner.graph)).await {
-                Ok(raw) => {
-                    let ms = started.elapsed().as_millis();
-                    self.log(2, || format!("GET {shown} -> {} in {ms} ms", raw.status));
-                    if (200..300).contains(&raw.status) {
-                        return serde_json::from_slice(&raw.body).map_err(|e| {
-                            GraphError::InvalidResponse {
-                                url: shown.clone(),
-                                detail: e.to_string(),
-                            }
-                        });
-                    }
-                    let (code, message) = graph_error(&raw.body, &inner.redactor);
-                    if raw.status == 401 && !renewed {
-                        // An expired or revoked token: buy a new one once, then try again.
-                        renewed = true;
-                        *inner.token.lock().await = None;
-                        self.log(1, || format!("GET {shown}: 401 {code}; signing in again"));
-                        attempt -= 1;
-                        continue;
-                    }
-                    if raw.status == 410
-                        || code.eq_ignore_ascii_case("syncStateNotFound")
-                        || code.eq_ignore_ascii_case("resyncRequired")
-                        || code.eq_ignore_ascii_case("syncStateInvalid")
-                    {
-                        return Err(GraphError::ResyncRequired {
-                            url: shown,
-                            status: raw.status,
-                            code,
-                        });
-                    }
-                    if raw.status == 429 {
-                        inner.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                    }
-                    let failure = GraphError::Status {
-                        url: shown.clone(),
-                        status: raw.status,
-                        code,
-                        message,
-                        attempts: attempt,
-                        refused_wait: None,
-                    };
-                    (
-                        Outcome::Status {
-                            code: raw.status,
-                            retry_after: raw.retry_after,
-                        },
-                        failure,
-                    )
-                }
-                Err((failure, message)) => (
-                    Outcome::Transport {
-                        failure,
-                        replay_safe: true,
-                    },
-                    GraphError::Transport {
-                        method: "GET",
-                        url: shown.clone(),
-                        message: inner.redactor.server_text(&message, 2 * SERVER_TEXT_CHARS),
-                        attempts: attempt,
-                    },
-                ),
-            };
-            match retry::decide(attempt, &outcome.0, &inner.policy) {
-                Decision::Retry { after } => {
-                    inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    let what = match &outcome.0 {
-                        Outcome::Status { code: 429, .. } => "throttled (429)".to_string(),
-                        Outcome::Status { code, .. } => code.to_string(),
-                        Outcome::Transport { .. } => "no answer".to_string(),
-                    };
-                    let secs = after.as_secs_f64();
-                    self.log(1, || {
-                        format!("GET {shown}: {what}; retrying in {secs:.3} s")
-                    });
-                    if !after.is_zero() {
-                        inner.clock.sleep(after).await;
-                    }
-                }
-                Decision::GiveUp(why) => {
-                    return Err(match outcome.1 {
-                        GraphError::Status {
-                            url,
-                            status,
-                            code,
-                            message,
-                            ..
-                        } => GraphError::Status {
-                            url,
-                            status,
-                            code,
-                            message,
-                            attempts: attempt,
-                            refused_wait: match (why, &outcome.0) {
-                                (
-                                    retry::GiveUp::RetryAfterTooLong,
-                                    Outcome::Status {
-                                        retry_after: Some(asked),
-                                        ..
-                                    },
-                                ) => Some(RefusedWait {
-                                    asked: *asked,
-                                    cap: inner.policy.max_retry_after,
-                                }),
-                                _ => None,
-                            },
-                        },
-                        other => other,
-                    });
-                }
-            }
+        let mut req =
+            Request::get(url.clone()).header(ACCEPT, HeaderValue::from_static("application/json"));
+        if eventual {
+            req = req.header(
+                HeaderName::from_static("consistencylevel"),
+                HeaderValue::from_static("eventual"),
+            );
         }
+        let response = self.0.http.send(req).await.map_err(|f| self.error(f))?;
+        serde_json::from_slice(&response.body).map_err(|e| GraphError::InvalidResponse {
+            url: response.url,
+            detail: e.to_string(),
+        })
     }
 
-    /// The cached access token, or a new one from the token endpoint.
-    async fn token(&self) -> Result<Secret, GraphError> {
-        let inner = &self.0;
-        let mut cached = inner.token.lock().await;
-        if let Some(t) = cached.as_ref()
-            && inner.clock.now() < t.renew_at
-        {
-            return Ok(t.value.clone());
-        }
-        let shown = redact(&inner.token_url);
-        let body: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", &inner.client_id)
-            .append_pair("scope", &inner.scope)
-            .append_pair("client_secret", inner.secret.expose())
-            .append_pair("grant_type", "client_credentials")
-            .finish();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            inner.stats.tokens.fetch_add(1, Ordering::Relaxed);
-            let req = inner
-                .http
-                .post(inner.token_url.clone())
-                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(ACCEPT, "application/json")
-                .body(body.clone());
-            let outcome = match send(req, is_loopback(&inner.token_url)).await {
-                Ok(raw) if (200..300).contains(&raw.status) => {
-                    self.log(2, || format!("POST {shown} -> {}", raw.status));
-                    let json: Json = serde_json::from_slice(&raw.body).map_err(|e| {
-                        GraphError::InvalidResponse {
-                            url: shown.clone(),
-                            detail: e.to_string(),
-                        }
-                    })?;
-                    let value = json
-                        .get("access_token")
-                        .and_then(Json::as_str)
-                        .filter(|t| !t.is_empty())
-                        .ok_or_else(|| GraphError::InvalidResponse {
-                            url: shown.clone(),
-                            detail: "no access_token in the answer".into(),
-                        })?;
-                    let expires_in = json
-                        .get("expires_in")
-                        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
-                        .unwrap_or(3599);
-                    let lifetime = Duration::from_secs(expires_in).saturating_sub(TOKEN_MARGIN);
-                    let token = Secret::new(value);
-                    inner.redactor.add(&token);
-                    *cached = Some(Token {
-                        value: token.clone(),
-                        renew_at: inner.clock.now() + lifetime,
-                    });
-                    return Ok(token);
+    /// What a failed request means in Graph's (or, for the sign-in, Entra's) terms.
+    fn error(&self, failure: Failure) -> GraphError {
+        let redactor = self.0.http.redactor();
+        match failure {
+            Failure::Status {
+                response,
+                refused_wait,
+            } => {
+                let (code, message) = graph_error(&response.body, redactor);
+                if response.status == 410
+                    || code.eq_ignore_ascii_case("syncStateNotFound")
+                    || code.eq_ignore_ascii_case("resyncRequired")
+                    || code.eq_ignore_ascii_case("syncStateInvalid")
+                {
+                    return GraphError::ResyncRequired {
+                        url: response.url,
+                        status: response.status,
+                        code,
+                    };
                 }
-                Ok(raw) => {
-                    self.log(2, || format!("POST {shown} -> {}", raw.status));
-                    let json: Json = serde_json::from_slice(&raw.body).unwrap_or(Json::Null);
+                GraphError::Status {
+                    url: response.url,
+                    status: response.status,
+                    code,
+                    message,
+                    attempts: response.attempts,
+                    refused_wait,
+                }
+            }
+            Failure::SignIn(failure) => match *failure {
+                Failure::Status { response, .. } => {
+                    let json: Json = serde_json::from_slice(&response.body).unwrap_or(Json::Null);
                     let field = |k: &str, limit: usize| {
                         let text = json.get(k).and_then(Json::as_str).unwrap_or("");
                         // Entra's descriptions end with trace ids and a timestamp; the first
                         // line is the message.
                         let first = text.lines().next().unwrap_or("");
-                        inner.redactor.server_text(first, limit)
+                        redactor.server_text(first, limit)
                     };
-                    let failure = GraphError::Token {
-                        url: shown.clone(),
-                        status: raw.status,
+                    GraphError::Token {
+                        url: response.url,
+                        status: response.status,
                         error: field("error", CODE_CHARS),
                         description: field("error_description", SERVER_TEXT_CHARS),
-                    };
-                    (
-                        Outcome::Status {
-                            code: raw.status,
-                            retry_after: raw.retry_after,
-                        },
-                        failure,
-                    )
-                }
-                Err((failure, message)) => (
-                    // A token request changes nothing: it is safe to repeat.
-                    Outcome::Transport {
-                        failure,
-                        replay_safe: true,
-                    },
-                    GraphError::Transport {
-                        method: "POST",
-                        url: shown.clone(),
-                        message: inner.redactor.server_text(&message, 2 * SERVER_TEXT_CHARS),
-                        attempts: attempt,
-                    },
-                ),
-            };
-            match retry::decide(attempt, &outcome.0, &inner.policy) {
-                Decision::Retry { after } => {
-                    inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    let secs = after.as_secs_f64();
-                    self.log(1, || format!("POST {shown}: retrying in {secs:.3} s"));
-                    if !after.is_zero() {
-                        inner.clock.sleep(after).await;
                     }
                 }
-                Decision::GiveUp(_) => return Err(outcome.1),
-            }
-        }
-    }
-
-    fn log(&self, level: u8, line: impl FnOnce() -> String) {
-        let inner = &self.0;
-        if inner.verbosity < level {
-            return;
-        }
-        let line = format!("graph: {}", line());
-        match &inner.log {
-            Some(sink) => sink(&line),
-            None => {
-                let _ = std::io::Write::write_fmt(
-                    &mut std::io::stderr().lock(),
-                    format_args!("{line}\n"),
-                );
-            }
+                other => self.error(other),
+            },
+            Failure::Transport {
+                method,
+                url,
+                attempts,
+                message,
+                ..
+            } => GraphError::Transport {
+                method: method.as_str(),
+                url,
+                message,
+                attempts,
+            },
+            Failure::TooLarge { method, url, limit } => GraphError::Transport {
+                method: method.as_str(),
+                url,
+                message: format!("the answer is larger than {} MiB", limit >> 20),
+                attempts: 1,
+            },
+            Failure::Deadline { method, url, limit } => GraphError::Transport {
+                method: method.as_str(),
+                url,
+                message: format!(
+                    "not finished within {}",
+                    crate::retry::plain_duration(limit)
+                ),
+                attempts: 1,
+            },
+            Failure::Refused { url, detail, .. } => GraphError::Config(format!("{url}: {detail}")),
+            Failure::Invalid { url, detail, .. } => GraphError::InvalidResponse { url, detail },
         }
     }
 }
@@ -807,7 +614,7 @@ impl Walk {
             seen: Default::default(),
             pages: 0,
             items: 0,
-            deadline: client.0.clock.now() + limit,
+            deadline: client.0.http.clock().now() + limit,
             limit,
         }
     }
@@ -835,7 +642,7 @@ impl Walk {
         if now >= self.deadline {
             return Err(self.stopped(format!(
                 "not read within {} (the deadline for one listing)",
-                crate::scim::client::plain_duration(self.limit)
+                crate::retry::plain_duration(self.limit)
             )));
         }
         self.pages += 1;
@@ -850,77 +657,6 @@ impl Walk {
         }
         Ok(())
     }
-}
-
-struct Raw {
-    status: u16,
-    retry_after: Option<Duration>,
-    body: Vec<u8>,
-}
-
-/// Sends one request and reads the whole answer (up to [`MAX_BODY`]). `from_loopback`: the
-/// server is on a loopback address, so the emulator's wait header is honoured.
-async fn send(req: reqwest::RequestBuilder, from_loopback: bool) -> Result<Raw, (Failure, String)> {
-    let classify = |e: &reqwest::Error| {
-        if e.is_connect() {
-            Failure::Connect
-        } else if e.is_timeout() {
-            Failure::Timeout
-        } else if e.is_request() || e.is_body() {
-            Failure::ConnectionLost
-        } else {
-            Failure::Other
-        }
-    };
-    let describe = |e: reqwest::Error| {
-        let e = e.without_url();
-        let mut parts = vec![e.to_string()];
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            parts.push(s.to_string());
-            source = s.source();
-        }
-        parts.dedup();
-        parts.join(": ")
-    };
-    let mut response = match req.send().await {
-        Ok(r) => r,
-        Err(e) => return Err((classify(&e), describe(e))),
-    };
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let retry_after = retry::parse_retry_after(
-        header(RETRY_AFTER.as_str()).as_deref(),
-        header(EMULATOR_RETRY_AFTER_MS).as_deref(),
-        from_loopback,
-    );
-    let status = response.status().as_u16();
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_BODY {
-                    return Err((
-                        Failure::Other,
-                        format!("the answer is larger than {} MiB", MAX_BODY >> 20),
-                    ));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(e) => return Err((classify(&e), describe(e))),
-        }
-    }
-    Ok(Raw {
-        status,
-        retry_after,
-        body,
-    })
 }
 
 /// Graph's error body, `{"error": {"code": …, "message": …}}`, or its text; every piece
@@ -939,16 +675,6 @@ fn graph_error(body: &[u8], redactor: &Redactor) -> (String, String) {
 /// An error code is a word (`invalid_client`, `Request_ResourceNotFound`); a longer one is cut.
 const CODE_CHARS: usize = 60;
 
-/// `localhost`, 127.0.0.0/8 or `::1`.
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
 /// Query keys whose values are safe and useful in logs.
 const SHOWN_QUERY_KEYS: &[&str] = &["$select", "$top", "$count"];
 
@@ -956,7 +682,7 @@ const SHOWN_QUERY_KEYS: &[&str] = &["$select", "$top", "$count"];
 /// with their values redacted except `$select`, `$top` and `$count` (skip and delta tokens
 /// and filters are not shown).
 pub fn redact(url: &Url) -> String {
-    crate::scim::client::redact_query(url, |key, value| {
+    crate::redact::redact_query(url, |key, value| {
         SHOWN_QUERY_KEYS.contains(&key)
             && value
                 .chars()

@@ -11,7 +11,6 @@ use anyhow::{Context, bail};
 use super::{Hooks, Note, Notes};
 use crate::config::Config;
 use crate::config::model::{EntraMode, EntraSettings, Profile};
-use crate::config::validate::{check_base_url, normalize_url, same_url};
 use crate::diagnostics::{Report, Severity};
 use crate::entra::cloud::{self, Endpoint};
 use crate::entra::graph::{GraphClient, GraphConfig, GraphError, GraphStatsSnapshot};
@@ -21,6 +20,7 @@ use crate::entra::{directory, import, merge};
 use crate::plan::Live;
 use crate::render::markdown::visible;
 use crate::scim::client::Secret;
+use crate::urls::{check_base_url, normalize_url, same_url};
 
 /// Pins `entra.login_url`, where the client secret goes (a workflow sets it; tests and the
 /// emulator too).
@@ -53,7 +53,7 @@ pub fn settings(config: &Config) -> anyhow::Result<EntraSettings> {
 /// The settings with the URLs pinned outside roster.yaml, which a pull request can edit: each
 /// pinned URL must be one roster may send to ([`cloud::place`]: a Microsoft host, or
 /// loopback), and a URL roster.yaml writes must equal it (after
-/// [`normalize_url`](crate::config::validate::normalize_url)), or nothing is sent; never a
+/// [`normalize_url`](crate::urls::normalize_url)), or nothing is sent; never a
 /// silent override. A URL roster.yaml leaves out takes the pin. The two URLs that result must
 /// belong to one cloud.
 pub fn pin(
@@ -144,6 +144,9 @@ pub fn client(settings: &EntraSettings, hooks: &Hooks) -> anyhow::Result<GraphCl
     );
     config.verbosity = hooks.verbose;
     config.log = Some(hooks.log.clone());
+    if let Some(clock) = super::test_clock() {
+        config.clock = clock;
+    }
     GraphClient::new(&config).map_err(explain)
 }
 

@@ -21,13 +21,14 @@ use anyhow::{Context, bail};
 
 use crate::config::Config;
 use crate::config::model::Profile;
-use crate::config::validate::{check_profile_url, check_url, normalize_url, same_url};
+use crate::config::validate::check_profile_url;
 use crate::diagnostics::Diagnostic;
 use crate::plan::{Live, LiveGroup, LiveUser};
 use crate::scim::client::{
     ClientConfig, ClientError, Features, ListStop, LogSink, ReadClient, Secret, WriteClient,
     redact_url,
 };
+use crate::urls::{check_url, normalize_url, same_url};
 
 /// What an operation found worth telling, in the order found. Returned to the command, which
 /// prints it whether the operation then succeeded or not.
@@ -178,6 +179,9 @@ impl Target {
         let mut c = ClientConfig::new(self.url.clone(), self.token.clone());
         c.verbosity = hooks.verbose;
         c.log = Some(hooks.log.clone());
+        if let Some(clock) = test_clock() {
+            c.clock = clock;
+        }
         c
     }
 
@@ -189,6 +193,21 @@ impl Target {
     pub fn reader(&self, hooks: &Hooks) -> anyhow::Result<ReadClient> {
         ReadClient::new(&self.client_config(hooks)).map_err(explain)
     }
+}
+
+/// A test-only setting: the clients' clock runs this many times faster than real time, as the
+/// emulator's does under `--time-scale` (docs/emulator.md). Set by whoever runs roster, never
+/// by a server; ignored unless it is a positive number.
+pub const TEST_TIME_SCALE_ENV: &str = "ROSTER_TEST_TIME_SCALE";
+
+/// The clock [`TEST_TIME_SCALE_ENV`] asks for, if it is set.
+pub(crate) fn test_clock() -> Option<std::sync::Arc<dyn crate::http::Clock>> {
+    let scale: f64 = std::env::var(TEST_TIME_SCALE_ENV)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(std::sync::Arc::new(crate::http::ScaledClock::new(scale)?))
 }
 
 /// A target URL given outside roster.yaml, and where it came from (for messages).

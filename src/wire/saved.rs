@@ -215,7 +215,7 @@ fn canonical(value: &Json, out: &mut Vec<u8>) {
 /// URLs for the same target give the same string. Text that is not a URL is kept as it is.
 pub fn target_id(url: &str) -> String {
     match url::Url::parse(url.trim()) {
-        Ok(u) => crate::config::validate::url_identity(&u),
+        Ok(u) => crate::urls::url_identity(&u),
         Err(_) => url.trim().to_string(),
     }
 }

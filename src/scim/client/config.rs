@@ -4,15 +4,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use url::Host;
 use url::Url;
 
-use super::clock::{Clock, TokioClock};
 use super::error::ClientError;
-use super::secret::{Secret, redact};
-
-/// Where log lines go (one line per call, without a newline).
-pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
+use crate::http::{Clock, LogSink, TokioClock};
+use crate::redact::{Secret, redact};
+use crate::urls::is_secure_or_loopback;
 
 /// Settings for a [`ReadClient`](super::ReadClient) or [`WriteClient`](super::WriteClient).
 /// Built with [`ClientConfig::new`] (Asana's limits) and adjusted field by field; checked when
@@ -49,7 +46,8 @@ pub struct ClientConfig {
     pub verbosity: u8,
     /// Where log lines go; stderr when `None`.
     pub log: Option<LogSink>,
-    /// The clock that pacing and retry waits use; tests pass a `RecordingClock`.
+    /// The clock that pacing and retry waits use; tests pass a `RecordingClock`, and clients
+    /// of an emulator on a scaled clock a `ScaledClock`.
     pub clock: Arc<dyn Clock>,
     /// Seed for the retry jitter; random when `None`.
     pub jitter_seed: Option<u64>,
@@ -114,8 +112,7 @@ impl ClientConfig {
             ));
         }
         match url.scheme() {
-            "https" => {}
-            "http" if is_loopback(&url) => {}
+            _ if is_secure_or_loopback(&url) => {}
             "http" => {
                 return bad(format!(
                     "the base URL {shown} is plain http; use https (http is allowed only for \
@@ -139,20 +136,10 @@ impl ClientConfig {
     }
 }
 
-/// `localhost`, 127.0.0.0/8 or `::1`.
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
 impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
-            .field("base_url", &super::secret::redact_url(&self.base_url))
+            .field("base_url", &crate::redact::redact_url(&self.base_url))
             .field("token", &self.token)
             .field("requests_per_minute", &self.requests_per_minute)
             .field("max_reads", &self.max_reads)

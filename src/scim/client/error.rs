@@ -1,14 +1,13 @@
 //! The client's errors. Each names the method and the redacted URL; none holds the token.
 
-use std::fmt;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::paging::{ListStop, grouped};
-use super::retry::GiveUp;
-use super::secret::{Redactor, SERVER_TEXT_CHARS};
-use super::transport::Method;
+use crate::http::Method;
+use crate::redact::{Redactor, SERVER_TEXT_CHARS};
+pub use crate::retry::{GiveUp, RefusedWait, TransportKind, plain_duration};
 
 /// Everything that can go wrong talking to the SCIM server.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -103,26 +102,6 @@ fn attempts_note(attempts: u32, why: GiveUp) -> String {
     }
 }
 
-/// How a request failed without an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportKind {
-    Connect,
-    Timeout,
-    ConnectionLost,
-    Other,
-}
-
-impl fmt::Display for TransportKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TransportKind::Connect => "could not connect",
-            TransportKind::Timeout => "timed out",
-            TransportKind::ConnectionLost => "connection lost",
-            TransportKind::Other => "request failed",
-        })
-    }
-}
-
 /// An error status from the server, with the detail from its body in either shape Asana may
 /// use: RFC 7644 (`detail`, `status`, `scimType`) or Asana's REST shape
 /// (`errors: [{message, help, phrase}]`).
@@ -143,27 +122,6 @@ pub struct ScimError {
     pub attempts: u32,
     /// Set when roster stopped because the server asked for a longer wait than it makes.
     pub refused_wait: Option<RefusedWait>,
-}
-
-/// A `Retry-After` longer than the client waits within one run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RefusedWait {
-    /// What the server asked for.
-    pub asked: Duration,
-    /// The longest wait the client makes (`max_retry_after`).
-    pub cap: Duration,
-}
-
-impl fmt::Display for RefusedWait {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the server asked roster to wait {} before trying again, and roster waits at most {} \
-             within one run, so it stopped",
-            plain_duration(self.asked),
-            plain_duration(self.cap)
-        )
-    }
 }
 
 impl ScimError {
@@ -188,27 +146,6 @@ impl ScimError {
             _ => return None,
         })
     }
-}
-
-/// A duration as a person would say it: `45 seconds`, `5 minutes`, `3 hours`, `12 days`,
-/// `about 10 years`.
-pub fn plain_duration(d: Duration) -> String {
-    let secs = d.as_secs_f64();
-    let (value, unit) = match secs {
-        s if s < 120.0 => (s, "second"),
-        s if s < 2.0 * 3600.0 => (s / 60.0, "minute"),
-        s if s < 2.0 * 86_400.0 => (s / 3600.0, "hour"),
-        s if s < 730.0 * 86_400.0 => (s / 86_400.0, "day"),
-        s => (s / (365.25 * 86_400.0), "year"),
-    };
-    let rounded = value.round();
-    let about = if (value - rounded).abs() > 0.05 {
-        "about "
-    } else {
-        ""
-    };
-    let plural = if rounded == 1.0 { "" } else { "s" };
-    format!("{about}{rounded} {unit}{plural}")
 }
 
 /// `1 page`, `2,500 pages`.
@@ -344,7 +281,7 @@ mod tests {
     #[test]
     fn item6_every_piece_of_an_error_body_is_redacted() {
         let token = "0/Tok3n:abc/DEF";
-        let r = Redactor::new([&super::super::Secret::new(token)]);
+        let r = Redactor::new([&crate::redact::Secret::new(token)]);
         let body = serde_json::json!({
             "scimType": "0%2Ftok3n%3Aabc%2Fdef",
             "detail": format!("{}\u{1b}[2J 0\\/Tok3n:abc\\/DEF", "x".repeat(200)),
@@ -357,24 +294,6 @@ mod tests {
         assert_eq!(d.matches("[redacted]").count(), 3, "{d}");
         let (_, d) = parse_error_body(502, b"<p>0&#47;Tok3n&#58;abc&#47;DEF</p>", &r);
         assert_eq!(d, "<p>[redacted]</p>");
-    }
-
-    #[test]
-    fn plain_durations() {
-        let cases = [
-            (0, "0 seconds"),
-            (1, "1 second"),
-            (90, "90 seconds"),
-            (300, "5 minutes"),
-            (5400, "90 minutes"),
-            (3 * 3600, "3 hours"),
-            (12 * 86_400, "12 days"),
-            (10 * 365 * 86_400, "10 years"),
-            (1_000_000_000_000, "about 31688 years"),
-        ];
-        for (secs, want) in cases {
-            assert_eq!(plain_duration(Duration::from_secs(secs)), want);
-        }
     }
 
     #[test]

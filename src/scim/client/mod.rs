@@ -1,10 +1,13 @@
-//! The SCIM HTTP client: the one module that talks to Asana (or the emulator).
+//! The SCIM client: the protocol roster speaks to Asana (or any SCIM 2.0 server, or the
+//! emulator), on top of the one HTTP adapter ([`crate::http`]).
 //!
-//! What it owns: the token (in a [`Secret`] that never prints), pacing under Asana's limits
-//! (1,500 requests a minute, 50 reads and 15 writes in flight, a shared pause on 429),
-//! retries with jittered backoff ([`retry::decide`] decides, only the transport sleeps, through
-//! an injectable [`Clock`]), paging that survives servers that ignore it, lenient parsing of
-//! resources and of both error shapes, request counters ([`Stats`]) and redacted log lines.
+//! What it owns: SCIM's requests (paths under the base URL, `startIndex`/`count`, filters,
+//! `If-Match`), paging that survives servers that ignore it, lenient parsing of resources and
+//! of both error shapes, what a `/ServiceProviderConfig` means, and Asana's limits as the
+//! adapter's settings (1,500 requests a minute, 50 reads and 15 writes in flight). The adapter
+//! owns the token (in a [`Secret`] that never prints), pacing and the shared pause on 429,
+//! retries ([`crate::retry::decide`] decides; only the adapter sleeps, through its [`Clock`]),
+//! redaction, counters ([`Stats`]) and log lines.
 //!
 //! What it must never do: print the token or an unredacted URL, at any verbosity or in any
 //! error; send anything but GET through a [`ReadClient`].
@@ -39,28 +42,27 @@
 //! # }
 //! ```
 
-mod clock;
 mod config;
 mod error;
 mod features;
-mod pacing;
 mod paging;
 mod read;
 mod resource;
-pub mod retry;
-mod secret;
-mod stats;
 mod transport;
 mod write;
 
-pub use clock::{Clock, RecordingClock, Sleep, TokioClock};
-pub use config::{ClientConfig, LogSink};
-pub use error::{ClientError, RefusedWait, ScimError, TransportKind, plain_duration};
+pub use config::ClientConfig;
+pub use error::{ClientError, GiveUp, RefusedWait, ScimError, TransportKind, plain_duration};
 pub use features::Features;
 pub use paging::{ListStop, MAX_PAGES, MAX_RESOURCES, slack};
 pub use read::ReadClient;
 pub use resource::{ListPage, Resource, eq_filter};
-pub use secret::{Redactor, SERVER_TEXT_CHARS, Secret, redact_query, redact_url};
-pub use stats::{Stats, StatsSnapshot};
-pub use transport::Method;
 pub use write::WriteClient;
+// The adapter's and the core's types a client's user meets, at the path they had before the
+// adapter moved out (tests, benches and `ops` name them here).
+pub use crate::http::{
+    Clock, LogSink, Method, RecordingClock, ScaledClock, Sleep, Stats, StatsSnapshot, TokioClock,
+};
+pub use crate::redact::{Redactor, SERVER_TEXT_CHARS, Secret, redact_query, redact_url};
+/// The retry decision, at the path it had before it moved to the core.
+pub use crate::retry;

@@ -16,8 +16,8 @@ use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
 
-use super::error::plain_duration;
 use super::resource::{ListPage, Resource};
+use crate::retry::plain_duration;
 
 /// The most resources one list may hold: ten times the largest organisation roster is meant
 /// for. A server that reports or sends more is refused, not read for hours.

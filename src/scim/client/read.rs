@@ -15,8 +15,8 @@ use super::error::ClientError;
 use super::features::Features;
 use super::paging::{Collector, Kept, ListStop, window};
 use super::resource::{ListPage, Resource, encode_segment, eq_filter};
-use super::stats::Stats;
-use super::transport::{Method, Reader, Response};
+use super::transport::{Reader, Response};
+use crate::http::{Method, Stats};
 
 /// What a listing keeps of each resource; shared by the tasks that read pages.
 type Keep<T> = Arc<dyn Fn(Resource) -> T + Send + Sync>;

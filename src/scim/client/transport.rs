@@ -1,89 +1,25 @@
-//! The one place that sends HTTP: it owns the token, the pacing, the retries and the redaction.
+//! The SCIM side of the HTTP adapter: requests relative to the base URL, SCIM's headers, and
+//! SCIM's reading of a failed request (its error bodies). [`crate::http::Adapter`] does the
+//! sending: the token, pacing, retries, redaction, logging and counters.
 //!
-//! Requests are values ([`Request`]); [`Transport::execute`] sends one, waiting for pacing,
-//! retrying as [`decide`] says (sleeping only through the [`Clock`]) and logging each attempt with
-//! a redacted URL. Its callers never see it: reads go through [`Reader`], which can only GET, and
+//! Its callers never see the adapter: reads go through [`Reader`], which can only GET, and
 //! writes through [`Writer`], which only `WriteClient` holds. That is what makes `ReadClient`
 //! read-only by construction.
 
-use std::error::Error as _;
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderValue, IF_MATCH, RETRY_AFTER,
-};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderValue, IF_MATCH};
 use serde_json::Value;
 use url::Url;
 
-use super::clock::Clock;
-use super::config::{ClientConfig, LogSink};
-use super::error::{ClientError, RefusedWait, ScimError, TransportKind, parse_error_body};
-use super::pacing::{Lane, Pacer};
-use super::retry::{Decision, Failure, GiveUp, Outcome, Policy, decide, parse_retry_after};
-use super::secret::{Redactor, SERVER_TEXT_CHARS, redact};
-use super::stats::Stats;
-
-/// The header roster's emulator adds to a 429 when its clock runs faster than real time;
-/// honoured only from a loopback server.
-const EMULATOR_RETRY_AFTER_MS: &str = "x-emulator-retry-after-ms";
-
-/// Answers larger than this are refused rather than held in memory.
-const MAX_BODY: usize = 64 << 20;
+use super::config::ClientConfig;
+use super::error::{ClientError, ScimError, parse_error_body};
+use crate::http::{self, Adapter, Failure, Method, Request};
+use crate::redact::redact;
 
 const SCIM_JSON: &str = "application/scim+json";
-
-/// An HTTP method the client can send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Method {
-    Get,
-    Post,
-    Put,
-    Patch,
-    Delete,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-        }
-    }
-
-    fn lane(self) -> Lane {
-        match self {
-            Method::Get => Lane::Read,
-            _ => Lane::Write,
-        }
-    }
-
-    /// Whether sending it twice does no more than sending it once. SCIM PATCH operations
-    /// (`replace`, `add` of members) converge, so only POST (create) is unsafe to repeat.
-    fn replay_safe(self) -> bool {
-        self != Method::Post
-    }
-
-    fn to_http(self) -> reqwest::Method {
-        match self {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-            Method::Put => reqwest::Method::PUT,
-            Method::Patch => reqwest::Method::PATCH,
-            Method::Delete => reqwest::Method::DELETE,
-        }
-    }
-}
-
-impl std::fmt::Display for Method {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+const ACCEPTED: &str = "application/scim+json, application/json";
 
 /// A mutating method: the only kind [`Writer::send`] takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,19 +39,6 @@ impl From<WriteMethod> for Method {
             WriteMethod::Delete => Method::Delete,
         }
     }
-}
-
-/// A request as a value: what to send, before auth, pacing and retries are added.
-#[derive(Debug)]
-struct Request {
-    method: Method,
-    /// Relative to the base URL, already percent-encoded (`Users/123`).
-    path: String,
-    query: Vec<(&'static str, String)>,
-    body: Option<Vec<u8>>,
-    if_match: Option<HeaderValue>,
-    /// When the read this request is part of must be done, and the limit that set it.
-    deadline: Option<(Instant, Duration)>,
 }
 
 /// A successful (2xx) answer.
@@ -139,139 +62,84 @@ impl Response {
     }
 }
 
-/// An attempt that did not succeed.
-enum Failed {
-    /// An answer with a status outside 2xx.
-    Status(Raw),
-    /// No answer.
-    Transport {
-        failure: Failure,
-        kind: TransportKind,
-        /// The HTTP library's error chain, without the URL, token scrubbed.
-        message: String,
-    },
-}
-
-/// What one attempt produced.
-struct Raw {
-    status: u16,
-    retry_after: Option<Duration>,
-    etag: Option<String>,
-    body: Vec<u8>,
-    too_large: bool,
-}
-
-/// Where log lines go, and how many.
-pub(crate) struct Log {
-    verbosity: u8,
-    sink: Option<LogSink>,
-}
-
-impl Log {
-    /// Writes `line()` when the verbosity is at least `level` (1: retries and pauses; 2: every
-    /// request).
-    pub(crate) fn at(&self, level: u8, line: impl FnOnce() -> String) {
-        if self.verbosity < level {
-            return;
-        }
-        let line = format!("scim: {}", line());
-        match &self.sink {
-            Some(sink) => sink(&line),
-            None => {
-                let _ = writeln!(std::io::stderr().lock(), "{line}");
-            }
+impl From<http::Response> for Response {
+    fn from(r: http::Response) -> Response {
+        Response {
+            status: r.status,
+            etag: r.header(ETAG.as_str()).map(str::to_string),
+            body: r.body,
+            method: r.method,
+            url: r.url,
         }
     }
 }
 
+/// Where log lines go, and how many: the adapter's.
+pub(crate) struct Log<'a>(&'a Adapter);
+
+impl Log<'_> {
+    /// Writes `line()` when the verbosity is at least `level` (1: retries and pauses; 2: every
+    /// request).
+    pub(crate) fn at(&self, level: u8, line: impl FnOnce() -> String) {
+        self.0.log(level, line)
+    }
+}
+
 struct Transport {
-    http: reqwest::Client,
+    http: Adapter,
     /// Without a trailing slash.
     base: String,
-    auth: HeaderValue,
-    /// The token, to be removed from whatever the server or the HTTP library says.
-    redactor: Redactor,
-    pacer: Pacer,
-    policy: Policy,
-    stats: Arc<Stats>,
-    log: Log,
-    clock: Arc<dyn Clock>,
     max_reads: usize,
     read_deadline: Duration,
-    /// Whether the server is on a loopback address (the emulator's wait header is honoured).
-    loopback: bool,
 }
 
 impl Transport {
     fn connect(config: &ClientConfig) -> Result<Transport, ClientError> {
         let base = config.validate()?;
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", config.token.expose().trim()))
-            .map_err(|_| {
-            ClientError::Config(
-                "the token holds characters that cannot go in an HTTP header".to_string(),
-            )
-        })?;
-        auth.set_sensitive(true);
-        // reqwest is built without a bundled crypto provider; ring is ours. Installing twice
-        // (a second client) is refused harmlessly.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .user_agent(config.user_agent.clone())
-            // SCIM does not redirect; following one could carry the request somewhere unvetted.
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(config.max_reads);
-        let loopback = super::config::is_loopback(&base);
-        if loopback {
-            builder = builder.no_proxy();
-        }
-        let http = builder
-            .build()
-            .map_err(|e| ClientError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let http = Adapter::new(http::Config {
+            name: "scim",
+            origins: vec![base.clone()],
+            auth: http::Auth::Bearer(config.token.clone()),
+            timeout: config.timeout,
+            connect_timeout: config.connect_timeout,
+            user_agent: config.user_agent.clone(),
+            requests_per_minute: config.requests_per_minute,
+            max_reads: config.max_reads,
+            max_writes: config.max_writes,
+            max_retries: config.max_retries,
+            backoff_base: config.backoff_base,
+            backoff_max: config.backoff_max,
+            max_retry_after: config.max_retry_after,
+            jitter_seed: config.jitter_seed,
+            verbosity: config.verbosity,
+            log: config.log.clone(),
+            clock: config.clock.clone(),
+            show: redact,
+        })
+        .map_err(ClientError::Config)?;
         Ok(Transport {
             http,
             base: base.as_str().trim_end_matches('/').to_string(),
-            auth,
-            redactor: Redactor::new([&config.token]),
-            pacer: Pacer::new(
-                config.requests_per_minute,
-                config.max_reads,
-                config.max_writes,
-                config.clock.clone(),
-            ),
-            policy: Policy {
-                max_retries: config.max_retries,
-                base: config.backoff_base,
-                max_backoff: config.backoff_max,
-                max_retry_after: config.max_retry_after,
-                jitter: match config.jitter_seed {
-                    Some(seed) => super::retry::Jitter::seeded(seed),
-                    None => super::retry::Jitter::from_entropy(),
-                },
-            },
-            stats: Arc::new(Stats::default()),
-            log: Log {
-                verbosity: config.verbosity,
-                sink: config.log.clone(),
-            },
-            clock: config.clock.clone(),
             max_reads: config.max_reads,
             read_deadline: config.read_deadline,
-            loopback,
         })
     }
 
-    fn url(&self, req: &Request) -> Result<Url, ClientError> {
-        let mut url = Url::parse(&format!("{}/{}", self.base, req.path)).map_err(|e| {
+    fn url(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&'static str, String)],
+    ) -> Result<Url, ClientError> {
+        let mut url = Url::parse(&format!("{}/{path}", self.base)).map_err(|e| {
             ClientError::InvalidRequest {
-                method: req.method,
+                method,
                 url: format!("{}/…", redact(&self.base_url())),
                 detail: format!("cannot form the URL: {e}"),
             }
         })?;
-        if !req.query.is_empty() {
-            url.set_query(Some(&super::resource::encode_query(&req.query)));
+        if !query.is_empty() {
+            url.set_query(Some(&super::resource::encode_query(query)));
         }
         Ok(url)
     }
@@ -281,165 +149,43 @@ impl Transport {
         Url::parse(&self.base).expect("base URL was validated")
     }
 
-    /// Sends `req`, retrying as the policy says. 2xx is `Ok`; anything else is an error
-    /// (callers turn a 404 into `None` where that is the meaning).
+    /// Sends `req` through the adapter. 2xx is `Ok`; anything else is an error (callers turn
+    /// a 404 into `None` where that is the meaning).
     async fn execute(&self, req: Request) -> Result<Response, ClientError> {
-        let url = self.url(&req)?;
-        let shown = redact(&url);
-        let method = req.method;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let permit = self.pacer.admit(method.lane()).await;
-            if let Some((at, limit)) = req.deadline
-                && self.clock.now() >= at
-            {
-                return Err(ClientError::Deadline {
-                    method,
-                    url: shown,
-                    limit,
-                });
-            }
-            self.stats.sent(method);
-            let started = Instant::now();
-            let result = self.send_once(&req, &url).await;
-            drop(permit);
-            let ms = started.elapsed().as_millis();
-            let failed = match result {
-                Ok(raw) if raw.too_large => {
-                    return Err(ClientError::InvalidResponse {
-                        method,
-                        url: shown,
-                        detail: format!("the answer is larger than {} MiB", MAX_BODY >> 20),
-                    });
-                }
-                Ok(raw) => {
-                    self.log.at(2, || {
-                        format!("{method} {shown} -> {} in {ms} ms", raw.status)
-                    });
-                    if (200..300).contains(&raw.status) {
-                        return Ok(Response {
-                            status: raw.status,
-                            body: raw.body,
-                            etag: raw.etag,
-                            method,
-                            url: shown,
-                        });
-                    }
-                    if raw.status == 429 {
-                        self.stats.throttled();
-                        // The limit is per token: every worker holds off, even if this
-                        // request gives up. A wait too long to make is not made by anyone:
-                        // this request reports it, and the others meet their own 429.
-                        if let Some(after) = raw.retry_after
-                            && after <= self.policy.max_retry_after
-                        {
-                            self.pacer.pause_for(after);
-                        }
-                    }
-                    Failed::Status(raw)
-                }
-                Err(e) => {
-                    let (failure, kind) = classify(&e);
-                    self.log
-                        .at(2, || format!("{method} {shown} -> {kind} after {ms} ms"));
-                    let message = self
-                        .redactor
-                        .server_text(&error_chain(e.without_url()), 2 * SERVER_TEXT_CHARS);
-                    Failed::Transport {
-                        failure,
-                        kind,
-                        message,
-                    }
-                }
-            };
-            let outcome = match &failed {
-                Failed::Status(raw) => Outcome::Status {
-                    code: raw.status,
-                    retry_after: raw.retry_after,
-                },
-                Failed::Transport { failure, .. } => Outcome::Transport {
-                    failure: *failure,
-                    replay_safe: method.replay_safe(),
-                },
-            };
-            let after = match decide(attempt, &outcome, &self.policy) {
-                Decision::Retry { after } => after,
-                Decision::GiveUp(why) => {
-                    return Err(self.give_up(failed, method, shown, attempt, why));
-                }
-            };
-            if let Some((at, limit)) = req.deadline
-                && self.clock.now() + after >= at
-            {
-                return Err(ClientError::Deadline {
-                    method,
-                    url: shown,
-                    limit,
-                });
-            }
-            self.stats.retried();
-            let secs = after.as_secs_f64();
-            match &failed {
-                Failed::Status(raw) if raw.status == 429 => {
-                    self.log.at(1, || {
-                        format!(
-                            "{method} {shown}: rate limited (429); pausing all requests for \
-                             {secs:.3} s"
-                        )
-                    });
-                    // Also without a Retry-After: then `after` is the backoff. The next
-                    // `admit` waits it out, with every other worker.
-                    self.pacer.pause_for(after);
-                }
-                _ => {
-                    let what = match &failed {
-                        Failed::Status(raw) => raw.status.to_string(),
-                        Failed::Transport { kind, .. } => kind.to_string(),
-                    };
-                    let next = attempt + 1;
-                    let of = self.policy.max_retries + 1;
-                    self.log.at(1, || {
-                        format!(
-                            "{method} {shown}: {what}; retrying in {secs:.3} s (attempt {next} of {of})"
-                        )
-                    });
-                    if !after.is_zero() {
-                        self.clock.sleep(after).await;
-                    }
-                }
-            }
+        let req = req.header(ACCEPT, HeaderValue::from_static(ACCEPTED));
+        match self.http.send(req).await {
+            Ok(response) => Ok(response.into()),
+            Err(failure) => Err(self.error(failure)),
         }
     }
 
-    fn give_up(
-        &self,
-        failed: Failed,
-        method: Method,
-        url: String,
-        attempts: u32,
-        why: GiveUp,
-    ) -> ClientError {
-        match failed {
-            Failed::Status(raw) => {
-                let (scim_type, detail) = parse_error_body(raw.status, &raw.body, &self.redactor);
+    /// What a failed request means in SCIM's terms.
+    fn error(&self, failure: Failure) -> ClientError {
+        match failure {
+            Failure::Status {
+                response,
+                refused_wait,
+            } => {
+                let (scim_type, detail) =
+                    parse_error_body(response.status, &response.body, self.http.redactor());
                 ClientError::Scim(ScimError {
-                    status: raw.status,
+                    status: response.status,
                     scim_type,
                     detail,
-                    method,
-                    url,
-                    attempts,
-                    refused_wait: match (why, raw.retry_after) {
-                        (GiveUp::RetryAfterTooLong, Some(asked)) => Some(RefusedWait {
-                            asked,
-                            cap: self.policy.max_retry_after,
-                        }),
-                        _ => None,
-                    },
+                    method: response.method,
+                    url: response.url,
+                    attempts: response.attempts,
+                    refused_wait,
                 })
             }
-            Failed::Transport { kind, message, .. } => ClientError::Transport {
+            Failure::Transport {
+                method,
+                url,
+                kind,
+                attempts,
+                why,
+                message,
+            } => ClientError::Transport {
                 method,
                 url,
                 kind,
@@ -447,78 +193,36 @@ impl Transport {
                 why,
                 message,
             },
-        }
-    }
-
-    async fn send_once(&self, req: &Request, url: &Url) -> Result<Raw, reqwest::Error> {
-        let mut builder = self
-            .http
-            .request(req.method.to_http(), url.clone())
-            .header(AUTHORIZATION, self.auth.clone())
-            .header(ACCEPT, "application/scim+json, application/json");
-        if let Some(body) = &req.body {
-            builder = builder.header(CONTENT_TYPE, SCIM_JSON).body(body.clone());
-        }
-        if let Some(tag) = &req.if_match {
-            builder = builder.header(IF_MATCH, tag.clone());
-        }
-        let mut response = builder.send().await?;
-        let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-        };
-        let retry_after = parse_retry_after(
-            header(RETRY_AFTER.as_str()),
-            header(EMULATOR_RETRY_AFTER_MS),
-            self.loopback,
-        );
-        let etag = header(ETAG.as_str()).map(str::to_string);
-        let status = response.status().as_u16();
-        let mut body = Vec::new();
-        let mut too_large = false;
-        while let Some(chunk) = response.chunk().await? {
-            if body.len() + chunk.len() > MAX_BODY {
-                too_large = true;
-                break;
+            Failure::TooLarge { method, url, limit } => ClientError::InvalidResponse {
+                method,
+                url,
+                detail: format!("the answer is larger than {} MiB", limit >> 20),
+            },
+            Failure::Deadline { method, url, limit } => {
+                ClientError::Deadline { method, url, limit }
             }
-            body.extend_from_slice(&chunk);
+            Failure::Refused {
+                method,
+                url,
+                detail,
+            } => ClientError::InvalidRequest {
+                method,
+                url,
+                detail,
+            },
+            Failure::Invalid {
+                method,
+                url,
+                detail,
+            } => ClientError::InvalidResponse {
+                method,
+                url,
+                detail,
+            },
+            // A bearer token needs no sign-in.
+            Failure::SignIn(inner) => self.error(*inner),
         }
-        Ok(Raw {
-            status,
-            retry_after,
-            etag,
-            body,
-            too_large,
-        })
     }
-}
-
-fn classify(e: &reqwest::Error) -> (Failure, TransportKind) {
-    if e.is_connect() {
-        (Failure::Connect, TransportKind::Connect)
-    } else if e.is_timeout() {
-        (Failure::Timeout, TransportKind::Timeout)
-    } else if e.is_request() || e.is_body() {
-        (Failure::ConnectionLost, TransportKind::ConnectionLost)
-    } else {
-        (Failure::Other, TransportKind::Other)
-    }
-}
-
-/// The error and its causes, `: `-joined, as one line.
-fn error_chain(e: reqwest::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 /// Read access to the server: GET and nothing else.
@@ -547,26 +251,18 @@ impl Reader {
         query: Vec<(&'static str, String)>,
         deadline: Option<(Instant, Duration)>,
     ) -> Result<Response, ClientError> {
-        self.0
-            .execute(Request {
-                method: Method::Get,
-                path: path.to_string(),
-                query,
-                body: None,
-                if_match: None,
-                deadline,
-            })
-            .await
+        let url = self.0.url(Method::Get, path, &query)?;
+        self.0.execute(Request::get(url).deadline(deadline)).await
     }
 
     /// When a read that starts now must be done, with the configured limit.
     pub(crate) fn read_deadline(&self) -> (Instant, Duration) {
         let limit = self.0.read_deadline;
-        (self.0.clock.now() + limit, limit)
+        (self.0.http.clock().now() + limit, limit)
     }
 
     pub(crate) fn now(&self) -> Instant {
-        self.0.clock.now()
+        self.0.http.clock().now()
     }
 
     /// The redacted URL of `path`, for errors about a whole listing.
@@ -574,12 +270,12 @@ impl Reader {
         redact_url_or_base(&self.0, path)
     }
 
-    pub(crate) fn stats(&self) -> Arc<Stats> {
-        self.0.stats.clone()
+    pub(crate) fn stats(&self) -> Arc<http::Stats> {
+        self.0.http.stats()
     }
 
-    pub(crate) fn log(&self) -> &Log {
-        &self.0.log
+    pub(crate) fn log(&self) -> Log<'_> {
+        Log(&self.0.http)
     }
 
     pub(crate) fn max_reads(&self) -> usize {
@@ -630,15 +326,15 @@ impl Writer {
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|e| refuse(&format!("cannot serialize the body: {e}")))?;
-        self.0
-            .execute(Request {
-                method,
-                path: path.to_string(),
-                query: Vec::new(),
-                body,
-                if_match,
-                deadline: None,
-            })
-            .await
+        let mut req = Request::new(method, self.0.url(method, path, &[])?);
+        if let Some(body) = body {
+            req = req
+                .header(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON))
+                .body(body);
+        }
+        if let Some(tag) = if_match {
+            req = req.header(IF_MATCH, tag);
+        }
+        self.0.execute(req).await
     }
 }

@@ -10,8 +10,8 @@ use super::config::ClientConfig;
 use super::error::ClientError;
 use super::read::{ReadClient, id_path, parse_resource};
 use super::resource::Resource;
-use super::stats::Stats;
-use super::transport::{Method, WriteMethod, Writer};
+use super::transport::{WriteMethod, Writer};
+use crate::http::{Method, Stats};
 
 /// Read and write access to a SCIM server. Cheap to clone; clones share pacing and stats.
 #[derive(Clone)]

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::transport::Method;
+use super::Method;
 
 /// Live counters. Every attempt is counted, retries included: Asana counts rejected requests
 /// against the quota too.

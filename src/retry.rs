@@ -1,9 +1,11 @@
 //! When to try a request again, and how long to wait first.
 //!
 //! [`decide`] is a pure function of the attempt number, what happened and the [`Policy`]; the
-//! transport does the waiting (through its clock), so these rules are tested without sleeping.
-//! This module does no IO and reads no clock.
+//! HTTP adapter does the waiting (through its clock), so these rules are tested without
+//! sleeping. [`parse_retry_after`] reads a server's `Retry-After`, as seconds or as an HTTP date.
+//! This module does no IO and reads no clock: the time an HTTP date is measured from is given.
 
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -17,13 +19,16 @@ pub enum Outcome {
         retry_after: Option<Duration>,
     },
     /// No answer. `replay_safe` says whether sending the request again is harmless even if the
-    /// server acted on the first one (every method but POST).
-    Transport { failure: Failure, replay_safe: bool },
+    /// server acted on the first one (every method but POST; a token request too).
+    Transport {
+        kind: TransportKind,
+        replay_safe: bool,
+    },
 }
 
 /// How a request failed without an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+pub enum TransportKind {
     /// No connection was made: the server never saw the request.
     Connect,
     /// No answer within the timeout: the server may have acted on the request.
@@ -32,6 +37,17 @@ pub enum Failure {
     ConnectionLost,
     /// Anything else (a malformed response, a redirect loop): not worth repeating.
     Other,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::Connect => "could not connect",
+            TransportKind::Timeout => "timed out",
+            TransportKind::ConnectionLost => "connection lost",
+            TransportKind::Other => "request failed",
+        })
+    }
 }
 
 /// What to do after a failed attempt.
@@ -141,17 +157,14 @@ pub fn decide(attempt: u32, outcome: &Outcome, policy: &Policy) -> Decision {
             }
             *retry_after
         }
-        Outcome::Transport {
-            failure,
-            replay_safe,
-        } => {
-            match failure {
-                Failure::Connect => {}
-                Failure::Timeout | Failure::ConnectionLost if *replay_safe => {}
-                Failure::Timeout | Failure::ConnectionLost => {
+        Outcome::Transport { kind, replay_safe } => {
+            match kind {
+                TransportKind::Connect => {}
+                TransportKind::Timeout | TransportKind::ConnectionLost if *replay_safe => {}
+                TransportKind::Timeout | TransportKind::ConnectionLost => {
                     return Decision::GiveUp(GiveUp::MayHaveApplied);
                 }
-                Failure::Other => return Decision::GiveUp(GiveUp::NotRetryable),
+                TransportKind::Other => return Decision::GiveUp(GiveUp::NotRetryable),
             }
             None
         }
@@ -182,20 +195,75 @@ fn backoff(attempt: u32, policy: &Policy) -> Duration {
 /// as this, so that it is refused as too long rather than ignored.
 const LONGEST_WAIT_SECS: f64 = 1e12;
 
-/// The wait a response asks for. `X-Emulator-Retry-After-Ms` (sent by roster's emulator when
-/// its clock is scaled) is preferred when the server is on a loopback address
-/// (`from_loopback`), and ignored from any other; otherwise `Retry-After` in seconds, whole or
-/// decimal. An HTTP-date `Retry-After` (not used by Asana) is ignored and the backoff applies.
+/// The wait a response asks for in its `Retry-After` (RFC 9110 §10.2.3): delay-seconds,
+/// whole or decimal, or an HTTP date. A date is measured from the response's `Date` header
+/// when it has a valid one (the server's own clock, so a skewed local clock neither stretches
+/// nor cuts the wait), else from `now` (the local time, as a duration since the Unix epoch);
+/// a date already past is no wait. Anything else (a negative number, junk) is ignored and the
+/// backoff applies.
 pub fn parse_retry_after(
     retry_after: Option<&str>,
-    emulator_ms: Option<&str>,
-    from_loopback: bool,
+    date: Option<&str>,
+    now: Duration,
 ) -> Option<Duration> {
-    if from_loopback && let Some(ms) = emulator_ms.and_then(|v| v.trim().parse::<u64>().ok()) {
-        return Some(Duration::from_millis(ms));
+    let value = retry_after?.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(LONGEST_WAIT_SECS)));
     }
-    let secs: f64 = retry_after?.trim().parse().ok()?;
-    (secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(LONGEST_WAIT_SECS)))
+    let at = since_epoch(value)?;
+    let from = date.and_then(|d| since_epoch(d.trim())).unwrap_or(now);
+    Some(at.saturating_sub(from))
+}
+
+/// An HTTP date (IMF-fixdate, or the obsolete RFC 850 and asctime forms) as a duration since
+/// the Unix epoch.
+fn since_epoch(http_date: &str) -> Option<Duration> {
+    httpdate::parse_http_date(http_date)
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+}
+
+/// A `Retry-After` longer than the client waits within one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefusedWait {
+    /// What the server asked for.
+    pub asked: Duration,
+    /// The longest wait the client makes (`max_retry_after`).
+    pub cap: Duration,
+}
+
+impl fmt::Display for RefusedWait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the server asked roster to wait {} before trying again, and roster waits at most {} \
+             within one run, so it stopped",
+            plain_duration(self.asked),
+            plain_duration(self.cap)
+        )
+    }
+}
+
+/// A duration as a person would say it: `45 seconds`, `5 minutes`, `3 hours`, `12 days`,
+/// `about 10 years`.
+pub fn plain_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    let (value, unit) = match secs {
+        s if s < 120.0 => (s, "second"),
+        s if s < 2.0 * 3600.0 => (s / 60.0, "minute"),
+        s if s < 2.0 * 86_400.0 => (s / 3600.0, "hour"),
+        s if s < 730.0 * 86_400.0 => (s / 86_400.0, "day"),
+        s => (s / (365.25 * 86_400.0), "year"),
+    };
+    let rounded = value.round();
+    let about = if (value - rounded).abs() > 0.05 {
+        "about "
+    } else {
+        ""
+    };
+    let plural = if rounded == 1.0 { "" } else { "s" };
+    format!("{about}{rounded} {unit}{plural}")
 }
 
 #[cfg(test)]
@@ -226,11 +294,8 @@ mod tests {
         }
     }
 
-    fn transport(failure: Failure, replay_safe: bool) -> Outcome {
-        Outcome::Transport {
-            failure,
-            replay_safe,
-        }
+    fn transport(kind: TransportKind, replay_safe: bool) -> Outcome {
+        Outcome::Transport { kind, replay_safe }
     }
 
     fn retry(ms: u64) -> Decision {
@@ -241,7 +306,7 @@ mod tests {
 
     #[test]
     fn decide_table() {
-        use Failure::*;
+        use TransportKind::*;
         let give_up = Decision::GiveUp;
         let cases: Vec<(u32, Outcome, Decision)> = vec![
             // 429 honours Retry-After exactly, whatever the attempt.
@@ -347,49 +412,84 @@ mod tests {
     #[test]
     fn parse_retry_after_table() {
         let ten_years = Duration::from_secs(10 * 365 * 86_400);
-        let cases: &[(Option<&str>, Option<&str>, Option<Duration>)] = &[
-            (Some("30"), None, Some(Duration::from_secs(30))),
-            (Some(" 2 "), None, Some(Duration::from_secs(2))),
-            (Some("1.5"), None, Some(Duration::from_millis(1500))),
-            (Some("0"), None, Some(Duration::ZERO)),
-            (Some("-1"), None, None),
-            (Some("NaN"), None, None),
-            (Some("Wed, 21 Oct 2015 07:28:00 GMT"), None, None),
-            (None, None, None),
+        let longest = Duration::from_secs(1_000_000_000_000);
+        let now = Duration::from_secs(1_445_412_480); // Wed, 21 Oct 2015 07:28:00 GMT
+        let cases: &[(Option<&str>, Option<Duration>)] = &[
+            (Some("30"), Some(Duration::from_secs(30))),
+            (Some(" 2 "), Some(Duration::from_secs(2))),
+            (Some("1.5"), Some(Duration::from_millis(1500))),
+            (Some("0"), Some(Duration::ZERO)),
+            (Some("-1"), None),
+            (Some("NaN"), None),
+            (Some("soon"), None),
+            (Some(""), None),
+            (None, None),
             // very long waits are kept, to be refused as too long
-            (Some("315360000"), None, Some(ten_years)),
-            (
-                Some("1e300"),
-                None,
-                Some(Duration::from_secs(1_000_000_000_000)),
-            ),
-            (
-                Some("inf"),
-                None,
-                Some(Duration::from_secs(1_000_000_000_000)),
-            ),
-            // the emulator's scaled wait wins
-            (Some("30"), Some("30"), Some(Duration::from_millis(30))),
-            (None, Some("5"), Some(Duration::from_millis(5))),
-            (Some("4"), Some("junk"), Some(Duration::from_secs(4))),
+            (Some("315360000"), Some(ten_years)),
+            (Some("1e300"), Some(longest)),
+            (Some("inf"), Some(longest)),
         ];
-        for (ra, ms, want) in cases {
-            assert_eq!(parse_retry_after(*ra, *ms, true), *want, "{ra:?} {ms:?}");
+        for (ra, want) in cases {
+            assert_eq!(parse_retry_after(*ra, None, now), *want, "{ra:?}");
         }
     }
 
     #[test]
-    fn issue12_the_emulator_wait_header_is_honoured_only_from_loopback() {
-        // A remote server cannot use the emulator's header to cut Asana's Retry-After short
-        // (or to stretch a wait it did not announce).
+    fn issue12_retry_after_as_an_http_date_is_a_wait() {
+        let date = Some("Wed, 21 Oct 2015 07:28:00 GMT");
+        let local = Duration::from_secs(1_445_412_480 + 3_600);
+        let wait = |ra: &str, date: Option<&str>| parse_retry_after(Some(ra), date, local);
+        // Measured from the response's Date: the local clock (an hour ahead here) is not used.
         assert_eq!(
-            parse_retry_after(Some("30"), Some("1"), false),
+            wait("Wed, 21 Oct 2015 07:28:30 GMT", date),
             Some(Duration::from_secs(30))
         );
-        assert_eq!(parse_retry_after(None, Some("1"), false), None);
+        // The obsolete forms HTTP still allows.
         assert_eq!(
-            parse_retry_after(Some("30"), Some("1"), true),
-            Some(Duration::from_millis(1))
+            wait("Wednesday, 21-Oct-15 07:29:00 GMT", date),
+            Some(Duration::from_secs(60))
         );
+        assert_eq!(
+            wait("Wed Oct 21 07:28:05 2015", date),
+            Some(Duration::from_secs(5))
+        );
+        // A date already past asks for no wait.
+        assert_eq!(
+            wait("Wed, 21 Oct 2015 07:00:00 GMT", date),
+            Some(Duration::ZERO)
+        );
+        // Without a (valid) Date header, from the local time.
+        assert_eq!(
+            wait("Wed, 21 Oct 2015 08:28:10 GMT", None),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            wait("Wed, 21 Oct 2015 08:28:10 GMT", Some("yesterday")),
+            Some(Duration::from_secs(10))
+        );
+        // A date ten years out is kept, to be refused as too long.
+        assert_eq!(
+            wait("Tue, 21 Oct 2025 07:28:00 GMT", date),
+            Some(Duration::from_secs(3653 * 86_400))
+        );
+        assert_eq!(wait("Wed, 32 Oct 2015 07:28:00 GMT", date), None);
+    }
+
+    #[test]
+    fn plain_durations() {
+        let cases = [
+            (0, "0 seconds"),
+            (1, "1 second"),
+            (90, "90 seconds"),
+            (300, "5 minutes"),
+            (5400, "90 minutes"),
+            (3 * 3600, "3 hours"),
+            (12 * 86_400, "12 days"),
+            (10 * 365 * 86_400, "10 years"),
+            (1_000_000_000_000, "about 31688 years"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(plain_duration(Duration::from_secs(secs)), want);
+        }
     }
 }

@@ -1,20 +1,23 @@
 //! Secrets that never print, URLs made safe to print, and the one way server text reaches a
 //! message.
 //!
-//! Every log line and error the client produces names a URL only through [`redact_url`], and the
-//! token only leaves its [`Secret`] through [`Secret::expose`] when the Authorization header is
-//! built. Text a server chose (an error body, a `scimType`, a Graph error code) reaches a message
-//! only through [`Redactor::server_text`]: every secret the client holds is replaced in any form
-//! a server may echo it in (see [`Redactor::redact`]), control characters become spaces, and the
+//! Every log line and error names a URL only through [`redact_url`] (or [`redact_query`] with
+//! a protocol's own list of safe query keys), and a secret only leaves its [`Secret`] through
+//! [`Secret::expose`] when a request is built. Text a server chose (an error body, a
+//! `scimType`, a Graph error code, an HTTP library's error) reaches a message only through
+//! [`Redactor::server_text`]: every secret the HTTP adapter holds is replaced in any form a
+//! server may echo it in (see [`Redactor::redact`]), control characters become spaces, and the
 //! text is cut to a few hundred characters. The SCIM client and the Graph client share this one
-//! redaction.
+//! redaction, through the adapter.
+//!
+//! Pure: no IO, no clock.
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
 use url::Url;
 
-pub(crate) const REDACTED: &str = "[redacted]";
+pub const REDACTED: &str = "[redacted]";
 
 /// Query parameters whose values are safe and useful in logs (paging positions). Every other
 /// value (a filter names a person's email address) is redacted.
@@ -85,7 +88,8 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-pub(crate) fn redact(url: &Url) -> String {
+/// [`redact_url`] of a parsed URL.
+pub fn redact(url: &Url) -> String {
     redact_query(url, |key, value| {
         SHOWN_QUERY_KEYS.contains(&key)
             && !value.is_empty()
