@@ -12,11 +12,11 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -D warnings"
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --locked 2>&1 | tee "$log"
+cargo test --locked --workspace 2>&1 | tee "$log"
 echo "== actionlint on every shipped GitHub workflow"
 bash scripts/actionlint.sh
 echo "== scim2-tester (a third-party SCIM compliance checker from PyPI) against roster emulator"

@@ -2,34 +2,31 @@
 //!
 //! Data flows one way: load config (IO) → validate into a model (pure) → read live state (IO)
 //! → plan (pure) → render (pure) → apply (IO). See ARCHITECTURE.md.
+//!
+//! This crate is the binary's: the command line, the commands, the operations they call, the
+//! one output layer, reading the config directory, the SCIM and Graph clients' protocols and
+//! the apply executor. What decides is in `roster-core`, the one HTTP adapter in
+//! `roster-http`, the file rules in `roster-fsio` and the emulators in `roster-emulator`;
+//! they are re-exported here under the paths they have always had.
+//!
+//! Only `output` writes to stdout and stderr, and it needs no `println!`: a print macro
+//! anywhere in the library crates fails `cargo clippy` (`[workspace.lints]` for the crates
+//! under `crates/`, the attribute below for this one).
 
-// Only `output` writes to stdout and stderr, and it needs no `println!`: a print macro
-// anywhere in the library fails `cargo clippy` (operations return data; commands render it
-// through `output`).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
-
 pub mod apply;
-pub mod civil_time;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod diagnostics;
-pub mod emulator;
 pub mod entra;
-pub mod expr;
-pub mod fsio;
-pub mod http;
-pub mod import;
-pub mod mapping;
-pub mod names;
 pub mod ops;
 pub mod output;
-pub mod pacing;
-pub mod plan;
-pub mod redact;
-pub mod render;
-pub mod retry;
 pub mod scim;
-pub mod splitmix;
-pub mod urls;
-pub mod wire;
+
+pub use roster_core::{
+    civil_time, diagnostics, expr, import, mapping, names, pacing, plan, redact, render, retry,
+    splitmix, urls, wire,
+};
+pub use roster_emulator as emulator;
+pub use roster_fsio as fsio;
+pub use roster_http as http;

@@ -1,33 +1,8 @@
-//! The config directory: `roster.yaml`, `users/**/*.yaml` and `groups/**/*.yaml`.
-//!
-//! Loading has two stages, like ripgrep's low/high args: [`load`] reads the files and
-//! [`parse`] turns their text into [`raw`] types that mirror the YAML, then [`validate`]
-//! checks them all and builds the [`model`]. Every problem is collected into one [`Report`].
-//! Only [`load`] does IO (it reads the directory), and nothing here touches the network.
+//! The config directory: the core's parsing, validation and model (`roster_core::config`), and
+//! reading the directory from disk (`load`), which is the binary's because it does IO.
+
+pub use roster_core::config::*;
 
 pub mod load;
-pub mod model;
-pub mod parse;
-pub mod raw;
-pub mod schema;
-pub mod validate;
 
-use std::path::Path;
-
-use crate::diagnostics::Report;
-// Reading the directory is the binary's (load.rs is IO); its old path, for its callers.
 pub use load::load;
-pub use model::Config;
-
-/// Validates a config given as text: `roster.yaml`, then (path, text) of users and groups files.
-pub fn from_texts(
-    settings: &str,
-    users: &[(&str, &str)],
-    groups: &[(&str, &str)],
-) -> (Option<Config>, Report) {
-    let mut report = Report::default();
-    let raw = parse::from_texts(settings, users, groups, &mut report);
-    let config = validate::validate(raw, Path::new("."), &mut report);
-    report.sort();
-    (config, report)
-}

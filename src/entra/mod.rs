@@ -17,12 +17,8 @@
 //! Never: write to Graph, print the client secret or a token, or send a token to a host other
 //! than the configured Graph and login hosts.
 
-pub mod cloud;
-pub mod directory;
-pub mod emulator;
-pub mod filter;
+pub use roster_core::entra::*;
+pub use roster_emulator::graph as emulator;
+
 pub mod graph;
-pub mod import;
-pub mod merge;
 pub mod read;
-pub mod scope;

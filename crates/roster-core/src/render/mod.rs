@@ -1,0 +1,119 @@
+//! Renderers for plans: text for terminals, versioned JSON for machines, Markdown for pull
+//! request comments.
+//!
+//! Pure: every renderer writes to any `io::Write` and reads nothing but the plan it is given.
+
+pub mod drift;
+pub mod json;
+pub mod markdown;
+pub mod text;
+
+use serde_json::Value as Json;
+
+use crate::config::model::Profile;
+use crate::plan::{Action, Change, Kind, Summary};
+
+/// Output formats of reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// A value as Terraform shows it: strings quoted, absent as `null`.
+pub fn show_value(v: Option<&Json>) -> String {
+    match v {
+        None | Some(Json::Null) => "null".into(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// An attribute path for people: the enterprise extension's URN shortened to `enterprise:`.
+pub fn display_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix(crate::scim::ENTERPRISE_USER) {
+        Some(rest) => format!("enterprise{rest}").into(),
+        None => path.into(),
+    }
+}
+
+/// What a change will do, in words. Deprovisioning is irreversible only in Asana.
+pub fn verb(change: &Change, profile: Profile) -> &'static str {
+    match (change.kind, change.action) {
+        (_, Action::Create) => "will be created",
+        (_, Action::Update) => "will be updated in place",
+        (_, Action::Reactivate) => "will be reactivated",
+        (_, Action::Deprovision) if profile == Profile::Asana => {
+            "will be deprovisioned (irreversible in Asana)"
+        }
+        (_, Action::Deprovision) => "will be deprovisioned",
+        (Kind::Group, Action::AddMembers) | (Kind::User, Action::AddMembers) => "will gain members",
+        (Kind::Group, Action::RemoveMembers) | (Kind::User, Action::RemoveMembers) => {
+            "will lose members"
+        }
+    }
+}
+
+/// Where a change's values came from, in words, when Entra is merged live: `from Entra`,
+/// `from YAML`, or `from Entra and YAML (YAML: title)` naming the attributes the YAML decides.
+pub fn source_note(change: &Change) -> Option<String> {
+    let source = change.source.as_ref()?;
+    Some(match source.object.as_str() {
+        "entra" => "from Entra".to_string(),
+        "yaml" => "from YAML".to_string(),
+        _ => {
+            let yaml: Vec<String> = source
+                .attributes
+                .iter()
+                .filter(|(_, origin)| origin.as_str() != "entra")
+                .map(|(path, _)| display_path(path).into_owned())
+                .collect();
+            if yaml.is_empty() {
+                "from Entra and YAML".to_string()
+            } else {
+                format!("from Entra and YAML (YAML: {})", yaml.join(", "))
+            }
+        }
+    })
+}
+
+/// `+`, `~`, `-`: Terraform's symbols.
+pub fn symbol(action: Action) -> char {
+    match action {
+        Action::Create | Action::AddMembers => '+',
+        Action::Update | Action::Reactivate => '~',
+        Action::Deprovision | Action::RemoveMembers => '-',
+    }
+}
+
+/// The one-line summary: `Plan: 1 to create, 2 to update, 0 to deprovision…`.
+pub fn summary_line(s: &Summary) -> String {
+    let mut parts = vec![
+        format!("{} to create", s.create),
+        format!("{} to update", s.update),
+        format!("{} to deprovision", s.deprovision),
+    ];
+    if s.reactivate > 0 {
+        parts.push(format!("{} to reactivate", s.reactivate));
+    }
+    parts.push(format!(
+        "{} team membership change{}",
+        s.add_members + s.remove_members,
+        if s.add_members + s.remove_members == 1 {
+            ""
+        } else {
+            "s"
+        }
+    ));
+    format!(
+        "Plan: {}; {} unchanged, {} unmanaged.",
+        parts.join(", "),
+        s.no_op,
+        s.unmanaged
+    )
+}
+
+/// Small plans for tests, here and in the crates that build on the core (feature `fixtures`).
+#[cfg(any(test, feature = "fixtures"))]
+#[doc(hidden)]
+pub mod fixtures;
