@@ -601,10 +601,11 @@ fn dependencies(manifest: &str) -> Vec<String> {
         let line = line.trim();
         if line.starts_with('[') {
             inside = line == "[dependencies]";
-        } else if inside && let Some((name, _)) = line.split_once('=') {
-            if !name.trim_start().starts_with('#') {
-                deps.push(name.trim().to_string());
-            }
+        } else if inside
+            && !line.starts_with('#')
+            && let Some((name, _)) = line.split_once('=')
+        {
+            deps.push(name.trim().to_string());
         }
     }
     deps
