@@ -20,6 +20,8 @@
 //! emulated (10 ms real) plus up to 100 ms jitter: 15 writes in flight could do 50+ a second
 //! emulated, twice the 25 the limit allows, so the budget, not concurrency, binds.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

@@ -5,6 +5,8 @@
 //! Run: `cargo bench --bench emulator` (loopback only; rate limits are switched off so the
 //! numbers measure the emulator, not the limiter).
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 use std::time::{Duration, Instant};
 
 use roster::emulator::{Emulator, LimitsConfig};

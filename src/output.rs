@@ -210,7 +210,12 @@ impl Progress {
     }
 
     fn start(make: impl FnOnce() -> ProgressBar) -> Progress {
-        let bar = drawn(io::stderr().is_terminal(), std::env::var_os("CI")).then(make);
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "progress is drawn on a terminal outside CI"
+        )]
+        let ci = std::env::var_os("CI");
+        let bar = drawn(io::stderr().is_terminal(), ci).then(make);
         if let (Some(bar), Ok(mut active)) = (&bar, ACTIVE.lock()) {
             *active = Some(bar.clone());
         }

@@ -3,6 +3,8 @@
 //! stale plan, no terminal without `--auto-approve`), saved plans, the audit log, `-C DIR` for
 //! every command, and a token that never shows.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod apply_support;
 
 use std::collections::BTreeSet;

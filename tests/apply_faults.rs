@@ -4,6 +4,8 @@
 //! until the plan is empty: it converges within a few runs, creates no duplicate, and every
 //! error the emulator sent was either retried or reported as a failed change.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod apply_support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -5,6 +5,8 @@
 //! (written and flushed as each step finishes), so every kill lands mid-apply whatever the
 //! machine's speed; the emulator adds latency so the run is still sending when the kill lands.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod apply_support;
 
 use std::process::{Command, Stdio};

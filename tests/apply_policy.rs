@@ -2,6 +2,8 @@
 //! adopt on 409, look up and send again when the answer was lost (at most three times), fail
 //! with the client's error otherwise. Against a scripted server, so each answer is chosen.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod support;
 
 use std::sync::{Arc, Mutex};

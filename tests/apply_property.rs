@@ -12,6 +12,8 @@
 //! It drives the library (config from generated YAML text, `ops::read_live`, `plan::plan`,
 //! `apply::gates::check`, `apply::execute`) rather than the binary, so 200 cases take seconds.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod apply_support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

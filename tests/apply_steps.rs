@@ -1,6 +1,8 @@
 //! Single apply steps against the emulator or a scripted server: the paths that make a re-run
 //! converge without duplicates (409 adoption, a create whose answer was lost).
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod apply_support;
 mod support;
 

@@ -2,6 +2,8 @@
 //! as the `roster emulator` binary). Limits and faults run on scaled time, so nothing here
 //! sleeps for long.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -4,6 +4,8 @@
 //! their expiry, and `roster import entra` and live mode end to end. Retry waits run on a
 //! recording clock, so nothing here sleeps for a Retry-After.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod support;
 
 use std::collections::BTreeSet;

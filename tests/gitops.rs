@@ -1,6 +1,8 @@
 //! GitOps in practice (issue 7): adopting an organisation with `import asana`, and cheap pull
 //! request plans with `--changed-since`, end to end through the binary against the emulator.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod support;
 
 use support::{runtime, text};

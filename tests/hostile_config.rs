@@ -7,6 +7,8 @@
 //! complete in the kernel's accept queue as soon as the client's `connect` returns, so after
 //! roster has exited, an empty queue means nothing was sent: no timing is involved.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 use std::path::Path;
 
 use assert_cmd::Command;

@@ -9,6 +9,8 @@
 //! in the kernel as soon as the client's `connect` returns, so after roster has exited an empty
 //! queue means nothing was sent: no timing is involved.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod support;
 
 use support::{Silent as Hostile, config_dir as config, runtime, text};

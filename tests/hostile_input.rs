@@ -5,6 +5,8 @@
 //! The targets are the in-process Asana emulator and, for a server that keeps two userNames
 //! differing only in case, a small generic SCIM server scripted here. Each test starts its own.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod support;
 
 use support::{assert_exit, stderr};

@@ -3,6 +3,8 @@
 //! are what refuse it, not only the digest); `--changed-since` keeps the percent deprovision
 //! cap; the audit log is a compliance record that stops apply when it cannot be written.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod apply_support;
 mod support;
 

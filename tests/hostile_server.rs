@@ -7,6 +7,8 @@
 //! loopback server) on its own runtime, so the binary can block while it answers. Nothing here
 //! sleeps on purpose; every binary run is bounded by a 60 s timeout.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod support;
 
 use std::collections::HashMap;

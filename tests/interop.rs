@@ -22,6 +22,8 @@
 //! the same for every server; where the profiles differ (reactivation, updating
 //! `name.givenName`), the test says so.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;

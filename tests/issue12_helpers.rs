@@ -4,6 +4,8 @@
 //! form decoding of queries, and `import asana --force` removing what the loader reads (the
 //! one walk of users/ and groups/).
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod support;
 
 use std::fs;

@@ -5,6 +5,8 @@
 //! the OAuth token bought again once on a 401, Graph paced like SCIM (a 429 pauses every Graph
 //! worker), and the SCIM and Graph clients retrying through the same loop.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod support;
 
 use std::sync::{Arc, Mutex};

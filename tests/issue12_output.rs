@@ -3,6 +3,8 @@
 //! the target through the profile, and the bugs found on the way (`show` on a multibyte
 //! `git_commit`, a message with runs of spaces).
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod support;
 
 use std::io::{BufRead, BufReader, Read};

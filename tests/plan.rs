@@ -7,6 +7,8 @@
 //! time. The one slow test is the unreachable URL: the binary retries a refused connection five
 //! times with backoff (about 10 s) before it gives up, and has no flag to shorten that.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod support;
 
 use support::{assert_exit, stderr, stdout};

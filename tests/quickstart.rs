@@ -1,6 +1,8 @@
 //! The README's main job, pinned byte for byte: the quickstart plan against the built-in
 //! emulator, as a user first sees it (text, no colour), and the same plan as JSON.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 use assert_cmd::Command;
 
 fn quickstart(args: &[&str]) -> (String, String) {

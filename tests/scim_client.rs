@@ -2,6 +2,8 @@
 //! slept), paging against servers that page, cap, ignore paging or omit counts, both error
 //! shapes, redaction, and the read/write split.
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 mod support;
 
 use std::sync::{Arc, Mutex};

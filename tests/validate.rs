@@ -1,6 +1,8 @@
 //! `roster validate` end to end: the quickstart, every invalid example pinned by a snapshot,
 //! GitHub annotations, and hostile input (alias bombs, junk, non-UTF-8).
 
+#![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

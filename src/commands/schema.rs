@@ -11,7 +11,7 @@ use crate::config::schema;
 pub fn run(args: &SchemaArgs) -> anyhow::Result<Outcome> {
     match &args.out_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir)
+            crate::fsio::create_dir_all(dir)
                 .with_context(|| format!("cannot create `{}`", dir.display()))?;
             for (name, text) in schema::all() {
                 let path = dir.join(name);

@@ -20,7 +20,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
+use crate::http::header::{ACCEPT, HeaderName, HeaderValue};
 use serde_json::Value as Json;
 use url::Url;
 

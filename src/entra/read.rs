@@ -331,7 +331,7 @@ fn load_state(
 /// holds people's names and addresses, and changes every run).
 fn save_state(client: &GraphClient, path: &Path, state: &DeltaState) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    crate::fsio::create_dir_all(dir)?;
     let ignore = dir.join(".gitignore");
     if std::fs::symlink_metadata(&ignore).is_err() {
         // Not fs::write: that would follow a dangling symlink committed in its place.
@@ -353,7 +353,5 @@ fn save_state(client: &GraphClient, path: &Path, state: &DeltaState) -> std::io:
 const MAX_STATE_BYTES: u64 = 512 * 1024 * 1024;
 
 fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    crate::http::unix_now().as_secs()
 }

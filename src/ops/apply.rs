@@ -273,9 +273,7 @@ fn open_audit_log(
 
 /// A name for this run: the time and the process.
 fn run_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let nanos = crate::http::unix_now().as_nanos();
     format!("{:x}-{:x}", nanos, std::process::id())
 }
 

@@ -194,7 +194,12 @@ pub fn compare(old: &Declarations, new: &Declarations, files: Vec<String>) -> Ch
     c
 }
 
-fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+/// Runs `git -C dir args…` and returns what it printed: the one program roster runs.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "git is the one program roster runs (--changed-since, a plan's commit)"
+)]
+pub(crate) fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)

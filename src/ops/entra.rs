@@ -38,8 +38,7 @@ pub fn settings(config: &Config) -> anyhow::Result<EntraSettings> {
         );
     };
     let var = |name| {
-        std::env::var(name)
-            .ok()
+        super::env_var(name)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
@@ -128,8 +127,8 @@ pub fn pin(
 /// A Graph client for these settings, with the secret from the variable they name.
 pub fn client(settings: &EntraSettings, hooks: &Hooks) -> anyhow::Result<GraphClient> {
     let var = &settings.client_secret_env;
-    let secret = match std::env::var(var) {
-        Ok(s) if !s.trim().is_empty() => Secret::new(s.trim()),
+    let secret = match super::env_var(var) {
+        Some(s) if !s.trim().is_empty() => Secret::new(s.trim()),
         _ => bail!(
             "the environment variable {var} is not set: export the Entra app registration's \
              client secret in it (or name another variable in entra.client_secret_env)"
@@ -431,7 +430,7 @@ fn rewrite_folder(root: &crate::fsio::Root, path: &Path, text: &str) -> std::io:
     for entry in std::fs::read_dir(dir)? {
         let p = entry?.path();
         if crate::config::load::is_yaml(&p) && p.is_file() && p != path {
-            std::fs::remove_file(&p)?;
+            crate::fsio::remove_file(&p)?;
         }
     }
     Ok(())

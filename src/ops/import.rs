@@ -42,7 +42,8 @@ pub struct Workspace {
 /// Makes `dir` ready: created if missing; refused if it already declares users or teams,
 /// unless `force`; a starter roster.yaml when it has none.
 pub fn prepare(dir: &Path, force: bool) -> anyhow::Result<Workspace> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    crate::fsio::create_dir_all(dir)
+        .with_context(|| format!("cannot create `{}`", dir.display()))?;
     let existing = declaration_files(dir)?;
     if !existing.is_empty() && !force {
         bail!(
@@ -110,7 +111,7 @@ pub async fn asana(
     )
     .map_err(anyhow::Error::msg)?;
     for f in &existing {
-        std::fs::remove_file(f).with_context(|| format!("cannot remove `{}`", f.display()))?;
+        crate::fsio::remove_file(f).with_context(|| format!("cannot remove `{}`", f.display()))?;
     }
     for f in &import.files {
         write(&root, &dir.join(&f.path), f.contents.as_bytes())?;

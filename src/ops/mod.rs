@@ -153,8 +153,8 @@ impl Target {
             );
         }
         let token_env = settings.token_env.clone();
-        let token = match std::env::var(&token_env) {
-            Ok(t) if !t.trim().is_empty() => Secret::new(t),
+        let token = match env_var(&token_env) {
+            Some(t) if !t.trim().is_empty() => Secret::new(t),
             _ => match settings.profile {
                 Profile::Asana => bail!(
                     "the environment variable {token_env} is not set: export the Asana \
@@ -202,11 +202,7 @@ pub const TEST_TIME_SCALE_ENV: &str = "ROSTER_TEST_TIME_SCALE";
 
 /// The clock [`TEST_TIME_SCALE_ENV`] asks for, if it is set.
 pub(crate) fn test_clock() -> Option<std::sync::Arc<dyn crate::http::Clock>> {
-    let scale: f64 = std::env::var(TEST_TIME_SCALE_ENV)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
+    let scale: f64 = env_var(TEST_TIME_SCALE_ENV)?.trim().parse().ok()?;
     Some(std::sync::Arc::new(crate::http::ScaledClock::new(scale)?))
 }
 
@@ -227,7 +223,7 @@ impl Pin {
     /// else `ROSTER_TARGET_URL`); without it, `ROSTER_ASANA_URL`. When both variables are set
     /// they must agree: which one wins would otherwise be a guess.
     pub fn from_env(arg: Option<&str>) -> anyhow::Result<Option<Pin>> {
-        let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let var = |name| env_var(name).filter(|v| !v.is_empty());
         Pin::decide(
             arg,
             var(TARGET_URL_ENV).as_deref(),
@@ -341,7 +337,7 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         if let Some(copy) = &self.state_copy {
-            let _ = std::fs::remove_file(copy);
+            let _ = crate::fsio::remove_file(copy);
         }
     }
 }
@@ -485,28 +481,25 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// The git commit of the config directory, when it is in a git work tree.
 pub fn git_commit(dir: &Path) -> Option<String> {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "--verify", "-q", "HEAD"])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let commit = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && !commit.is_empty()).then_some(commit)
+    let out = changed::git(dir, &["rev-parse", "--verify", "-q", "HEAD"]).ok()?;
+    let commit = out.trim();
+    (!commit.is_empty()).then(|| commit.to_string())
+}
+
+/// A variable of roster's environment when it is set and UTF-8: the one place the binary reads
+/// the environment (the target's pin and token, the Entra settings and secret, the test clock).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "ops is the edge that reads the environment"
+)]
+pub(crate) fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// Now, as RFC 3339 UTC (`2026-11-29T01:59:13Z`).
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    rfc3339(secs)
+    crate::civil_time::rfc3339(crate::http::unix_now().as_secs())
 }
-
-/// Seconds since the epoch as RFC 3339 UTC; kept here for its callers, the one copy is
-/// `civil_time::rfc3339`.
-pub use crate::civil_time::rfc3339;
 
 #[cfg(test)]
 mod tests {
@@ -542,8 +535,14 @@ mod tests {
 
     #[test]
     fn rfc3339_dates() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(super::rfc3339(1_795_917_553), "2026-11-29T01:59:13Z");
+        assert_eq!(crate::civil_time::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            crate::civil_time::rfc3339(951_782_400),
+            "2000-02-29T00:00:00Z"
+        );
+        assert_eq!(
+            crate::civil_time::rfc3339(1_795_917_553),
+            "2026-11-29T01:59:13Z"
+        );
     }
 }

@@ -182,7 +182,8 @@ impl Report {
 }
 
 /// How diagnostics are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum DiagnosticFormat {
     /// rustc-style messages with a source snippet
     Text,

@@ -60,6 +60,15 @@ pub fn timestamp(t: std::time::SystemTime) -> String {
     )
 }
 
+/// [`timestamp`] of now: the emulator's one reading of the wall clock.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "meta.created and meta.lastModified are wall-clock times"
+)]
+pub fn now() -> String {
+    timestamp(std::time::SystemTime::now())
+}
+
 #[cfg(test)]
 mod timestamp_tests {
     use super::*;

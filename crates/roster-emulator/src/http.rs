@@ -8,7 +8,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -16,7 +16,7 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
-use super::clock::timestamp;
+use super::clock;
 use super::error::ScimError;
 use super::faults::{self, Fault};
 use super::filter;
@@ -266,7 +266,7 @@ async fn route(shared: &Shared, r: &ScimRequest<'_>) -> Result<Resp, ScimError> 
             Method::GET => list_users(shared, r),
             Method::POST => {
                 let body = r.json()?;
-                let now = timestamp(SystemTime::now());
+                let now = clock::now();
                 let (json, etag, rev) = shared.write(|s| {
                     let id = s.create_user(&body, &now)?;
                     written_user(s, id, base)
@@ -278,7 +278,7 @@ async fn route(shared: &Shared, r: &ScimRequest<'_>) -> Result<Resp, ScimError> 
         },
         ["Users", id] => {
             let id = *id;
-            let now = timestamp(SystemTime::now());
+            let now = clock::now();
             let if_match = r.header(header::IF_MATCH);
             match *m {
                 Method::GET => user_response(shared, r, id),
@@ -310,7 +310,7 @@ async fn route(shared: &Shared, r: &ScimRequest<'_>) -> Result<Resp, ScimError> 
             Method::GET => list_groups(shared, r),
             Method::POST => {
                 let body = r.json()?;
-                let now = timestamp(SystemTime::now());
+                let now = clock::now();
                 let (id, rev) = shared.write(|s| {
                     let id = s.create_group(&body, &now)?;
                     Ok((id, s.revision()))
@@ -322,7 +322,7 @@ async fn route(shared: &Shared, r: &ScimRequest<'_>) -> Result<Resp, ScimError> 
         },
         ["Groups", id] => {
             let id = *id;
-            let now = timestamp(SystemTime::now());
+            let now = clock::now();
             let if_match = r.header(header::IF_MATCH);
             match *m {
                 Method::GET => group_response(shared, r, StatusCode::OK, id),

@@ -208,6 +208,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // the tests write state files by hand
 mod tests {
     use super::*;
     use crate::settings::Behaviour;

@@ -201,7 +201,7 @@ pub async fn start(config: EmulatorConfig) -> Result<Server, EmulatorError> {
         })?;
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}{}", http::SCIM_PREFIX);
-    let now = super::clock::timestamp(std::time::SystemTime::now());
+    let now = super::clock::now();
 
     let mut store = Store::new(config.behaviour);
     let loaded = match &config.state_file {

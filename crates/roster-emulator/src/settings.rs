@@ -10,7 +10,8 @@ use super::faults::FaultConfig;
 use super::limits::LimitsConfig;
 
 /// Whether `startIndex`/`count` are honoured on list requests (undocumented by Asana).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Paging {
     /// Honour `startIndex`/`count`, at most `--max-page-size` per page (also without `count`)
     #[default]
@@ -20,7 +21,8 @@ pub enum Paging {
 }
 
 /// Whether deprovisioned users still show in `GET /Users` (undocumented by Asana).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Deprovisioned {
     /// Listed and readable, with `active: false`
     #[default]
@@ -30,7 +32,8 @@ pub enum Deprovisioned {
 }
 
 /// What `active: true` does to a deprovisioned user (Asana: "reactivation is not supported").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Reactivation {
     /// Refused with 400 `mutability`, as is every other change to a deprovisioned user
     #[default]
@@ -40,7 +43,8 @@ pub enum Reactivation {
 }
 
 /// Whether booleans sent as strings (`"False"`, as Entra sends them) are accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum StringBooleans {
     /// `"True"`/`"False"` in any case are read as booleans
     #[default]

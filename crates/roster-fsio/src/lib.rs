@@ -16,6 +16,10 @@
 //!   (symlinks followed) inside a directory, for config directories; [`Root::walk`] lists a
 //!   folder's files following symlinks only while they stay inside it.
 
+// This crate is where files are written: the workspace's `disallowed-methods` (clippy.toml)
+// send every other module here.
+#![allow(clippy::disallowed_methods)]
+
 use std::collections::HashSet;
 use std::fmt;
 use std::fs::{self, File, Metadata, OpenOptions};
@@ -241,6 +245,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
         let _ = fs::remove_file(&tmp);
     }
     Ok(result?)
+}
+
+/// Creates `dir` and its parents, as `std::fs::create_dir_all` does: the folders roster writes
+/// into (schemas, imports, the Entra delta state).
+pub fn create_dir_all(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)
+}
+
+/// Removes `path`: a regular file, or a symlink itself (never what it points at); a directory
+/// is refused. For the declarations an import replaces and the emulator's state copy.
+pub fn remove_file(path: &Path) -> io::Result<()> {
+    fs::remove_file(path)
 }
 
 /// Opens `path` for appending (creating it), refusing anything but a regular file.

@@ -33,6 +33,9 @@ pub use self::auth::{Auth, ClientCredentials};
 pub use self::clock::{Clock, RecordingClock, ScaledClock, Sleep, TokioClock};
 use self::pacer::{Lane, Pacer};
 pub use self::stats::{Stats, StatsSnapshot};
+/// The header names and values, and status codes, requests and answers are made of; the
+/// clients name them from here, so reqwest is this crate's alone.
+pub use reqwest::{StatusCode, header};
 pub use roster_core::redact::{Redactor, SERVER_TEXT_CHARS, Secret};
 use roster_core::retry::{Decision, Jitter, Outcome, Policy, decide, parse_retry_after};
 pub use roster_core::retry::{GiveUp, RefusedWait, TransportKind};
@@ -505,7 +508,7 @@ impl Adapter {
                     let retry_after = parse_retry_after(
                         raw.headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()),
                         raw.headers.get(DATE).and_then(|v| v.to_str().ok()),
-                        wall_now(),
+                        unix_now(),
                     );
                     let response = Response {
                         status: raw.status,
@@ -665,8 +668,14 @@ impl Adapter {
     }
 }
 
-/// The local time an HTTP-date `Retry-After` is measured from when the answer has no `Date`.
-fn wall_now() -> Duration {
+/// The wall clock, as time since the Unix epoch: what an HTTP-date `Retry-After` is measured
+/// from when the answer has no `Date`, and the one reading of it on roster's side (run ids,
+/// saved plans' `created_at`, the Entra delta state's age). Waits use a [`Clock`] instead.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the one wall-clock reading of roster's client side"
+)]
+pub fn unix_now() -> Duration {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()

@@ -155,7 +155,7 @@ fn counted(n: u64, what: &str) -> String {
 }
 
 fn reason(status: u16) -> String {
-    reqwest::StatusCode::from_u16(status)
+    crate::http::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
         .map(|r| format!(" {r}"))
@@ -171,7 +171,7 @@ pub(crate) fn parse_error_body(
     redactor: &Redactor,
 ) -> (Option<String>, String) {
     let fallback = || {
-        reqwest::StatusCode::from_u16(status)
+        crate::http::StatusCode::from_u16(status)
             .ok()
             .and_then(|s| s.canonical_reason())
             .unwrap_or("error")

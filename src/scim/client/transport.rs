@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderValue, IF_MATCH};
+use crate::http::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderValue, IF_MATCH};
 use serde_json::Value;
 use url::Url;
 

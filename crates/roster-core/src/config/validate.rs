@@ -16,10 +16,7 @@ use crate::entra::cloud::{self, Endpoint, Place};
 use crate::expr;
 use crate::mapping::{self, targets};
 use crate::names::{self, match_key};
-// Moved to `crate::urls`; re-exported here while other code still names this path.
-pub use crate::urls::{
-    check_base_url, check_url, is_loopback, normalize_url, same_url, url_identity,
-};
+use crate::urls::{check_base_url, check_url, is_loopback, normalize_url};
 
 /// Validates the parsed files; returns the model when there were no errors.
 pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> Option<Config> {

@@ -14,7 +14,8 @@ use crate::config::model::Profile;
 use crate::plan::{Action, Change, Kind, Summary};
 
 /// Output formats of reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Format {
     Text,
     Json,
