@@ -1,6 +1,7 @@
 //! Operations: what a command asks for, done — connecting to the target, reading live state,
 //! the one path from a config directory to a plan ([`pipeline`]), applying it ([`apply`]),
-//! the imports ([`import`]), Entra ([`entra`]) and `--changed-since` ([`changed`]).
+//! the imports ([`import`]), `roster check` ([`check`]), Entra ([`entra`]) and
+//! `--changed-since` ([`changed`]).
 //!
 //! Each returns data: plans, reports, and the warnings and notes found on the way
 //! ([`Notes`]); the commands decide what to print, and nothing here writes to stdout or
@@ -11,6 +12,7 @@
 
 pub mod apply;
 pub mod changed;
+pub mod check;
 pub mod entra;
 pub mod import;
 pub mod pipeline;
