@@ -11,7 +11,10 @@
 //!
 //! Only `output` writes to stdout and stderr, and it needs no `println!`: a print macro
 //! anywhere in the library crates fails `cargo clippy` (`[workspace.lints]` for the crates
-//! under `crates/`, the attribute below for this one).
+//! under `crates/`, the attribute below for this one). Likewise std's environment, process,
+//! wall-clock and file-write calls are refused by `clippy.toml` outside the few places that say
+//! why with `#[expect(clippy::disallowed_methods, reason = …)]`; and `tests/architecture.rs`
+//! checks that each module here names only modules of lower layers (ARCHITECTURE.md).
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 pub mod apply;
