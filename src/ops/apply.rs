@@ -144,12 +144,13 @@ pub async fn prepare(
             }
             let plan = file.saved.plan.to_plan();
             // --replan: the config merged and scoped before connecting, as `plan` does.
-            let merged = match request.replan {
-                true => match replan_scope(loaded, request, &plan, notes).await? {
-                    Some(merged) => Some(merged),
-                    None => return Ok(Prepared::Invalid),
-                },
-                false => None,
+            let merged = if request.replan {
+                let Some(merged) = replan_scope(loaded, request, &plan, notes).await? else {
+                    return Ok(Prepared::Invalid);
+                };
+                Some(merged)
+            } else {
+                None
             };
             let connection =
                 pipeline::connect(session, Access::Write, request.hooks, notes).await?;
@@ -164,35 +165,12 @@ pub async fn prepare(
                 }));
             }
             if let (Some(merged), Some(declarations)) = (merged, &file.saved.declarations) {
-                let (_, _, replanned) = pipeline::read_and_plan(
-                    &connection,
-                    &loaded.config,
-                    merged.changed.as_ref(),
-                    request.hooks,
-                    notes,
-                )
-                .await?;
-                let comparison = replan::compare(
-                    &plan,
-                    declarations,
-                    &replanned,
-                    &Declarations::of(&loaded.config),
-                );
-                if !comparison.differences.is_empty() {
-                    return Ok(Prepared::Refused(Refusal {
-                        what: "the reviewed plan differs from a fresh plan of the config and the \
-                               target (--replan)"
-                            .into(),
-                        reasons: comparison
-                            .differences
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect(),
-                        hint: REVIEW_AGAIN,
-                    }));
-                }
-                if !comparison.drift.is_empty() {
-                    notes.warn(drift_warning(&comparison.drift));
+                let saved = (&plan, declarations);
+                if let Some(refusal) =
+                    check_replan(&connection, &loaded.config, saved, &merged, request, notes)
+                        .await?
+                {
+                    return Ok(Prepared::Refused(refusal));
                 }
             }
             (plan, fresh.etags, connection)
@@ -310,6 +288,40 @@ async fn replan_scope(
         }
     }
     Ok(Some(merged))
+}
+
+/// `--replan` on the connection apply writes with: reads what `merged` says and plans as
+/// `plan` does, and compares that plan with the saved one (with the declarations it was made
+/// from). A difference is the refusal returned; changes from drift alone become a warning.
+async fn check_replan(
+    connection: &Connection,
+    config: &Config,
+    (saved, declarations): (&Plan, &Declarations),
+    merged: &pipeline::Merged,
+    request: &Request<'_>,
+    notes: &mut Notes,
+) -> anyhow::Result<Option<Refusal>> {
+    let changed = merged.changed.as_ref();
+    let (_, _, fresh) =
+        pipeline::read_and_plan(connection, config, changed, request.hooks, notes).await?;
+    let comparison = replan::compare(saved, declarations, &fresh, &Declarations::of(config));
+    if !comparison.differences.is_empty() {
+        return Ok(Some(Refusal {
+            what: "the reviewed plan differs from a fresh plan of the config and the target \
+                   (--replan)"
+                .into(),
+            reasons: comparison
+                .differences
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            hint: REVIEW_AGAIN,
+        }));
+    }
+    if !comparison.drift.is_empty() {
+        notes.warn(drift_warning(&comparison.drift));
+    }
+    Ok(None)
 }
 
 /// The warning for changes a fresh plan has besides the saved ones, from drift alone.
