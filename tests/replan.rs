@@ -10,14 +10,16 @@
 #![allow(clippy::disallowed_methods)] // tests set up files, run programs and read the clock
 
 mod apply_support;
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use apply_support::{Harness, assert_code, stderr};
 use roster::emulator::Emulator;
 use roster::wire::saved::contents_digest;
 use serde_json::{Value, json};
+use support::git;
 
 /// The config of the reviewed plan: Ada becomes a Lead and Cy joins Platform.
 const USERS: &str = "users:
@@ -301,28 +303,6 @@ fn issue13_replan_needs_a_plan_file_and_changed_since_with_a_plan_file_needs_rep
         stderr(&out)
     );
     assert_eq!(o.h.stats().requests, 0);
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.email=t@ex.test",
-            "-c",
-            "user.name=t",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
