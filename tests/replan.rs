@@ -223,9 +223,10 @@ fn issue13_replan_warns_about_drift_in_a_user_the_plan_does_not_touch_and_applie
     let err = stderr(&out);
     assert!(
         err.contains(
-            "warning: a fresh plan also has 1 change(s) that come from changes made in the \
-             target since the plan, not from the config; they are not applied now and are left \
-             for the next plan:\n  - user[\"dee@ex.test\"] update (title)"
+            "warning: a fresh plan also has 1 change(s) in objects whose declarations are as \
+             they were when the plan was made (the target changed since, or a --changed-since \
+             plan did not look at them); they are not applied now and are left for the next \
+             plan:\n  - user[\"dee@ex.test\"] update (title)"
         ),
         "{err}"
     );

@@ -327,9 +327,9 @@ async fn check_replan(
 /// The warning for changes a fresh plan has besides the saved ones, from drift alone.
 fn drift_warning(drift: &[Change]) -> String {
     let mut warning = format!(
-        "a fresh plan also has {} change(s) that come from changes made in the target since \
-         the plan, not from the config; they are not applied now and are left for the next \
-         plan:",
+        "a fresh plan also has {} change(s) in objects whose declarations are as they were \
+         when the plan was made (the target changed since, or a --changed-since plan did not \
+         look at them); they are not applied now and are left for the next plan:",
         drift.len()
     );
     for c in drift {

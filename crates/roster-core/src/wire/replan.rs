@@ -7,7 +7,8 @@
 //! only the fresh plan has when it comes from a declaration that is not the one planned (the
 //! object's own, a team member's, or the settings every declaration is planned with: the
 //! saved plan's [`Declarations`] against the current ones). A change only the fresh plan has
-//! whose declarations are all as planned comes from drift in the target; it is returned in
+//! whose declarations are all as planned comes from drift in the target (or, for a plan made
+//! with `--changed-since`, from what that plan did not look at); it is returned in
 //! [`Comparison::drift`], for a warning, and left for the next plan. What the changes say
 //! about why (`reason`) and where their values came from (`source`) is not compared: it does
 //! not change what is sent.
