@@ -56,7 +56,7 @@ pub enum Command {
     Plan(PlanArgs),
     /// Apply a saved plan, or plan and apply (asking for confirmation on a terminal)
     #[command(
-        after_help = "Exit codes:\n  0  every change was applied (or there was nothing to do)\n  1  a gate refused, the plan was stale, or a change failed (every failure is listed)"
+        after_help = "Exit codes:\n  0  every change was applied (or there was nothing to do)\n  1  a gate refused, the plan was stale or (--replan) differs from a fresh plan, or a change failed (every failure is listed)"
     )]
     Apply(ApplyArgs),
     /// Report how the live target differs from the config. Read-only: sends only GETs.
@@ -134,8 +134,20 @@ pub struct ApplyArgs {
     /// stops sending when FILE cannot be written
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
-    /// Without a plan file: plan and apply only what changed since GIT_REF (see `plan --help`)
-    #[arg(long, value_name = "GIT_REF", conflicts_with = "plan_file")]
+    /// With a plan file: before any write, plan again from the config and the target as they
+    /// are now and compare that plan with the saved one, change by change (objects, actions,
+    /// ids, attribute values, team members; never the rendered text). Refuses, sending nothing,
+    /// when a saved change is missing or different, or when the fresh plan has another change
+    /// that comes from an added, removed or edited declaration (or roster.yaml's mappings or
+    /// policy); changes that come only from drift in the target are listed as a warning and
+    /// left for the next plan. Use it when the plan was reviewed on a pull request and is
+    /// applied after the merge
+    #[arg(long, requires = "plan_file")]
+    pub replan: bool,
+    /// Without a plan file: plan and apply only what changed since GIT_REF (see `plan --help`).
+    /// With a plan file and --replan: the fresh plan reads and plans only what changed since
+    /// GIT_REF, and every object the saved plan changes
+    #[arg(long, value_name = "GIT_REF")]
     pub changed_since: Option<String>,
     #[command(flatten)]
     pub target: TargetArgs,

@@ -1038,6 +1038,52 @@ fn a_plan_saved_in_live_mode_applies_its_deprovisions() {
 }
 
 #[test]
+fn issue13_replan_in_live_mode_merges_entra_again_and_an_entra_change_is_a_changed_declaration() {
+    let emus = Emulators::start();
+    let live = example_dir("live");
+    let plan = live.path().join("plan.json");
+    let (code, _, err) = run(emus.roster(live.path()).args(["plan", "--out"]).arg(&plan));
+    assert_eq!(code, 0, "{err}");
+    // The same Entra and Asana: the fresh plan (Entra merged again) is the saved one.
+    let (code, out, err) = run(emus
+        .roster(live.path())
+        .arg("apply")
+        .arg(&plan)
+        .arg("--replan"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("fresh plan"), "{err}");
+    let (_, out, _) = run(emus.roster(live.path()).arg("plan"));
+    assert!(out.contains("No changes."), "{out}");
+
+    // Reviewed: nothing to do. Then Marie's title changes in Entra, where live mode's users
+    // are declared: the update a fresh plan has comes from a changed declaration.
+    let (code, _, err) = run(emus.roster(live.path()).args(["plan", "--out"]).arg(&plan));
+    assert_eq!(code, 0, "{err}");
+    let marie = emus
+        .graph()
+        .tenant()
+        .users
+        .into_iter()
+        .find(|u| u.properties["userPrincipalName"] == json!("marie.curie@northwind.example"));
+    emus.graph()
+        .set_user_property(&marie.unwrap().id, "jobTitle", json!("Nobel Laureate"));
+    emus.scim().reset_stats();
+    let (code, out, err) = run(emus
+        .roster(live.path())
+        .arg("apply")
+        .arg(&plan)
+        .arg("--replan"));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(
+            r#"user["marie.curie@northwind.example"] update: only in a fresh plan, because the declaration of user["marie.curie@northwind.example"] changed since the plan"#
+        ),
+        "{err}"
+    );
+    assert_eq!(emus.scim().stats().writes, 0, "{err}");
+}
+
+#[test]
 fn check_signs_in_to_entra_and_reads_the_asana_app() {
     let emus = Emulators::start();
     let dir = example_dir("seed");

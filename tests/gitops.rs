@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{runtime, text};
+use support::{git, runtime, text};
 
 use std::path::Path;
 use std::process::Output;
@@ -142,28 +142,6 @@ fn import_asana_adopts_2000_users_and_20_teams_with_an_empty_first_plan() {
         Some(0)
     );
     assert_eq!(files(a.path()), files(b.path()));
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "user.name=test",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
 }
 
 #[test]

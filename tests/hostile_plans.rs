@@ -18,7 +18,7 @@ use apply_support::{
 use roster::emulator::Emulator;
 use roster::wire::saved::{contents_digest, digest};
 use serde_json::{Value, json};
-use support::{Recorded, Reply, ScriptServer};
+use support::{Recorded, Reply, ScriptServer, git};
 
 const USERS: &str = "users:
   - userPrincipalName: ada@ex.test
@@ -510,28 +510,6 @@ fn item2_an_edited_plan_is_refused_by_apply_and_flagged_by_show() {
 }
 
 // ---- item 5: the percent cap under --changed-since -------------------------------------------
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.email=t@ex.test",
-            "-c",
-            "user.name=t",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn eleven_users(disabled: usize) -> String {
     let mut s = String::from("users:\n");

@@ -25,6 +25,12 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
              pass --auto-approve, or apply a reviewed plan with `roster apply PLAN_FILE`"
         );
     }
+    if args.plan_file.is_some() && args.changed_since.is_some() && !args.replan {
+        bail!(
+            "--changed-since with a plan file needs --replan: a saved plan is applied as it was \
+             reviewed, and --changed-since scopes the fresh plan --replan compares it with"
+        );
+    }
     let rt = ops::runtime()?;
     let connect = super::connect(&args.target);
     let prepared = super::operate(&rt, global, &mut loaded, async |loaded, hooks, notes| {
@@ -32,6 +38,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
             plan_file: args.plan_file.as_deref(),
             connect: &connect,
             changed_since: args.changed_since.as_deref(),
+            replan: args.replan,
             allow_deprovisions: args.allow_deprovisions,
             audit_log: args.audit_log.as_deref(),
             hooks,
@@ -45,7 +52,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
             for r in &refusal.reasons {
                 say!("  - {r}");
             }
-            say!("  hint: run `roster plan --out FILE` again and review the new plan");
+            say!("  hint: {}", refusal.hint);
             return Ok(Outcome::Failed);
         }
         Prepared::Ready(ready) => ready,

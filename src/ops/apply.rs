@@ -2,9 +2,11 @@
 //! (show a fresh plan, ask for confirmation):
 //!
 //! 1. [`prepare`]: the audit log opened before any request; a saved plan checked against this
-//!    target (digest, profile, self-consistency) before any request and against live state
-//!    (stale); or a fresh plan made by [`pipeline::plan`] with the client that will write;
-//!    then the gates.
+//!    target (digest, profile, self-consistency) before any request, against live state
+//!    (stale) and, with `--replan`, against a fresh plan made by the same steps as
+//!    [`pipeline::plan`] on the same connection, compared as change sets
+//!    ([`crate::wire::replan`]); or a fresh plan made by [`pipeline::plan`] with the client
+//!    that will write; then the gates.
 //! 2. [`execute`]: the executor ([`crate::apply::execute`]) with the target's features and the
 //!    ETags the plan saw, the audit log closed, the report returned.
 
@@ -18,17 +20,22 @@ use super::{Access, Connect, Hooks, Notes, explain, now_rfc3339};
 use crate::apply::{self, ApplyReport, StepResult, audit::AuditLog, gates, stale};
 use crate::config::Config;
 use crate::config::model::{EntraMode, Profile};
-use crate::plan::Plan;
+use crate::plan::{Change, Plan};
 use crate::scim::client::{StatsSnapshot, WriteClient};
-use crate::wire::integrity;
+use crate::wire::declarations::Declarations;
 use crate::wire::saved::PlanFile;
+use crate::wire::{integrity, replan};
 
 /// What apply is asked to do.
 pub struct Request<'a> {
     /// A plan saved by `roster plan --out`; without one, apply plans first.
     pub plan_file: Option<&'a Path>,
     pub connect: &'a Connect,
+    /// Without a plan file: plan only what changed since this ref. With `replan`: the fresh
+    /// plan reads and plans what changed since it, and every object the saved plan changes.
     pub changed_since: Option<&'a str>,
+    /// `--replan`: before any write, plan again and refuse a saved plan that differs.
+    pub replan: bool,
     /// `--allow-deprovisions N`.
     pub allow_deprovisions: Option<u64>,
     pub audit_log: Option<&'a Path>,
@@ -49,7 +56,21 @@ pub struct Refusal {
     /// What is refused (`the plan file `plan.json` cannot be applied`, `the plan is stale`).
     pub what: String,
     pub reasons: Vec<String>,
+    /// What to do about it.
+    pub hint: &'static str,
 }
+
+/// What to do about a saved plan that is refused.
+const PLAN_AGAIN: &str = "run `roster plan --out FILE` again and review the new plan";
+
+/// What to do about a saved plan a fresh plan does not agree with (`--replan`).
+const REVIEW_AGAIN: &str = "the config or the target moved on since this plan was reviewed: \
+    plan again on a new pull request (or `roster plan --out FILE`), review that plan, and apply it";
+
+/// Why `--replan` refuses a plan file made before saved plans recorded their declarations.
+const NO_DECLARATIONS: &str = "the plan file records no digest of the declarations it was \
+    made from (it was made by an older roster), so --replan cannot tell a change in the config \
+    from drift in the target: run `roster plan --out FILE` again with this roster";
 
 /// A plan that may be applied once the gates pass (and, for a fresh plan, someone confirmed).
 pub struct Ready {
@@ -86,10 +107,13 @@ pub async fn prepare(
     if let Some(file) = &file
         && loaded.digest() != file.saved.config_digest
     {
-        notes.info(
+        notes.info(if request.replan {
+            "note: the config changed since this plan was made; --replan compares the plan \
+             with a fresh one before anything is sent"
+        } else {
             "note: the config changed since this plan was made; apply carries out the plan as \
-             reviewed",
-        );
+             reviewed"
+        });
     }
     // The audit log is opened before any request: a path that cannot be one stops apply here.
     let run_id = run_id();
@@ -107,13 +131,27 @@ pub async fn prepare(
             let session = super::open(&loaded.config, request.connect).await?;
             // Before any request: the file is the one roster wrote, for this target and
             // profile, and self-consistent.
-            let reasons = refusals(file, &session.target_id(), session.target.profile);
+            let mut reasons = refusals(file, &session.target_id(), session.target.profile);
+            if request.replan && file.saved.declarations.is_none() {
+                reasons.push(NO_DECLARATIONS.into());
+            }
             if !reasons.is_empty() {
                 return Ok(Prepared::Refused(Refusal {
                     what: format!("the plan file `{}` cannot be applied", path.display()),
                     reasons,
+                    hint: PLAN_AGAIN,
                 }));
             }
+            let plan = file.saved.plan.to_plan();
+            // --replan: the config merged and scoped before connecting, as `plan` does.
+            let merged = if request.replan {
+                let Some(merged) = replan_scope(loaded, request, &plan, notes).await? else {
+                    return Ok(Prepared::Invalid);
+                };
+                Some(merged)
+            } else {
+                None
+            };
             let connection =
                 pipeline::connect(session, Access::Write, request.hooks, notes).await?;
             let fresh = stale::check(&file.saved, &connection.reader)
@@ -123,9 +161,19 @@ pub async fn prepare(
                 return Ok(Prepared::Refused(Refusal {
                     what: "the plan is stale".into(),
                     reasons: fresh.changed,
+                    hint: PLAN_AGAIN,
                 }));
             }
-            (file.saved.plan.to_plan(), fresh.etags, connection)
+            if let (Some(merged), Some(declarations)) = (merged, &file.saved.declarations) {
+                let saved = (&plan, declarations);
+                if let Some(refusal) =
+                    check_replan(&connection, &loaded.config, saved, &merged, request, notes)
+                        .await?
+                {
+                    return Ok(Prepared::Refused(refusal));
+                }
+            }
+            (plan, fresh.etags, connection)
         }
         _ => {
             let planning = pipeline::plan(
@@ -218,6 +266,76 @@ pub async fn execute(
         run_id,
         requests: writer.stats().snapshot(),
     }
+}
+
+/// `--replan`'s steps before connecting: Entra merged in live mode, and with
+/// `--changed-since` the changed declarations, plus every object the saved plan changes, so
+/// that each saved change is planned again. `None` when Entra's merge found errors.
+async fn replan_scope(
+    loaded: &mut Loaded,
+    request: &Request<'_>,
+    saved: &Plan,
+    notes: &mut Notes,
+) -> anyhow::Result<Option<pipeline::Merged>> {
+    let Some(mut merged) =
+        pipeline::merge_and_scope(loaded, request.changed_since, request.hooks, notes).await?
+    else {
+        return Ok(None);
+    };
+    if let Some(changed) = &mut merged.changed {
+        for c in &saved.changes {
+            changed.include(&loaded.config, c.kind, &c.key);
+        }
+    }
+    Ok(Some(merged))
+}
+
+/// `--replan` on the connection apply writes with: reads what `merged` says and plans as
+/// `plan` does, and compares that plan with the saved one (with the declarations it was made
+/// from). A difference is the refusal returned; changes from drift alone become a warning.
+async fn check_replan(
+    connection: &Connection,
+    config: &Config,
+    (saved, declarations): (&Plan, &Declarations),
+    merged: &pipeline::Merged,
+    request: &Request<'_>,
+    notes: &mut Notes,
+) -> anyhow::Result<Option<Refusal>> {
+    let changed = merged.changed.as_ref();
+    let (_, _, fresh) =
+        pipeline::read_and_plan(connection, config, changed, request.hooks, notes).await?;
+    let comparison = replan::compare(saved, declarations, &fresh, &Declarations::of(config));
+    if !comparison.differences.is_empty() {
+        return Ok(Some(Refusal {
+            what: "the reviewed plan differs from a fresh plan of the config and the target \
+                   (--replan)"
+                .into(),
+            reasons: comparison
+                .differences
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            hint: REVIEW_AGAIN,
+        }));
+    }
+    if !comparison.drift.is_empty() {
+        notes.warn(drift_warning(&comparison.drift));
+    }
+    Ok(None)
+}
+
+/// The warning for changes a fresh plan has besides the saved ones, from drift alone.
+fn drift_warning(drift: &[Change]) -> String {
+    let mut warning = format!(
+        "a fresh plan also has {} change(s) in objects whose declarations are as they were \
+         when the plan was made (the target changed since, or a --changed-since plan did not \
+         look at them); they are not applied now and are left for the next plan:",
+        drift.len()
+    );
+    for c in drift {
+        warning.push_str(&format!("\n  - {}", replan::describe(c)));
+    }
+    warning
 }
 
 /// Why a saved plan may not be applied to this target, checked before any request.

@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use crate::config::Config;
 use crate::config::load::parse_raw;
 use crate::config::raw::{RawGroupsFile, RawUsersFile};
-use crate::plan::{Live, LiveGroup, LiveUser, ReportedUsers, Scope};
+use crate::plan::{Kind, Live, LiveGroup, LiveUser, ReportedUsers, Scope};
 use crate::scim::client::{ClientError, ReadClient};
 
 /// Declarations that differ between a ref and the working tree.
@@ -41,6 +41,25 @@ impl Changed {
                     .collect(),
             ),
             groups: Some(self.groups.clone()),
+        }
+    }
+
+    /// Reads and plans one more object, as if its declaration had changed: a declared user
+    /// (or one no longer declared), or a team (`apply --replan` adds every object the saved
+    /// plan changes, so each saved change is planned again).
+    pub fn include(&mut self, config: &Config, kind: Kind, key: &str) {
+        match kind {
+            Kind::User => {
+                let key = crate::plan::match_key(key);
+                if config.user(&key).is_some() {
+                    self.users.insert(key);
+                } else {
+                    self.removed_users.insert(key);
+                }
+            }
+            Kind::Group => {
+                self.groups.insert(key.to_lowercase());
+            }
         }
     }
 }

@@ -2,8 +2,9 @@
 //! (everything, or with `--changed-since` only what changed) → plan.
 //!
 //! `plan`, `drift` and `apply` (with or without `--changed-since`) take it through [`plan`];
-//! `show` and a saved plan's `apply` load through [`load`] and compare the config's
-//! [`Loaded::digest`]. Each step returns data, and what it finds worth telling goes into the
+//! `apply PLAN_FILE --replan` takes the same steps ([`merge_and_scope`], [`read_and_plan`])
+//! on the connection it applies with; `show` and a saved plan's `apply` load through [`load`]
+//! and compare the config's [`Loaded::digest`]. Each step returns data, and what it finds worth telling goes into the
 //! [`Notes`] the caller gives, which it prints whether the path ended in a plan or not.
 
 use std::path::Path;
@@ -103,40 +104,75 @@ pub struct Planned {
     pub plan: Plan,
 }
 
-/// The whole path: with `--changed-since` refused in Entra live mode, Entra merged (live
-/// mode), the changed declarations asked of git, the target connected and read, and planned.
+/// The whole path: [`merge_and_scope`], the target connected, then [`read_and_plan`].
 pub async fn plan(
     loaded: &mut Loaded,
     request: &Request<'_>,
     notes: &mut Notes,
 ) -> anyhow::Result<Planning> {
-    entra::refuse_changed_since(&loaded.config, request.changed_since)?;
-    if !entra::merge_live(&mut loaded.config, request.hooks, notes).await? {
+    let Some(merged) = merge_and_scope(loaded, request.changed_since, request.hooks, notes).await?
+    else {
         return Ok(Planning::Refused);
-    }
-    let config = &loaded.config;
-    let changed = match request.changed_since {
-        Some(git_ref) => Some(changed_since(&config.dir, git_ref, notes)?),
-        None => None,
     };
+    let config = &loaded.config;
     let session = super::open(config, request.connect).await?;
     let connection = connect(session, request.access, request.hooks, notes).await?;
-    let (live, scope) = read(
-        &connection.reader,
+    let (live, scope, plan) = read_and_plan(
+        &connection,
         config,
-        changed.as_ref(),
+        merged.changed.as_ref(),
         request.hooks,
         notes,
     )
     .await?;
-    let profile = connection.session.target.profile;
-    let plan = plan::plan(config, &live, Capabilities::of(profile), &scope);
     Ok(Planning::Planned(Box::new(Planned {
         connection,
         live,
         scope,
         plan,
     })))
+}
+
+/// The config ready to plan, and what to read.
+pub struct Merged {
+    /// With `--changed-since`: the declarations that changed, which alone are read and
+    /// planned; `None`: everything.
+    pub changed: Option<Changed>,
+}
+
+/// The steps before connecting: `--changed-since` refused in Entra live mode, Entra merged
+/// (live mode), the changed declarations asked of git. `None` when Entra's merge found
+/// errors (they are in the notes): nothing may be planned.
+pub async fn merge_and_scope(
+    loaded: &mut Loaded,
+    changed_since: Option<&str>,
+    hooks: &Hooks,
+    notes: &mut Notes,
+) -> anyhow::Result<Option<Merged>> {
+    entra::refuse_changed_since(&loaded.config, changed_since)?;
+    if !entra::merge_live(&mut loaded.config, hooks, notes).await? {
+        return Ok(None);
+    }
+    let changed = match changed_since {
+        Some(git_ref) => Some(self::changed_since(&loaded.config.dir, git_ref, notes)?),
+        None => None,
+    };
+    Ok(Some(Merged { changed }))
+}
+
+/// Reads the target over `connection` (all of it, or what `changed` names) and plans
+/// `config` against it.
+pub async fn read_and_plan(
+    connection: &Connection,
+    config: &Config,
+    changed: Option<&Changed>,
+    hooks: &Hooks,
+    notes: &mut Notes,
+) -> anyhow::Result<(Live, Scope, Plan)> {
+    let (live, scope) = read(&connection.reader, config, changed, hooks, notes).await?;
+    let profile = connection.session.target.profile;
+    let plan = plan::plan(config, &live, Capabilities::of(profile), &scope);
+    Ok((live, scope, plan))
 }
 
 /// The declarations that changed since `git_ref`, and a note saying what is planned.
@@ -212,7 +248,7 @@ impl Planned {
             git_commit: super::git_commit(&loaded.config.dir),
             target: self.connection.session.target_id(),
         };
-        let saved = SavedPlan::new(&self.plan, &self.live, provenance);
+        let saved = SavedPlan::new(&self.plan, &self.live, &loaded.config, provenance);
         crate::fsio::write_atomic(path, &saved.to_file())
             .with_context(|| format!("cannot write the plan to `{}`", path.display()))
     }

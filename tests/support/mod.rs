@@ -2,7 +2,7 @@
 //! (each request is recorded and answered by a handler, or a fixed script, which can also reset
 //! the connection, hold it without answering, or wait at a gate until several requests are in
 //! flight at once); a [`Silent`] listener that only counts who connects to it; a runtime; and
-//! helpers for a run's output and a scratch config directory.
+//! helpers for a run's output, a scratch config directory and git.
 //!
 //! The scripted server is hyper on the emulators' accept loop (`roster::emulator::serve`),
 //! so HTTP/1.1 is parsed by the library the emulators use, and a reset is the same TCP reset.
@@ -322,4 +322,27 @@ pub fn config_dir(settings: &str, users: &str) -> tempfile::TempDir {
         std::fs::write(dir.path().join("users/people.yaml"), users).unwrap();
     }
     dir
+}
+
+/// Runs `git -C dir ARGS` with an author and no signing, and asserts that it succeeded.
+pub fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.email=t@ex.test",
+            "-c",
+            "user.name=t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -260,12 +260,8 @@ mod tests {
             complete: true,
             reported_users: None,
         };
-        let p = plan(
-            &config.unwrap(),
-            &live,
-            Capabilities::ASANA,
-            &Scope::default(),
-        );
+        let config = config.unwrap();
+        let p = plan(&config, &live, Capabilities::ASANA, &Scope::default());
         let provenance = Provenance {
             roster_version: "0".into(),
             created_at: "t".into(),
@@ -273,7 +269,7 @@ mod tests {
             git_commit: None,
             target: "http://127.0.0.1:1/scim".into(),
         };
-        seal(serde_json::to_value(SavedPlan::new(&p, &live, provenance)).unwrap())
+        seal(serde_json::to_value(SavedPlan::new(&p, &live, &config, provenance)).unwrap())
     }
 
     fn seal(mut v: serde_json::Value) -> PlanFile {

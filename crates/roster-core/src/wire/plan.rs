@@ -19,7 +19,7 @@ use crate::plan::{
 };
 
 /// Version of the JSON plan format. Minor: fields added; major: fields changed or removed.
-pub const FORMAT_VERSION: &str = "1.1";
+pub const FORMAT_VERSION: &str = "1.2";
 
 /// The major part of [`FORMAT_VERSION`]: a saved plan of another major version is refused.
 pub const FORMAT_MAJOR: u64 = 1;

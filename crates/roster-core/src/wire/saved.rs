@@ -3,7 +3,8 @@
 //! The file records the tool version, a digest of the config directory, the git commit when
 //! there is one, the target (URL without secrets, normalised, or [`BUILTIN_EMULATOR`]), a
 //! fingerprint of every live object the plan touches or refers to, and for every create that
-//! the object was absent. It never holds a token. It carries a digest of its own contents
+//! the object was absent, and a digest of each declaration and of the settings it was planned
+//! with ([`Declarations`], for `apply --replan`). It never holds a token. It carries a digest of its own contents
 //! ([`contents_digest`]), so an edit is detected; whether the plan is self-consistent is
 //! [`super::integrity`]'s to say.
 
@@ -13,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
+use super::declarations::Declarations;
 use super::plan::{FORMAT_MAJOR, PlanJson};
+use crate::config::model::Config;
 use crate::plan::{self, Action, Kind, Live, LiveGroup, LiveUser, Plan};
 
 /// Largest plan file `apply` and `show` read (a plan creating 100,000 users is about 150 MB).
@@ -43,6 +46,10 @@ pub struct SavedPlan {
     pub target: String,
     /// What each touched object looked like when planned, by address.
     pub fingerprints: BTreeMap<String, Fingerprint>,
+    /// What each declaration was when planned (added in format 1.2; `None` in older files,
+    /// which `apply --replan` refuses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declarations: Option<Declarations>,
     pub plan: PlanJson,
 }
 
@@ -87,7 +94,8 @@ pub struct Provenance {
 }
 
 impl SavedPlan {
-    pub fn new(plan: &Plan, live: &Live, provenance: Provenance) -> SavedPlan {
+    /// `config` is the one the plan was made from (merged with Entra in live mode).
+    pub fn new(plan: &Plan, live: &Live, config: &Config, provenance: Provenance) -> SavedPlan {
         let mut saved = SavedPlan {
             kind: FILE_KIND.into(),
             digest: None,
@@ -97,6 +105,7 @@ impl SavedPlan {
             git_commit: provenance.git_commit,
             target: provenance.target,
             fingerprints: fingerprints(plan, live),
+            declarations: Some(Declarations::of(config)),
             plan: PlanJson::from(plan),
         };
         let value = serde_json::to_value(&saved).expect("saved plans serialise");
@@ -175,8 +184,13 @@ pub fn contents_digest(file: &Json) -> String {
     if let Json::Object(map) = &mut body {
         map.remove("digest");
     }
+    sha256_of(&body)
+}
+
+/// `sha256:` of a JSON value serialised canonically (as [`contents_digest`] does).
+pub(super) fn sha256_of(value: &Json) -> String {
     let mut bytes = Vec::new();
-    canonical(&body, &mut bytes);
+    canonical(value, &mut bytes);
     hex("sha256:", &Sha256::digest(bytes))
 }
 
@@ -458,7 +472,7 @@ mod tests {
             git_commit: None,
             target: "http://127.0.0.1:1/api/1.0/scim".into(),
         };
-        let saved = SavedPlan::new(&p, &live, provenance);
+        let saved = SavedPlan::new(&p, &live, &config, provenance);
         assert_eq!(
             saved.fingerprints,
             BTreeMap::from([

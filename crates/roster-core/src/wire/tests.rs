@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value as Json, json};
 
+use super::declarations::Declarations;
 use super::drift::DriftJson;
 use super::plan::{
     ActionJson, ActiveCountJson, DeprovisionWithJson, KindJson, PlanJson, ProfileJson,
@@ -69,12 +70,24 @@ fn full_saved_plan() -> SavedPlan {
                 },
             ),
         ]),
+        declarations: Some(Declarations {
+            settings: "sha256:4".into(),
+            objects: BTreeMap::from([
+                (r#"user["bob@example.com"]"#.to_string(), "sha256:5".into()),
+                (r#"group["Platform"]"#.to_string(), "sha256:6".into()),
+            ]),
+        }),
         plan: PlanJson::from(&plan),
     }
 }
 
 /// Objects whose keys are data (user keys, attribute paths, addresses), not field names.
-const MAPS: &[&str] = &["references", "changes[].source.attributes", "fingerprints"];
+const MAPS: &[&str] = &[
+    "references",
+    "changes[].source.attributes",
+    "fingerprints",
+    "declarations.objects",
+];
 
 /// Every field path of a JSON value: `a.b` for a field of an object, `a[].b` for a field of
 /// the objects in an array, `a.*.b` for a field of the values of a [`MAPS`] object. `leaves`
