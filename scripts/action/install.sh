@@ -92,7 +92,8 @@ case "$os" in
   linux)
     libc=${ROSTER_ACTION_LIBC:-}
     if [ -z "$libc" ]; then
-      # The gnu build needs a recent glibc; the musl build is static and runs on any Linux.
+      # The gnu build needs the glibc it was built with (dist builds it on ubuntu-22.04:
+      # glibc 2.35); the musl build is static and runs on any Linux.
       glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ print $2 }') || glibc=
       if [ -n "$glibc" ] && printf '2.35\n%s\n' "$glibc" | sort -c -t. -k1,1n -k2,2n 2>/dev/null; then
         libc=gnu
