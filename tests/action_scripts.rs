@@ -377,7 +377,12 @@ fn the_installer_picks_the_archive_cargo_dist_builds_for_each_platform() {
         ("macOS", "ARM64", "", "aarch64-apple-darwin"),
         ("Darwin", "arm64", "", "aarch64-apple-darwin"),
         ("Windows", "X64", "", "x86_64-pc-windows-msvc"),
-        ("MINGW64_NT-10.0-20348", "x86_64", "", "x86_64-pc-windows-msvc"),
+        (
+            "MINGW64_NT-10.0-20348",
+            "x86_64",
+            "",
+            "x86_64-pc-windows-msvc",
+        ),
         // No native build: Windows on ARM runs the x86_64 one under emulation.
         ("Windows", "ARM64", "", "x86_64-pc-windows-msvc"),
     ];
@@ -392,7 +397,12 @@ fn the_installer_picks_the_archive_cargo_dist_builds_for_each_platform() {
                 ("ROSTER_ACTION_LIBC", libc),
             ],
         );
-        assert_eq!(out.status.code(), Some(0), "{os} {arch} {libc}: {}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{os} {arch} {libc}: {}",
+            text(&out)
+        );
         let exe = if target.contains("windows") {
             "roster.exe"
         } else {
@@ -423,7 +433,11 @@ fn the_installer_picks_the_archive_cargo_dist_builds_for_each_platform() {
         Some(v) => {
             let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap());
             let (major, minor) = (parts.next().unwrap(), parts.next().unwrap());
-            if (major, minor) >= (2, 35) { "gnu" } else { "musl" }
+            if (major, minor) >= (2, 35) {
+                "gnu"
+            } else {
+                "musl"
+            }
         }
         None => "musl",
     };
@@ -470,7 +484,8 @@ fn the_installer_installs_a_verified_archive_into_the_tool_cache_once() {
         .path("tool-cache")
         .join(format!("roster/{VERSION}/x86_64-unknown-linux-gnu"));
     assert!(
-        stderr(&out).contains("SHA-256 of roster-x86_64-unknown-linux-gnu.tar.xz matches sha256.sum"),
+        stderr(&out)
+            .contains("SHA-256 of roster-x86_64-unknown-linux-gnu.tar.xz matches sha256.sum"),
         "{}",
         text(&out)
     );
@@ -480,7 +495,9 @@ fn the_installer_installs_a_verified_archive_into_the_tool_cache_once() {
     assert_eq!(outputs["version"], VERSION);
     assert!(PathBuf::from(format!("{}.complete", dest.display())).exists());
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(dest.join("roster")).unwrap().permissions(),
+        &std::fs::metadata(dest.join("roster"))
+            .unwrap()
+            .permissions(),
     );
     assert_eq!(mode & 0o777, 0o755);
     assert_eq!(gh.downloads().len(), 2);
@@ -488,8 +505,16 @@ fn the_installer_installs_a_verified_archive_into_the_tool_cache_once() {
     // A second job on the same runner uses the cache: nothing is downloaded again.
     let again = runner.install(&gh, &platform);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
-    assert!(stderr(&again).contains("is in the tool cache"), "{}", text(&again));
-    assert_eq!(gh.downloads().len(), 2, "the cached binary was downloaded again");
+    assert!(
+        stderr(&again).contains("is in the tool cache"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(
+        gh.downloads().len(),
+        2,
+        "the cached binary was downloaded again"
+    );
     assert_eq!(stdout(&again), stdout(&out));
 
     // "v"-prefixed versions are the same release; "latest" is refused, as is a version that
@@ -497,7 +522,12 @@ fn the_installer_installs_a_verified_archive_into_the_tool_cache_once() {
     let runner = Runner::new();
     let out = runner.install(
         &gh,
-        &[platform[0], platform[1], platform[2], ("ROSTER_ACTION_VERSION", &format!("v{VERSION}"))],
+        &[
+            platform[0],
+            platform[1],
+            platform[2],
+            ("ROSTER_ACTION_VERSION", &format!("v{VERSION}")),
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     for (version, says) in [
@@ -516,11 +546,18 @@ fn the_installer_installs_a_verified_archive_into_the_tool_cache_once() {
     let runner = Runner::new();
     let mut cmd = runner.script("install.sh");
     let out = cmd
-        .env("ROSTER_ACTION_RELEASE_URL", "http://example.com/releases/download")
+        .env(
+            "ROSTER_ACTION_RELEASE_URL",
+            "http://example.com/releases/download",
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(stderr(&out).contains("neither https nor http to a loopback"), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("neither https nor http to a loopback"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -548,7 +585,10 @@ fn the_installer_refuses_a_tampered_archive_and_installs_nothing() {
         )),
         "{err}"
     );
-    assert!(err.contains(&hex(&Sha256::digest(&bytes))), "names the download's digest: {err}");
+    assert!(
+        err.contains(&hex(&Sha256::digest(&bytes))),
+        "names the download's digest: {err}"
+    );
     assert!(err.contains("nothing was installed"), "{err}");
     assert!(runner.cached().is_empty(), "{:?}", runner.cached());
     assert_eq!(runner.read("path"), "");
@@ -595,7 +635,11 @@ fn the_installer_refuses_an_archive_the_checksum_file_does_not_list() {
     let runner = Runner::new();
     let out = runner.install(&gh, &platform);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(stderr(&out).contains("more than one checksum"), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("more than one checksum"),
+        "{}",
+        text(&out)
+    );
     assert!(runner.cached().is_empty());
 
     // No checksum file at all.
@@ -652,7 +696,15 @@ fn the_installer_verifies_the_attestation_with_gh() {
     // gh verifies: installed, and gh was asked about that archive and this repository.
     let ok = fake_gh(0);
     let runner = Runner::new();
-    let out = runner.install(&gh, &[platform[0], platform[1], platform[2], ("ROSTER_ACTION_GH", &ok)]);
+    let out = runner.install(
+        &gh,
+        &[
+            platform[0],
+            platform[1],
+            platform[2],
+            ("ROSTER_ACTION_GH", &ok),
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let asked = std::fs::read_to_string(&log).unwrap();
     assert!(asked.starts_with("attestation verify "), "{asked}");
@@ -662,9 +714,21 @@ fn the_installer_verifies_the_attestation_with_gh() {
     // gh does not verify: refused, with gh's own words, and nothing installed.
     let bad = fake_gh(1);
     let runner = Runner::new();
-    let out = runner.install(&gh, &[platform[0], platform[1], platform[2], ("ROSTER_ACTION_GH", &bad)]);
+    let out = runner.install(
+        &gh,
+        &[
+            platform[0],
+            platform[1],
+            platform[2],
+            ("ROSTER_ACTION_GH", &bad),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(stderr(&out).contains("attestation check says 1"), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("attestation check says 1"),
+        "{}",
+        text(&out)
+    );
     assert!(stderr(&out).contains("does not verify"), "{}", text(&out));
     assert!(runner.cached().is_empty());
 
@@ -672,10 +736,19 @@ fn the_installer_verifies_the_attestation_with_gh() {
     let runner = Runner::new();
     let out = runner.install(
         &gh,
-        &[platform[0], platform[1], platform[2], ("ROSTER_ACTION_ATTESTATION", "required")],
+        &[
+            platform[0],
+            platform[1],
+            platform[2],
+            ("ROSTER_ACTION_ATTESTATION", "required"),
+        ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(stderr(&out).contains("gh (GitHub CLI) is not on PATH"), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("gh (GitHub CLI) is not on PATH"),
+        "{}",
+        text(&out)
+    );
     assert!(runner.cached().is_empty());
     let runner = Runner::new();
     let calls = std::fs::read_to_string(&log).unwrap().lines().count();
@@ -690,7 +763,10 @@ fn the_installer_verifies_the_attestation_with_gh() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), calls);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().lines().count(),
+        calls
+    );
 }
 
 // ---- run.sh against the emulator ----------------------------------------------------------------
@@ -749,18 +825,27 @@ fn run_plans_against_the_emulator_and_sets_the_outputs_and_the_summary() {
         .output()
         .unwrap();
     assert!(
-        stdout(&shown).contains("Plan: 12 to create, 1 to update, 1 to deprovision, 2 team membership changes"),
+        stdout(&shown).contains(
+            "Plan: 12 to create, 1 to update, 1 to deprovision, 2 team membership changes"
+        ),
         "{}",
         text(&shown)
     );
     // The job summary holds the Markdown plan, whole.
     let summary = runner.read("summary");
     let report = std::fs::read_to_string(&o["report"]).unwrap();
-    assert!(summary.starts_with("<!-- roster-plan -->\n### roster plan"), "{summary}");
+    assert!(
+        summary.starts_with("<!-- roster-plan -->\n### roster plan"),
+        "{summary}"
+    );
     assert_eq!(summary, report);
     assert!(summary.contains("**irreversible in Asana**"), "{summary}");
     // Not a pull request: no comment, and no request was needed to find that out.
-    assert!(stderr(&out).contains("not a pull request run: no comment posted"), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("not a pull request run: no comment posted"),
+        "{}",
+        text(&out)
+    );
 
     // summary: false leaves the job summary alone.
     let quiet = Runner::new();
@@ -768,7 +853,10 @@ fn run_plans_against_the_emulator_and_sets_the_outputs_and_the_summary() {
         &quiet,
         "plan",
         &[
-            ("ROSTER_ACTION_PLAN_FILE", quiet.path("p.json").to_str().unwrap()),
+            (
+                "ROSTER_ACTION_PLAN_FILE",
+                quiet.path("p.json").to_str().unwrap(),
+            ),
             ("ROSTER_ACTION_SUMMARY", "false"),
         ],
     );
@@ -804,7 +892,11 @@ fn run_plans_against_the_emulator_and_sets_the_outputs_and_the_summary() {
     let o = applied.outputs();
     assert_eq!(o["exit-code"], "0");
     assert_eq!(o["deprovisions"], "1");
-    assert!(applied.read("summary").starts_with("### roster apply (exit 0)"));
+    assert!(
+        applied
+            .read("summary")
+            .starts_with("### roster apply (exit 0)")
+    );
 }
 
 #[test]
@@ -815,7 +907,10 @@ fn run_reports_a_failed_plan_and_validate_and_drift_exit_codes() {
     let out = cmd
         .env("ROSTER_ACTION_BIN", ROSTER)
         .env("ROSTER_ACTION_COMMAND", "plan")
-        .env("ROSTER_ACTION_CONFIG_DIR", "examples/invalid/undeclared-manager")
+        .env(
+            "ROSTER_ACTION_CONFIG_DIR",
+            "examples/invalid/undeclared-manager",
+        )
         .env("ROSTER_ACTION_ARGS", "--emulator")
         .env("ROSTER_ACTION_PLAN_FILE", runner.path("p.json"))
         .output()
@@ -823,7 +918,10 @@ fn run_reports_a_failed_plan_and_validate_and_drift_exit_codes() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(runner.outputs()["exit-code"], "1");
     let summary = runner.read("summary");
-    assert!(summary.contains("### roster plan failed (exit 1)"), "{summary}");
+    assert!(
+        summary.contains("### roster plan failed (exit 1)"),
+        "{summary}"
+    );
     assert!(summary.contains("is not a declared user"), "{summary}");
 
     // validate: annotations on stdout for the runner, a line in the summary.
@@ -832,12 +930,19 @@ fn run_reports_a_failed_plan_and_validate_and_drift_exit_codes() {
     let out = cmd
         .env("ROSTER_ACTION_BIN", ROSTER)
         .env("ROSTER_ACTION_COMMAND", "validate")
-        .env("ROSTER_ACTION_CONFIG_DIR", "examples/invalid/undeclared-manager")
+        .env(
+            "ROSTER_ACTION_CONFIG_DIR",
+            "examples/invalid/undeclared-manager",
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(stdout(&out).starts_with("::error file="), "{}", text(&out));
-    assert!(runner.read("summary").contains("1 problem(s)"), "{}", runner.read("summary"));
+    assert!(
+        runner.read("summary").contains("1 problem(s)"),
+        "{}",
+        runner.read("summary")
+    );
     let runner = Runner::new();
     let out = run(&runner, "validate", &[("ROSTER_ACTION_ARGS", "")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -857,8 +962,16 @@ fn run_reports_a_failed_plan_and_validate_and_drift_exit_codes() {
 
     // Inputs that are not one of their values are refused by name.
     for (k, v, says) in [
-        ("ROSTER_ACTION_COMMAND", "destroy", "command 'destroy' is not one of"),
-        ("ROSTER_ACTION_COMMENT", "sometimes", "comment is 'sometimes'"),
+        (
+            "ROSTER_ACTION_COMMAND",
+            "destroy",
+            "command 'destroy' is not one of",
+        ),
+        (
+            "ROSTER_ACTION_COMMENT",
+            "sometimes",
+            "comment is 'sometimes'",
+        ),
         ("ROSTER_ACTION_SUMMARY", "yes", "summary is 'yes'"),
     ] {
         let runner = Runner::new();
@@ -870,7 +983,11 @@ fn run_reports_a_failed_plan_and_validate_and_drift_exit_codes() {
     let runner = Runner::new();
     let out = run(&runner, "apply", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(stderr(&out).contains("apply needs plan-file"), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("apply needs plan-file"),
+        "{}",
+        text(&out)
+    );
 }
 
 /// A stand-in roster for what the emulator cannot make: it records its arguments, prints
@@ -937,11 +1054,15 @@ fn apply_replans_by_default_and_passes_changed_since_and_args() {
 
 /// A drift report far over every limit, with a code fence and a <details> open at any cut.
 fn huge_report(path: &Path) {
-    let mut s = String::from("<!-- roster-drift -->\n### roster drift report\n\n<details><summary>All</summary>\n\n```diff\n");
+    let mut s = String::from(
+        "<!-- roster-drift -->\n### roster drift report\n\n<details><summary>All</summary>\n\n```diff\n",
+    );
     let mut i = 0;
     while s.len() < 3 * 1024 * 1024 {
         // Multi-byte characters: a limit counted in characters is not a limit in bytes.
-        s.push_str(&format!("~ user[\"user{i}@example.com\"] title = \"Ingénieure 🚀\" -> \"Lead\"\n"));
+        s.push_str(&format!(
+            "~ user[\"user{i}@example.com\"] title = \"Ingénieure 🚀\" -> \"Lead\"\n"
+        ));
         i += 1;
     }
     s.push_str("```\n\n</details>\n");
@@ -949,9 +1070,15 @@ fn huge_report(path: &Path) {
 }
 
 fn fences_and_details_are_closed(md: &str) {
-    let fences = md.lines().filter(|l| l.trim_start().starts_with("```")).count();
+    let fences = md
+        .lines()
+        .filter(|l| l.trim_start().starts_with("```"))
+        .count();
     assert_eq!(fences % 2, 0, "a code fence is left open");
-    assert_eq!(md.matches("<details>").count(), md.matches("</details>").count());
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count()
+    );
 }
 
 #[test]
@@ -982,10 +1109,16 @@ fn the_summary_and_the_comment_are_cut_to_fit_with_a_pointer() {
     // The job summary: at most 1 MiB, whole lines, closed blocks, a pointer at the end.
     let summary = runner.read("summary");
     assert!(summary.len() <= 1024 * 1024, "{} bytes", summary.len());
-    assert!(summary.len() > 900_000, "cut far too short: {} bytes", summary.len());
+    assert!(
+        summary.len() > 900_000,
+        "cut far too short: {} bytes",
+        summary.len()
+    );
     assert!(summary.starts_with("<!-- roster-drift -->\n"));
     assert!(
-        summary.trim_end().ends_with("(or `roster show FILE` on a saved plan).*"),
+        summary
+            .trim_end()
+            .ends_with("(or `roster show FILE` on a saved plan).*"),
         "{}",
         &summary[summary.len() - 300..]
     );
@@ -996,13 +1129,25 @@ fn the_summary_and_the_comment_are_cut_to_fit_with_a_pointer() {
     let comments = gh.comments();
     assert_eq!(comments.len(), 1);
     let (id, body) = &comments[0];
-    assert!(body.chars().count() < 65_536, "{} characters", body.chars().count());
-    assert!(body.len() > 60_000, "cut far too short: {} bytes", body.len());
+    assert!(
+        body.chars().count() < 65_536,
+        "{} characters",
+        body.chars().count()
+    );
+    assert!(
+        body.len() > 60_000,
+        "cut far too short: {} bytes",
+        body.len()
+    );
     assert!(body.starts_with("<!-- roster-drift -->\n"));
     assert!(body.contains("[job summary](https://github.example/acme/people/actions/runs/4242)"));
     fences_and_details_are_closed(body);
     // Every request carried the token, and only in its header.
-    assert!(gh.seen().iter().all(|s| s.authorization.as_deref() == Some(&format!("Bearer {TOKEN}"))));
+    assert!(
+        gh.seen()
+            .iter()
+            .all(|s| s.authorization.as_deref() == Some(&format!("Bearer {TOKEN}")))
+    );
     assert!(!stderr(&out).contains(TOKEN) && !stdout(&out).contains(TOKEN));
     // report-short is the same cut, for a drift issue's body.
     let short = std::fs::read_to_string(&runner.outputs()["report-short"]).unwrap();
@@ -1010,10 +1155,17 @@ fn the_summary_and_the_comment_are_cut_to_fit_with_a_pointer() {
     fences_and_details_are_closed(&short);
 
     // The next run edits that comment in place: still one comment, one PATCH.
-    std::fs::write(runner.path("report.md"), "<!-- roster-drift -->\nsmall now\n").unwrap();
+    std::fs::write(
+        runner.path("report.md"),
+        "<!-- roster-drift -->\nsmall now\n",
+    )
+    .unwrap();
     let out = drift("update");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(gh.comments(), vec![(*id, "<!-- roster-drift -->\nsmall now\n".to_string())]);
+    assert_eq!(
+        gh.comments(),
+        vec![(*id, "<!-- roster-drift -->\nsmall now\n".to_string())]
+    );
     let writes: Vec<_> = gh
         .seen()
         .into_iter()
@@ -1046,8 +1198,10 @@ fn the_comment_finds_its_marker_past_the_first_page_and_fails_loudly_without_per
         for i in 0..150 {
             st.comments.push((i, format!("comment {i}")));
         }
-        st.comments.push((150, "<!-- roster-plan -->\nold plan".to_string()));
-        st.comments.push((151, "<!-- roster-plan -->\nolder copy".to_string()));
+        st.comments
+            .push((150, "<!-- roster-plan -->\nold plan".to_string()));
+        st.comments
+            .push((151, "<!-- roster-plan -->\nolder copy".to_string()));
     }
     let runner = Runner::new();
     std::fs::write(runner.path("report.md"), "<!-- roster-plan -->\nnew plan\n").unwrap();
@@ -1072,8 +1226,16 @@ fn the_comment_finds_its_marker_past_the_first_page_and_fails_loudly_without_per
     // A token that may not comment: the step fails and says what the token needs.
     let out = comment("wrong");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(stderr(&out).contains("GitHub answered 401"), "{}", text(&out));
-    assert!(!stderr(&out).contains("wrong"), "the token is not echoed: {}", text(&out));
+    assert!(
+        stderr(&out).contains("GitHub answered 401"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !stderr(&out).contains("wrong"),
+        "the token is not echoed: {}",
+        text(&out)
+    );
 }
 
 // ---- action.yml and the workflows that use it -------------------------------------------------
@@ -1119,7 +1281,10 @@ fn the_action_declares_what_the_scripts_use_and_the_workflows_use_what_it_declar
         "fail-on-drift",
         "args",
     ] {
-        assert!(inputs.contains(&name.to_string()), "input {name} is missing: {inputs:?}");
+        assert!(
+            inputs.contains(&name.to_string()),
+            "input {name} is missing: {inputs:?}"
+        );
     }
     // Every input reaches the scripts through the environment, never spliced into a script.
     for name in &inputs {
@@ -1128,8 +1293,14 @@ fn the_action_declares_what_the_scripts_use_and_the_workflows_use_what_it_declar
             "input {name} is not passed to a script"
         );
     }
-    for line in action.lines().filter(|l| l.trim_start().starts_with("run:")) {
-        assert!(!line.contains("${{"), "an expression inside a script: {line}");
+    for line in action
+        .lines()
+        .filter(|l| l.trim_start().starts_with("run:"))
+    {
+        assert!(
+            !line.contains("${{"),
+            "an expression inside a script: {line}"
+        );
     }
     // Every output is one run.sh or install.sh sets.
     let scripts = std::fs::read_to_string("scripts/action/run.sh").unwrap()
@@ -1144,7 +1315,10 @@ fn the_action_declares_what_the_scripts_use_and_the_workflows_use_what_it_declar
         "team-changes",
         "plan-json",
     ] {
-        assert!(outputs.contains(&name.to_string()), "output {name} is missing");
+        assert!(
+            outputs.contains(&name.to_string()),
+            "output {name} is missing"
+        );
     }
     for name in &outputs {
         let step_output = action
@@ -1153,8 +1327,15 @@ fn the_action_declares_what_the_scripts_use_and_the_workflows_use_what_it_declar
             .find_map(|l| l.trim().strip_prefix("value: ${{ steps."))
             .unwrap_or_else(|| panic!("output {name} has no value"))
             .to_string();
-        let set = step_output.split('.').nth(2).unwrap().trim_end_matches(" }}");
-        assert!(scripts.contains(&format!("set_output {set} ")), "no script sets {set}");
+        let set = step_output
+            .split('.')
+            .nth(2)
+            .unwrap()
+            .trim_end_matches(" }}");
+        assert!(
+            scripts.contains(&format!("set_output {set} ")),
+            "no script sets {set}"
+        );
     }
 
     // The workflows pin this release of the action, of this repository, and give it only
@@ -1165,7 +1346,11 @@ fn the_action_declares_what_the_scripts_use_and_the_workflows_use_what_it_declar
         for e in std::fs::read_dir(dir).unwrap() {
             let path = e.unwrap().path();
             let yml = std::fs::read_to_string(&path).unwrap();
-            assert!(!yml.contains("cargo install"), "{}: installs with cargo", path.display());
+            assert!(
+                !yml.contains("cargo install"),
+                "{}: installs with cargo",
+                path.display()
+            );
             let lines: Vec<&str> = yml.lines().collect();
             for (i, line) in lines.iter().enumerate() {
                 let Some(spec) = line.trim().strip_prefix("uses: ") else {
@@ -1175,7 +1360,13 @@ fn the_action_declares_what_the_scripts_use_and_the_workflows_use_what_it_declar
                     continue;
                 }
                 uses += 1;
-                assert_eq!(spec, format!("{repo}@v{VERSION}"), "{}:{}", path.display(), i + 1);
+                assert_eq!(
+                    spec,
+                    format!("{repo}@v{VERSION}"),
+                    "{}:{}",
+                    path.display(),
+                    i + 1
+                );
                 let step_indent = line.len() - line.trim_start().len();
                 let mut j = i + 1;
                 while j < lines.len() {
