@@ -201,7 +201,14 @@ case "$ext" in
     if command -v unzip >/dev/null 2>&1; then
       unzip -q "$scratch/$archive" -d "$scratch/unpacked"
     else
-      powershell -NoProfile -Command "Expand-Archive -LiteralPath '$scratch/$archive' -DestinationPath '$scratch/unpacked'"
+      # Git Bash without unzip: PowerShell, given Windows paths through its environment.
+      zip=$scratch/$archive into=$scratch/unpacked
+      if command -v cygpath >/dev/null 2>&1; then
+        zip=$(cygpath -w "$zip") into=$(cygpath -w "$into")
+      fi
+      # shellcheck disable=SC2016 # $env: is PowerShell's, not the shell's
+      ROSTER_ZIP=$zip ROSTER_INTO=$into powershell -NoProfile -NonInteractive -Command \
+        'Expand-Archive -LiteralPath $env:ROSTER_ZIP -DestinationPath $env:ROSTER_INTO'
     fi
     ;;
 esac
