@@ -901,8 +901,18 @@ fn run_plans_against_the_emulator_and_sets_the_outputs_and_the_summary() {
 
 #[test]
 fn run_reports_a_failed_plan_and_validate_and_drift_exit_codes() {
-    // A config that does not validate: the plan fails, exit 1, and the summary says why.
+    // A config that does not validate: the plan fails, exit 1, and the summary says why; on a
+    // pull request the comment says so too, replacing the plan it showed before, which would
+    // otherwise stand as if it were current.
+    let gh = FakeGitHub::start();
+    gh.state
+        .lock()
+        .unwrap()
+        .comments
+        .push((9, "<!-- roster-plan -->\nan older plan".to_string()));
     let runner = Runner::new();
+    let event = runner.path("event.json");
+    std::fs::write(&event, r#"{"pull_request":{"number":7}}"#).unwrap();
     let mut cmd = runner.script("run.sh");
     let out = cmd
         .env("ROSTER_ACTION_BIN", ROSTER)
@@ -913,16 +923,26 @@ fn run_reports_a_failed_plan_and_validate_and_drift_exit_codes() {
         )
         .env("ROSTER_ACTION_ARGS", "--emulator")
         .env("ROSTER_ACTION_PLAN_FILE", runner.path("p.json"))
+        .env("ROSTER_ACTION_GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_API_URL", &gh.url)
+        .env("GITHUB_EVENT_PATH", &event)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(runner.outputs()["exit-code"], "1");
     let summary = runner.read("summary");
     assert!(
-        summary.contains("### roster plan failed (exit 1)"),
+        summary.starts_with("<!-- roster-plan -->\n### roster plan failed (exit 1)"),
         "{summary}"
     );
     assert!(summary.contains("is not a declared user"), "{summary}");
+    let comments = gh.comments();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].0, 9);
+    assert!(
+        comments[0].1.contains("### roster plan failed (exit 1)"),
+        "{comments:?}"
+    );
 
     // validate: annotations on stdout for the runner, a line in the summary.
     let runner = Runner::new();
