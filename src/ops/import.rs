@@ -16,8 +16,8 @@ use super::pipeline::{self, Loaded};
 use super::{Access, Connect, Hooks, Notes};
 use crate::config::load::SETTINGS_FILE;
 use crate::config::model::EntraSettings;
-use crate::fsio::Root;
 use crate::config::model::Unmanaged;
+use crate::fsio::Root;
 use crate::import::update::{self as codify, FileChange};
 use crate::import::{self, Import};
 
@@ -242,8 +242,7 @@ pub async fn update(
         access: Access::Read,
         hooks,
     };
-    let pipeline::Planning::Planned(planned) =
-        pipeline::plan(loaded, &plan_request, notes).await?
+    let pipeline::Planning::Planned(planned) = pipeline::plan(loaded, &plan_request, notes).await?
     else {
         return Ok(None);
     };

@@ -176,10 +176,12 @@ pub fn update(input: &Input<'_>, options: &Options<'_>) -> Result<Update, String
         let attempt = attempt(input, options, &sources, &skip)?;
         if attempt.rejected.is_empty() {
             let mut update = attempt.update;
-            update.not_codified.extend(skip.into_iter().map(|(name, reason)| Left {
-                what: format!("unmanaged user {name}"),
-                reason,
-            }));
+            update
+                .not_codified
+                .extend(skip.into_iter().map(|(name, reason)| Left {
+                    what: format!("unmanaged user {name}"),
+                    reason,
+                }));
             update.residual = residual(input, &update)?;
             return Ok(update);
         }
@@ -341,7 +343,7 @@ fn attempt(
     }
     for (key, fix) in &team_fixes {
         let address = plan::address(Kind::Group, key);
-        let Some(&(f, i)) = index.get(&(false, key.as_str())) else {
+        let Some(&(f, i)) = index.get(&(false, key.to_lowercase().as_str())) else {
             update.not_codified.push(Left {
                 what: address,
                 reason: "declared in no groups file".into(),
@@ -349,7 +351,7 @@ fn attempt(
             continue;
         };
         let doc = open(f)?;
-        let item = item(&doc, "groups", i, "displayName", key)
+        let item = item(&doc, "groups", i, "displayName", &key.to_lowercase())
             .ok_or_else(|| format!("`{}`: cannot find {address} in it", sources[f].path))?;
         set_members(&item, fix);
         let mut what = Vec::new();
@@ -383,17 +385,19 @@ fn attempt(
         );
         let entries: Vec<yaml::Entry> = added
             .iter()
-            .map(|u| inverse.entry(u, &user_name_of).0.with_note(Some(note.clone())))
+            .map(|u| {
+                inverse
+                    .entry(u, &user_name_of)
+                    .0
+                    .with_note(Some(note.clone()))
+            })
             .collect();
-        let existing = texts
-            .get(path)
-            .map(|(_, after)| after.clone())
-            .or_else(|| {
-                sources
-                    .iter()
-                    .find(|s| s.path == path)
-                    .map(|s| s.text.clone())
-            });
+        let existing = texts.get(path).map(|(_, after)| after.clone()).or_else(|| {
+            sources
+                .iter()
+                .find(|s| s.path == path)
+                .map(|s| s.text.clone())
+        });
         let before = sources
             .iter()
             .find(|s| s.path == path)
@@ -405,9 +409,10 @@ fn attempt(
             .collect();
         texts.insert(path.to_string(), (before, after));
         for u in &added {
-            update
-                .codified
-                .push(format!("{}: added to {path}", plan::address(Kind::User, &u.user_name)));
+            update.codified.push(format!(
+                "{}: added to {path}",
+                plan::address(Kind::User, &u.user_name)
+            ));
             update.added.push(u.user_name.clone());
         }
     }
@@ -417,7 +422,11 @@ fn attempt(
         .iter()
         .filter(|s| !texts.contains_key(&s.path))
         .map(|s| (s.path.clone(), s.text.clone()))
-        .chain(texts.iter().map(|(p, (_, after))| (p.clone(), after.clone())))
+        .chain(
+            texts
+                .iter()
+                .map(|(p, (_, after))| (p.clone(), after.clone())),
+        )
         .collect();
     let (_, report) = validate(input.settings, &all);
     let mut rejected = BTreeMap::new();
@@ -686,9 +695,7 @@ fn styled(value: &str, old: Option<&str>) -> ScalarValue {
 }
 
 fn set_scalar(m: &YamlMapping, key: &str, value: &str, order: &[&str]) {
-    let old = m
-        .get(key)
-        .and_then(|n| n.as_scalar().map(|s| s.value()));
+    let old = m.get(key).and_then(|n| n.as_scalar().map(|s| s.value()));
     m.set_with_field_order(key, styled(value, old.as_deref()), order.iter().copied());
 }
 
@@ -793,7 +800,8 @@ fn append_users(
     let Some(text) = text else {
         let depth = path.matches('/').count();
         let schema = format!("{}schema/users.schema.json", "../".repeat(depth));
-        let header = ["Users in the target that no file declared, added by `roster import asana --update`."];
+        let header =
+            ["Users in the target that no file declared, added by `roster import asana --update`."];
         let (out, ranges) = yaml::document_with_ranges(&schema, &header, "users", &refs);
         return Ok((out, entry_ranges(&ranges)));
     };
@@ -826,7 +834,9 @@ fn append_users(
                     l == "users: []" || l == "users:[]"
                 })
                 .ok_or_else(|| {
-                    format!("`{path}`: cannot find `users: []` to append to; write it as a block list")
+                    format!(
+                        "`{path}`: cannot find `users: []` to append to; write it as a block list"
+                    )
                 })?;
             let mut lines: Vec<&str> = out.split_inclusive('\n').collect();
             lines[line] = "users:\n";
@@ -880,7 +890,10 @@ fn entry_ranges(ranges: &yaml::FieldRanges) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
-fn validate(settings: &str, files: &[(String, String)]) -> (Option<Config>, crate::diagnostics::Report) {
+fn validate(
+    settings: &str,
+    files: &[(String, String)],
+) -> (Option<Config>, crate::diagnostics::Report) {
     let pick = |users: bool| -> Vec<(&str, &str)> {
         files
             .iter()
