@@ -734,11 +734,7 @@ fn set_user_field(item: &YamlMapping, field: Field, value: &Value) {
             set_scalar(item, field.name(), v, &keys);
         }
         (_, Value::Bool(b)) => {
-            item.set_with_field_order(
-                field.name(),
-                ScalarValue::plain(if *b { "true" } else { "false" }),
-                order(),
-            );
+            item.set_with_field_order(field.name(), *b, order());
         }
     }
 }
