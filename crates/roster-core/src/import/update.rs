@@ -757,10 +757,11 @@ fn set_members(item: &YamlMapping, fix: &TeamFix) {
             for upn in &fix.add {
                 seq.push(styled(upn, None));
             }
-            if seq.is_empty() && !seq.is_flow_style() {
-                if let Some(empty) = empty_flow_list() {
-                    item.set("members", empty);
-                }
+            if seq.is_empty()
+                && !seq.is_flow_style()
+                && let Some(empty) = empty_flow_list()
+            {
+                item.set("members", empty);
             }
         }
         None if !fix.add.is_empty() => {
