@@ -167,10 +167,25 @@ pub enum ImportCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = IMPORT_ASANA_HELP)]
 pub struct ImportAsanaArgs {
     /// Replace existing YAML files under users/ and groups/ (they are removed first)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "update")]
     pub force: bool,
+    /// Codify drift instead: write each drifted value of the declared users and teams back
+    /// into its declaration, in place (comments and layout kept), and add unmanaged users
+    #[arg(long)]
+    pub update: bool,
+    /// With --update: print the change as a unified diff and write nothing
+    #[arg(long, requires = "update")]
+    pub dry_run: bool,
+    /// With --update: the users file unmanaged users are added to, relative to the config
+    /// directory (default users/unmanaged.yaml)
+    #[arg(long, value_name = "FILE", requires = "update")]
+    pub unmanaged_to: Option<String>,
+    /// With --update: do not add unmanaged users
+    #[arg(long, requires = "update", conflicts_with = "unmanaged_to")]
+    pub no_unmanaged: bool,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -183,6 +198,20 @@ pub struct DriftArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 }
+
+const IMPORT_ASANA_HELP: &str = "\
+--update codifies drift: for each declared user and team that differs from the target, the live
+value is written back into its declaration where it stands, through the inverse of its mapping
+(direct mappings; `active` is accountEnabled); comments, blank lines, key order, indentation and
+quoting of everything else stay byte for byte. Unmanaged users are appended to --unmanaged-to
+(sorted, with a dated comment), team members appended or deleted. What cannot be codified (an
+expression, a constant, a value Entra sets in live mode) is listed and left alone. The change is
+printed as a unified diff; a file changed on disk since it was read is not overwritten.
+
+Exit codes:
+  0  imported (without --update); nothing to codify (with --update)
+  1  an error (nothing written)
+  2  with --update: files changed (or, with --dry-run, would change)";
 
 const IMPORT_ENTRA_HELP: &str = "\
 The client secret comes from the variable entra.client_secret_env names (ENTRA_CLIENT_SECRET by

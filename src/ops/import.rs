@@ -3,16 +3,22 @@
 //! [`crate::import`]), validated against that roster.yaml. `roster import entra`: Entra read,
 //! and the target too unless told not to ([`entra`]). Every file written stays inside the
 //! config directory: a symlinked folder or a dangling symlink cannot send a write elsewhere.
+//! `roster import asana --update`: the plan's drift codified into the declarations in place
+//! ([`update`], pure: [`crate::import::update`]), and the files written by [`write_update`]
+//! only if none changed on disk since it read them.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use sha2::{Digest, Sha256};
 
 use super::pipeline::{self, Loaded};
 use super::{Access, Connect, Hooks, Notes};
 use crate::config::load::SETTINGS_FILE;
 use crate::config::model::EntraSettings;
+use crate::config::model::Unmanaged;
 use crate::fsio::Root;
+use crate::import::update::{self as codify, FileChange};
 use crate::import::{self, Import};
 
 const STARTER_SETTINGS: &str = "\
@@ -180,4 +186,127 @@ fn declaration_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// What `--update` is asked to do.
+pub struct UpdateRequest<'a> {
+    pub connect: &'a Connect,
+    /// The users file unmanaged users are added to, relative to the config directory; `None`
+    /// leaves them out (`--no-unmanaged`).
+    pub unmanaged_to: Option<&'a str>,
+}
+
+/// What `--update` found and would write, with what it read.
+pub struct Updated {
+    pub update: codify::Update,
+    /// The SHA-256 of each declaration file as it was read, by path relative to the config
+    /// directory: [`write_update`] refuses to write over a file that changed since.
+    read: Vec<(String, [u8; 32])>,
+    dir: PathBuf,
+}
+
+/// Plans (with `policy.unmanaged: report`, as drift does) and works out what to write: no
+/// file is written here.
+pub async fn update(
+    loaded: &mut Loaded,
+    request: &UpdateRequest<'_>,
+    hooks: &Hooks,
+    notes: &mut Notes,
+) -> anyhow::Result<Option<Updated>> {
+    loaded.config.settings.policy.unmanaged = Unmanaged::Report;
+    let dir = loaded.config.dir.clone();
+    let settings_path = dir.join(SETTINGS_FILE);
+    let mut settings = None;
+    let mut files = Vec::new();
+    for (path, text) in loaded.report.sources.iter() {
+        if path == settings_path {
+            settings = Some(text.to_string());
+            continue;
+        }
+        let Ok(rel) = path.strip_prefix(&dir) else {
+            continue;
+        };
+        let Some(rel) = rel.to_str() else { continue };
+        if (rel.starts_with("users/") || rel.starts_with("groups/")) && rel.ends_with(".yaml") {
+            files.push((rel.to_string(), text.to_string()));
+        }
+    }
+    let settings = settings.with_context(|| format!("{SETTINGS_FILE} was not read"))?;
+    let read = files
+        .iter()
+        .map(|(path, text)| (path.clone(), Sha256::digest(text.as_bytes()).into()))
+        .collect();
+    let plan_request = pipeline::Request {
+        connect: request.connect,
+        changed_since: None,
+        access: Access::Read,
+        hooks,
+    };
+    let pipeline::Planning::Planned(planned) = pipeline::plan(loaded, &plan_request, notes).await?
+    else {
+        return Ok(None);
+    };
+    let today = super::now_rfc3339();
+    let input = codify::Input {
+        config: &loaded.config,
+        settings: &settings,
+        files: &files,
+        plan: &planned.plan,
+        live: &planned.live,
+    };
+    let options = codify::Options {
+        unmanaged_to: request.unmanaged_to,
+        today: today.get(..10).unwrap_or(&today),
+    };
+    let update = codify::update(&input, &options).map_err(anyhow::Error::msg)?;
+    Ok(Some(Updated { update, read, dir }))
+}
+
+/// Writes the update's files, each atomically, once every one of them is checked to be as
+/// it was read (by SHA-256; a file the update creates must still not exist). If any changed,
+/// nothing is written: the error names them.
+pub fn write_update(updated: &Updated) -> anyhow::Result<()> {
+    let dir = &updated.dir;
+    let root = Root::new(dir).with_context(|| format!("cannot open `{}`", dir.display()))?;
+    let mut changed = Vec::new();
+    for FileChange { path, before, .. } in &updated.update.files {
+        let full = dir.join(path);
+        let expected = updated.read.iter().find(|(p, _)| p == path).map(|(_, h)| h);
+        let now = match root.read(&full, crate::config::parse::MAX_FILE_BYTES) {
+            Ok(bytes) => Some(<[u8; 32]>::from(Sha256::digest(&bytes))),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read `{}`", full.display()));
+            }
+        };
+        let same = match (before, expected, now) {
+            (None, _, None) => true,
+            (Some(_), Some(expected), Some(now)) => *expected == now,
+            _ => false,
+        };
+        if !same {
+            changed.push(path.as_str());
+        }
+    }
+    if !changed.is_empty() {
+        bail!(
+            "{} changed on disk since roster read {}; nothing was written: run \
+             `roster import asana --update` again",
+            changed
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if changed.len() == 1 { "it" } else { "them" }
+        );
+    }
+    for f in &updated.update.files {
+        let full = dir.join(&f.path);
+        if let Some(parent) = full.parent() {
+            crate::fsio::create_dir_all(parent)
+                .with_context(|| format!("cannot create `{}`", parent.display()))?;
+        }
+        write(&root, &full, f.after.as_bytes())?;
+    }
+    Ok(())
 }

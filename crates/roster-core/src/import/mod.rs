@@ -7,6 +7,7 @@
 //! mapping to it) gives `accountEnabled`. Constants and other expressions cannot be inverted
 //! and are reported.
 
+pub mod update;
 pub mod yaml;
 
 use std::collections::{BTreeMap, HashMap};
@@ -73,53 +74,55 @@ struct Team {
     members: Vec<String>,
 }
 
-/// Declarations for every live user and group: users split by department, sorted by
-/// userName; teams in one file sorted by name. `settings` is the roster.yaml they are
-/// validated against: a user or team whose declaration that validation would reject is left
-/// out and listed in [`Import::skipped`] (and so is a team that names a left-out user), so
-/// the import never writes what its own `validate` refuses. `Err` when the declarations still
-/// do not validate for a reason no single user or team explains.
-pub fn asana(
-    users: &[LiveUser],
-    groups: &[LiveGroup],
-    mappings: &[Mapping],
-    settings: &str,
-) -> Result<Import, String> {
-    let mut import = Import::default();
-    let mut inverse: Vec<(AttrPath, UserAttr)> = Vec::new();
-    for m in mappings {
-        match &m.source {
-            MappingSource::Direct(source) => match UserAttr::from_name(source) {
-                Some(attr) => inverse.push((
-                    AttrPath::parse(m.target.path).expect("known targets parse"),
-                    attr,
-                )),
-                None => import
-                    .skipped_mappings
-                    .push(format!("{} ← {source}", m.target.path)),
-            },
-            // `active` gives accountEnabled below, whatever expression feeds it.
-            _ if m.target.path == "active" => {}
-            MappingSource::Constant(_) | MappingSource::Expression { .. } => {
-                import.skipped_mappings.push(m.target.path.to_string())
+/// The user mappings inverted: each direct mapping's target read back into its source
+/// attribute. `active` gives `accountEnabled` whatever feeds it; constants and other
+/// expressions cannot be inverted.
+pub(crate) struct Inverse {
+    pairs: Vec<(AttrPath, UserAttr)>,
+    /// The mappings that cannot be inverted, as `target ← source` or `target`.
+    pub skipped: Vec<String>,
+}
+
+impl Inverse {
+    pub(crate) fn of(mappings: &[Mapping]) -> Inverse {
+        let mut inverse = Inverse {
+            pairs: Vec::new(),
+            skipped: Vec::new(),
+        };
+        for m in mappings {
+            match &m.source {
+                MappingSource::Direct(source) => match UserAttr::from_name(source) {
+                    Some(attr) => inverse.pairs.push((
+                        AttrPath::parse(m.target.path).expect("known targets parse"),
+                        attr,
+                    )),
+                    None => inverse
+                        .skipped
+                        .push(format!("{} ← {source}", m.target.path)),
+                },
+                // `active` gives accountEnabled below, whatever expression feeds it.
+                _ if m.target.path == "active" => {}
+                MappingSource::Constant(_) | MappingSource::Expression { .. } => {
+                    inverse.skipped.push(m.target.path.to_string())
+                }
             }
         }
+        inverse
     }
-    let user_name_of: HashMap<&str, String> = users
-        .iter()
-        .map(|u| (u.id.as_str(), u.user_name.to_lowercase()))
-        .collect();
-    let mut sorted: Vec<&LiveUser> = users.iter().collect();
-    sorted.sort_by(|a, b| {
-        (a.user_name.to_lowercase(), &a.user_name).cmp(&(b.user_name.to_lowercase(), &b.user_name))
-    });
-    let mut people = Vec::new();
-    for u in sorted {
+
+    /// The declaration of a live user, and its department. `user_name_of` names the live
+    /// users a `manager` may refer to (by id): another manager is left out, as it would not
+    /// validate.
+    pub(crate) fn entry(
+        &self,
+        u: &LiveUser,
+        user_name_of: &HashMap<&str, String>,
+    ) -> (yaml::Entry, Option<String>) {
         let resource = u.resource();
         let mut entry = yaml::Entry::default();
         entry.push("userPrincipalName", yaml::Value::Str(u.user_name.clone()));
         let mut department = None;
-        for (path, attr) in &inverse {
+        for (path, attr) in &self.pairs {
             if *attr == UserAttr::UserPrincipalName {
                 continue;
             }
@@ -129,7 +132,6 @@ pub fn asana(
                         Json::Object(_) => v.get("value").and_then(crate::plan::live::id_of_value),
                         other => crate::plan::live::id_of_value(other),
                     };
-                    // A manager that is not a live user would not validate: leave it out.
                     id.and_then(|id| user_name_of.get(id.as_str()).cloned())
                 }
                 (_, Some(Json::String(s))) => Some(s.clone()),
@@ -145,6 +147,36 @@ pub fn asana(
         if !u.active {
             entry.push("accountEnabled", yaml::Value::Bool(false));
         }
+        (entry, department)
+    }
+}
+
+/// Declarations for every live user and group: users split by department, sorted by
+/// userName; teams in one file sorted by name. `settings` is the roster.yaml they are
+/// validated against: a user or team whose declaration that validation would reject is left
+/// out and listed in [`Import::skipped`] (and so is a team that names a left-out user), so
+/// the import never writes what its own `validate` refuses. `Err` when the declarations still
+/// do not validate for a reason no single user or team explains.
+pub fn asana(
+    users: &[LiveUser],
+    groups: &[LiveGroup],
+    mappings: &[Mapping],
+    settings: &str,
+) -> Result<Import, String> {
+    let mut import = Import::default();
+    let inverse = Inverse::of(mappings);
+    import.skipped_mappings = inverse.skipped.clone();
+    let user_name_of: HashMap<&str, String> = users
+        .iter()
+        .map(|u| (u.id.as_str(), u.user_name.to_lowercase()))
+        .collect();
+    let mut sorted: Vec<&LiveUser> = users.iter().collect();
+    sorted.sort_by(|a, b| {
+        (a.user_name.to_lowercase(), &a.user_name).cmp(&(b.user_name.to_lowercase(), &b.user_name))
+    });
+    let mut people = Vec::new();
+    for u in sorted {
+        let (entry, department) = inverse.entry(u, &user_name_of);
         let file = format!(
             "users/{}.yaml",
             department

@@ -182,7 +182,7 @@ pub fn scalar(s: &str) -> String {
     }
 }
 
-fn plain_is_safe(s: &str) -> bool {
+pub(crate) fn plain_is_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
