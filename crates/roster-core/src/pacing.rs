@@ -16,6 +16,7 @@
 //!   `Retry-After`, not only the one that got it.
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::time::Duration;
 
 /// The server's window: Asana's budget is per minute.
@@ -62,6 +63,39 @@ impl Usage {
             _ => Duration::ZERO,
         }
     }
+}
+
+/// "busiest minute 1,476 of 1,500 requests; 10,012 requests over 6.8 min": requests used
+/// against the budget, for `-v` and the apply summary.
+impl fmt::Display for Usage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let span = self.span();
+        write!(
+            f,
+            "busiest minute {} of {} requests; {} requests over ",
+            thousands(u64::from(self.peak_minute)),
+            thousands(u64::from(self.per_minute)),
+            thousands(self.requests)
+        )?;
+        if span < WINDOW {
+            write!(f, "{:.1} s", span.as_secs_f64())
+        } else {
+            write!(f, "{:.1} min", span.as_secs_f64() / 60.0)
+        }
+    }
+}
+
+/// `10012` as `10,012`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl Budget {
@@ -243,6 +277,31 @@ mod tests {
         let times = schedule(1_500, 2_000);
         assert_eq!(u.peak_minute as usize, most_in(&times, WINDOW));
         assert!(u.peak_minute <= 1_500 && u.peak_minute > 1_400, "{u:?}");
+    }
+
+    #[test]
+    fn usage_reads_as_used_of_the_budget() {
+        let u = Usage {
+            per_minute: 1_500,
+            requests: 10_012,
+            peak_minute: 1_476,
+            first: Some(t0()),
+            last: Some(t0() + Duration::from_secs(408)),
+        };
+        assert_eq!(
+            u.to_string(),
+            "busiest minute 1,476 of 1,500 requests; 10,012 requests over 6.8 min"
+        );
+        let mut b = Budget::new(150);
+        for _ in 0..3 {
+            b.reserve(t0());
+        }
+        assert_eq!(
+            b.usage().to_string(),
+            "busiest minute 3 of 150 requests; 3 requests over 0.0 s"
+        );
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(999), "999");
     }
 
     #[test]
