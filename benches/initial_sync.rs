@@ -34,9 +34,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use roster::entra::emulator::tenant::{
-    self, Tenant, TenantAssignment, TenantGroup, TenantUser,
-};
+use roster::entra::emulator::tenant::{self, Tenant, TenantAssignment, TenantGroup, TenantUser};
 use serde_json::{Value, json};
 
 const USERS: usize = 100_000;
@@ -238,7 +236,9 @@ fn run_phase(
     let (code, usage) = wait4(&child);
     let wall = start.elapsed();
     let after = (emulator.scim_stats(), emulator.graph_stats());
-    let delta = |a: &Value, b: &Value| b["requests"].as_u64().unwrap_or(0) - a["requests"].as_u64().unwrap_or(0);
+    let delta = |a: &Value, b: &Value| {
+        b["requests"].as_u64().unwrap_or(0) - a["requests"].as_u64().unwrap_or(0)
+    };
     let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
     let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
     let stdout_tail: String = stdout
@@ -301,7 +301,10 @@ fn wait4(child: &Child) -> (i32, (Duration, u64)) {
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     (
         code,
-        (tv(usage.ru_utime) + tv(usage.ru_stime), usage.ru_maxrss as u64),
+        (
+            tv(usage.ru_utime) + tv(usage.ru_stime),
+            usage.ru_maxrss as u64,
+        ),
     )
 }
 
@@ -385,7 +388,15 @@ struct EmulatorProcess {
 impl EmulatorProcess {
     fn start(scale: f64, tenant: &PathBuf) -> EmulatorProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-            .args(["emulator", "--port", "0", "--graph-port", "0", "--token", TOKEN])
+            .args([
+                "emulator",
+                "--port",
+                "0",
+                "--graph-port",
+                "0",
+                "--token",
+                TOKEN,
+            ])
             .arg("--graph-tenant")
             .arg(tenant)
             .args(["--time-scale", &scale.to_string()])
