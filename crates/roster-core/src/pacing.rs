@@ -8,7 +8,8 @@
 //!   at least [`WINDOW`] + [`GUARD`] old, so a long run sustains `budget` requests every 61
 //!   seconds (0.984 of the budget), and the guard absorbs a second of difference between when
 //!   the client sends and when the server counts (network latency varies; a server may count
-//!   in whole seconds). Within that, requests are spread at one every 61 s / `budget` past a
+//!   in whole seconds). A request whose task woke after its slot is counted from when it went
+//!   ([`Budget::sent`]). Within that, requests are spread at one every 61 s / `budget` past a
 //!   burst of a tenth of the budget (a generic cell rate algorithm, kept as one timestamp), so
 //!   a short run does not wait at all and a long one does not spend each minute's budget in
 //!   its first seconds.
@@ -157,6 +158,31 @@ impl Budget {
         u.last = Some(at);
         at - now
     }
+
+    /// Records that the request given `slot` went only at `at` (its task woke late, on a busy
+    /// machine): the window counts it from when it went, so the request `budget` after it
+    /// keeps the full window from it. Nothing changes when `at` is not later, or the slot is no
+    /// longer in the window.
+    pub fn sent(&mut self, slot: Duration, at: Duration) {
+        if at <= slot {
+            return;
+        }
+        // Slots still waiting to be sent are the most recent: look from the back.
+        let Some(mut k) = (0..self.slots.len()).rev().find(|&k| self.slots[k] == slot) else {
+            return;
+        };
+        self.slots[k] = at;
+        // Kept in order: later slots that it now passes move before it.
+        while k + 1 < self.slots.len() && self.slots[k + 1] < self.slots[k] {
+            self.slots.swap(k, k + 1);
+            k += 1;
+        }
+        if let Some(last) = self.usage.last
+            && last < at
+        {
+            self.usage.last = Some(at);
+        }
+    }
 }
 
 /// When requests may resume after a 429, shared by every worker.
@@ -302,6 +328,31 @@ mod tests {
         );
         assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(thousands(999), "999");
+    }
+
+    #[test]
+    fn a_request_sent_late_is_counted_from_when_it_went() {
+        // 3 a minute: a burst of 1, then one every 61/3 s, and never a fourth in 61 s.
+        let mut b = Budget::new(3);
+        let t0 = t0();
+        let first = t0 + b.reserve(t0);
+        assert_eq!(first, t0);
+        // It went 5 s late.
+        b.sent(first, t0 + Duration::from_secs(5));
+        let second = t0 + b.reserve(t0);
+        let third = t0 + b.reserve(t0);
+        let fourth = t0 + b.reserve(t0);
+        assert!(second < third && third < fourth);
+        // The fourth keeps 61 s from when the first went, not from its slot.
+        assert_eq!(fourth, t0 + Duration::from_secs(5) + WINDOW + GUARD);
+        // A request on time, or one no longer in the window, changes nothing.
+        b.sent(fourth, fourth);
+        b.sent(t0 - Duration::from_secs(100), t0);
+        let fifth = t0 + b.reserve(t0);
+        assert!(
+            fifth >= second + WINDOW + GUARD,
+            "the fifth keeps 61 s from the second"
+        );
     }
 
     #[test]

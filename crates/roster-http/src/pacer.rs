@@ -70,12 +70,19 @@ impl Pacer {
             // are spread again afterwards rather than all sent at its end.
             self.wait_out_pause().await;
             // The clock is read under the lock, so slots are granted in the order of `now`.
-            let wait = {
+            let (slot, wait) = {
                 let mut budget = lock(&self.budget);
-                budget.reserve(self.now())
+                let now = self.now();
+                let wait = budget.reserve(now);
+                (now + wait, wait)
             };
             if !wait.is_zero() {
                 self.clock.sleep(wait).await;
+                // Woken late (a busy machine): the budget counts the request from now.
+                let now = self.now();
+                if now > slot {
+                    lock(&self.budget).sent(slot, now);
+                }
             }
             // A 429 may arrive while this task waits for its slot: the slot is spent (it was
             // counted), and the request takes another after the pause.
