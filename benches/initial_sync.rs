@@ -220,6 +220,10 @@ fn run_phase(
     let out_path = dir.with_file_name(format!("{}.out", name.replace(' ', "-")));
     let err_path = dir.with_file_name(format!("{}.err", name.replace(' ', "-")));
     let start = Instant::now();
+    #[expect(
+        clippy::zombie_processes,
+        reason = "waited for with wait4, for its rusage"
+    )]
     let child = Command::new(env!("CARGO_BIN_EXE_roster"))
         .arg("-C")
         .arg(dir)

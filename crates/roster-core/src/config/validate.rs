@@ -55,6 +55,14 @@ pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> O
     })
 }
 
+/// What `asana:` or `target:` gives: the profile, the URL, the token's variable and the budget.
+type TargetParts = (
+    Profile,
+    Option<Spanned<String>>,
+    Option<Spanned<String>>,
+    Option<Spanned<u32>>,
+);
+
 struct Validator<'r> {
     report: &'r mut Report,
     /// The target profile, known once roster.yaml is read (Asana when it could not be).
@@ -395,12 +403,7 @@ impl Validator<'_> {
         file: FileId,
         asana: Option<Spanned<raw::RawAsana>>,
         target: Option<Spanned<raw::RawTarget>>,
-    ) -> (
-        Profile,
-        Option<Spanned<String>>,
-        Option<Spanned<String>>,
-        Option<Spanned<u32>>,
-    ) {
+    ) -> TargetParts {
         if let (Some(a), Some(t)) = (&asana, &target) {
             let at = span(file, t);
             self.report.push(
