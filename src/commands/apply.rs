@@ -82,6 +82,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     let applied = rt.block_on(op::execute(ready, on_step));
     progress.finish();
     print_report(&applied.report, &applied.run_id);
+    say!("Rate budget: {}.", applied.usage);
     if let (Some(why), Some(path)) = (&applied.report.audit_failure, &args.audit_log) {
         say!(
             "error: the audit log `{}` could not be written ({why}): apply stopped sending \

@@ -46,6 +46,7 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     out.flush()?;
     if global.verbose > 0 {
         say!("requests: {}", planned.connection.reader.stats().snapshot());
+        say!("budget: {}", planned.connection.reader.usage());
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {
         Outcome::Changes

@@ -56,10 +56,11 @@ pub struct GraphConfig {
     pub backoff_max: Duration,
     /// A 429 asking to wait longer than this is reported instead of waited out.
     pub max_retry_after: Duration,
-    /// The budget, retries included (a GCRA with a burst of a tenth of it). Graph throttles
-    /// each app in each tenant by resource units: 3,500 per 10 seconds for a tenant of under
-    /// 50 users (5,000 up to 500, 8,000 above), a `GET users` costing 2 units (1 with
-    /// `$select`), group members 3 and transitive members 5. The default, 1,200 a minute
+    /// The budget, retries included (no minute over it; a burst of a tenth, then spaced evenly:
+    /// `roster_core::pacing::Budget`). Graph throttles each app in each tenant by resource
+    /// units: 3,500 per 10 seconds for a tenant of under 50 users (5,000 up to 500, 8,000
+    /// above), a `GET users` costing 2 units (1 with `$select`), group members 3 and
+    /// transitive members 5. The default, 1,200 a minute
     /// (20 a second, a burst of 120), stays under a third of the smallest tenant's budget at
     /// the dearest request (20 × 5 = 100 units a second, 1,000 per 10 s), so another roster
     /// run with the same app registration fits beside it.

@@ -21,7 +21,7 @@ use crate::apply::{self, ApplyReport, StepResult, audit::AuditLog, gates, stale}
 use crate::config::Config;
 use crate::config::model::{EntraMode, Profile};
 use crate::plan::{Change, Plan};
-use crate::scim::client::{StatsSnapshot, WriteClient};
+use crate::scim::client::{StatsSnapshot, Usage, WriteClient};
 use crate::wire::declarations::Declarations;
 use crate::wire::saved::PlanFile;
 use crate::wire::{integrity, replan};
@@ -95,6 +95,8 @@ pub struct Applied {
     pub run_id: String,
     /// The requests the client sent, for `-v`.
     pub requests: StatsSnapshot,
+    /// The per-minute budget and what was used of it, for the summary.
+    pub usage: Usage,
 }
 
 /// Everything apply does before it may send a change; see the module's documentation.
@@ -265,6 +267,7 @@ pub async fn execute(
         report,
         run_id,
         requests: writer.stats().snapshot(),
+        usage: writer.usage(),
     }
 }
 

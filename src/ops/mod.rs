@@ -112,6 +112,8 @@ pub struct Target {
     pub token: Secret,
     /// The environment variable the token came from, for messages.
     pub token_env: String,
+    /// The clients' budget of requests a minute (roster.yaml's `requests_per_minute`).
+    pub requests_per_minute: u32,
 }
 
 impl Target {
@@ -173,12 +175,14 @@ impl Target {
             url,
             token,
             token_env,
+            requests_per_minute: settings.requests_per_minute,
         })
     }
 
     /// The clients' settings, logging to the sink the command gave.
     pub fn client_config(&self, hooks: &Hooks) -> ClientConfig {
         let mut c = ClientConfig::new(self.url.clone(), self.token.clone());
+        c.requests_per_minute = self.requests_per_minute;
         c.verbosity = hooks.verbose;
         c.log = Some(hooks.log.clone());
         if let Some(clock) = test_clock() {
@@ -314,6 +318,7 @@ impl Session {
                 url: running.url().to_string(),
                 token: Secret::new(token),
                 token_env: "(built-in emulator)".into(),
+                requests_per_minute: config.settings.target.requests_per_minute,
             },
             emulator: Some(running),
             state_copy,

@@ -36,6 +36,7 @@ pub use self::stats::{Stats, StatsSnapshot};
 /// The header names and values, and status codes, requests and answers are made of; the
 /// clients name them from here, so reqwest is this crate's alone.
 pub use reqwest::{StatusCode, header};
+pub use roster_core::pacing::Usage;
 pub use roster_core::redact::{Redactor, SERVER_TEXT_CHARS, Secret};
 use roster_core::retry::{Decision, Jitter, Outcome, Policy, decide, parse_retry_after};
 pub use roster_core::retry::{GiveUp, RefusedWait, TransportKind};
@@ -104,7 +105,8 @@ pub struct Config {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub user_agent: String,
-    /// The budget: requests a minute, retries included (a GCRA with a burst of a tenth).
+    /// The budget: requests a minute, retries included. No 60 s window holds more (the client
+    /// keeps 61 s), past a burst of a tenth requests are spread evenly (`roster_core::pacing`).
     pub requests_per_minute: u32,
     /// GETs in flight at once.
     pub max_reads: usize,
@@ -425,6 +427,11 @@ impl Adapter {
     /// The request counters, shared with whoever asks.
     pub fn stats(&self) -> Arc<Stats> {
         self.stats.clone()
+    }
+
+    /// The per-minute budget and what was used of it: every attempt, and the busiest minute.
+    pub fn usage(&self) -> Usage {
+        self.pacer.usage()
     }
 
     /// The redaction every secret this adapter holds (and every token it bought) goes through;

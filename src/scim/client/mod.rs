@@ -62,6 +62,7 @@ pub use write::WriteClient;
 // adapter moved out (tests, benches and `ops` name them here).
 pub use crate::http::{
     Clock, LogSink, Method, RecordingClock, ScaledClock, Sleep, Stats, StatsSnapshot, TokioClock,
+    Usage,
 };
 pub use crate::redact::{Redactor, SERVER_TEXT_CHARS, Secret, redact_query, redact_url};
 /// The retry decision, at the path it had before it moved to the core.

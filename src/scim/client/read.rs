@@ -16,7 +16,7 @@ use super::features::Features;
 use super::paging::{Collector, Kept, ListStop, window};
 use super::resource::{ListPage, Resource, encode_segment, eq_filter};
 use super::transport::{Reader, Response};
-use crate::http::{Method, Stats};
+use crate::http::{Method, Stats, Usage};
 
 /// What a listing keeps of each resource; shared by the tasks that read pages.
 type Keep<T> = Arc<dyn Fn(Resource) -> T + Send + Sync>;
@@ -53,6 +53,12 @@ impl ReadClient {
     /// The request counters, shared with every clone and with the write client it came from.
     pub fn stats(&self) -> Arc<Stats> {
         self.reader.stats()
+    }
+
+    /// The per-minute budget, shared with every clone and with the write client it came from,
+    /// and what was used of it.
+    pub fn usage(&self) -> Usage {
+        self.reader.usage()
     }
 
     /// `GET /ServiceProviderConfig`. From then on this client (and its clones) asks for pages no

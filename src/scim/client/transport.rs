@@ -274,6 +274,10 @@ impl Reader {
         self.0.http.stats()
     }
 
+    pub(crate) fn usage(&self) -> http::Usage {
+        self.0.http.usage()
+    }
+
     pub(crate) fn log(&self) -> Log<'_> {
         Log(&self.0.http)
     }

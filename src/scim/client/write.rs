@@ -11,7 +11,7 @@ use super::error::ClientError;
 use super::read::{ReadClient, id_path, parse_resource};
 use super::resource::Resource;
 use super::transport::{WriteMethod, Writer};
-use crate::http::{Method, Stats};
+use crate::http::{Method, Stats, Usage};
 
 /// Read and write access to a SCIM server. Cheap to clone; clones share pacing and stats.
 #[derive(Clone)]
@@ -35,6 +35,11 @@ impl WriteClient {
 
     pub fn stats(&self) -> Arc<Stats> {
         self.read.stats()
+    }
+
+    /// The per-minute budget and what was used of it.
+    pub fn usage(&self) -> Usage {
+        self.read.usage()
     }
 
     /// `POST /Users`; the created user (with its id).

@@ -493,9 +493,16 @@ pub struct TargetSettings {
     /// The URL roster.yaml gives, as written; `None` when it gives none (see [`Self::url`]).
     pub configured_url: Option<String>,
     pub token_env: String,
+    /// The budget of requests a minute (`requests_per_minute`; default
+    /// [`TargetSettings::REQUESTS_PER_MINUTE`]).
+    pub requests_per_minute: u32,
 }
 
 impl TargetSettings {
+    /// Asana's per-token limit on paid plans, the default budget and, with `profile: asana`,
+    /// the most roster.yaml may set.
+    pub const REQUESTS_PER_MINUTE: u32 = 1500;
+
     /// The configured URL, or the profile's default (`None` for a generic server whose URL is
     /// given per run).
     pub fn url(&self) -> Option<&str> {

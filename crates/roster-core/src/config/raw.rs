@@ -110,6 +110,12 @@ pub struct RawAsana {
     /// Entra client secret's are refused.
     #[serde(default)]
     pub token_env: Option<Spanned<String>>,
+    /// The requests a minute roster may send with this token, retries included. Default 1500,
+    /// Asana's limit on paid plans (150 on the free plan); set less when another integration
+    /// shares the token. No minute holds more; a long apply sends about 0.98 of it.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 1500))]
+    pub requests_per_minute: Option<Spanned<u32>>,
 }
 
 /// The SCIM 2.0 service roster provisions, and what it may assume about it. The token itself
@@ -132,6 +138,13 @@ pub struct RawTarget {
     /// `GITHUB_TOKEN`, `AWS_*`, …) and the Entra client secret's are refused.
     #[serde(default)]
     pub token_env: Option<Spanned<String>>,
+    /// The requests a minute roster may send with this token, retries included. Default 1500
+    /// (Asana's limit on paid plans; 150 on the free plan); at most 1500 with `profile: asana`.
+    /// Set less when another integration shares the token. No minute holds more; a long apply
+    /// sends about 0.98 of it.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub requests_per_minute: Option<Spanned<u32>>,
 }
 
 /// What roster assumes about the SCIM server.

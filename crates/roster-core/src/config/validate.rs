@@ -55,6 +55,14 @@ pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> O
     })
 }
 
+/// What `asana:` or `target:` gives: the profile, the URL, the token's variable and the budget.
+type TargetParts = (
+    Profile,
+    Option<Spanned<String>>,
+    Option<Spanned<String>>,
+    Option<Spanned<u32>>,
+);
+
 struct Validator<'r> {
     report: &'r mut Report,
     /// The target profile, known once roster.yaml is read (Asana when it could not be).
@@ -82,7 +90,11 @@ impl Validator<'_> {
                 "this roster reads `version: 1`",
             );
         }
-        let (profile, url, token_env) = self.target(file, s.asana, s.target);
+        let (profile, url, token_env, per_minute) = self.target(file, s.asana, s.target);
+        let requests_per_minute = match per_minute {
+            Some(n) => self.requests_per_minute(file, profile, &n),
+            None => TargetSettings::REQUESTS_PER_MINUTE,
+        };
         self.profile = profile;
         if let Some(url) = &url {
             self.target_url(file, profile, url);
@@ -116,6 +128,7 @@ impl Validator<'_> {
                 profile,
                 configured_url: url.map(|u| u.value),
                 token_env: token_env.map_or(profile.default_token_env().into(), |t| t.value),
+                requests_per_minute,
             },
             user_mappings,
             group_mappings,
@@ -390,7 +403,7 @@ impl Validator<'_> {
         file: FileId,
         asana: Option<Spanned<raw::RawAsana>>,
         target: Option<Spanned<raw::RawTarget>>,
-    ) -> (Profile, Option<Spanned<String>>, Option<Spanned<String>>) {
+    ) -> TargetParts {
         if let (Some(a), Some(t)) = (&asana, &target) {
             let at = span(file, t);
             self.report.push(
@@ -407,11 +420,44 @@ impl Validator<'_> {
             (_, Some(t)) => {
                 let t = t.value;
                 let profile = t.profile.map_or(Profile::Asana, |p| p.value.into());
-                (profile, t.url, t.token_env)
+                (profile, t.url, t.token_env, t.requests_per_minute)
             }
-            (Some(a), None) => (Profile::Asana, a.value.url, a.value.token_env),
-            (None, None) => (Profile::Asana, None, None),
+            (Some(a), None) => (
+                Profile::Asana,
+                a.value.url,
+                a.value.token_env,
+                a.value.requests_per_minute,
+            ),
+            (None, None) => (Profile::Asana, None, None, None),
         }
+    }
+
+    /// `requests_per_minute`: at least 1, and with `profile: asana` no more than Asana allows a
+    /// token. Returns the budget to use (the default after an error).
+    fn requests_per_minute(&mut self, file: FileId, profile: Profile, n: &Spanned<u32>) -> u32 {
+        let most = TargetSettings::REQUESTS_PER_MINUTE;
+        if n.value == 0 {
+            self.error(
+                "requests_per_minute is 0: roster could send nothing",
+                span(file, n),
+                "give the requests a minute roster may send with this token, at least 1 (the \
+                 default is 1500, Asana's limit)",
+            );
+            return most;
+        }
+        if profile == Profile::Asana && n.value > most {
+            self.error(
+                format!(
+                    "requests_per_minute is {}, more than Asana allows a token ({most} a minute)",
+                    n.value
+                ),
+                span(file, n),
+                "leave it out for Asana's 1500, or set less when another integration shares the \
+                 token",
+            );
+            return most;
+        }
+        n.value
     }
 
     /// The target URL: https (http only to loopback), a base URL without credentials, query
@@ -1568,6 +1614,47 @@ mod tests {
             assert!(check_profile_url(Profile::Asana, bad).is_err(), "{bad}");
             assert!(check_profile_url(Profile::Generic, bad).is_ok(), "{bad}");
         }
+    }
+
+    #[test]
+    fn requests_per_minute_is_the_budget_within_what_the_target_allows() {
+        let budget = |settings: &str| {
+            let (config, report) = crate::config::from_texts(settings, &[], &[]);
+            let messages: Vec<String> = report
+                .diagnostics
+                .iter()
+                .map(|d| d.message.clone())
+                .collect();
+            (
+                config.map(|c| c.settings.target.requests_per_minute),
+                messages,
+            )
+        };
+        assert_eq!(budget("version: 1\n"), (Some(1500), vec![]));
+        assert_eq!(
+            budget("version: 1\nasana:\n  requests_per_minute: 600\n"),
+            (Some(600), vec![])
+        );
+        assert_eq!(
+            budget(
+                "version: 1\ntarget:\n  profile: generic\n  url: https://scim.example.com\n  \
+                 requests_per_minute: 6000\n"
+            ),
+            (Some(6000), vec![])
+        );
+        let (config, messages) = budget("version: 1\nasana:\n  requests_per_minute: 0\n");
+        assert!(config.is_none());
+        assert_eq!(
+            messages,
+            ["requests_per_minute is 0: roster could send nothing"]
+        );
+        let (config, messages) =
+            budget("version: 1\ntarget:\n  profile: asana\n  requests_per_minute: 2000\n");
+        assert!(config.is_none());
+        assert_eq!(
+            messages,
+            ["requests_per_minute is 2000, more than Asana allows a token (1500 a minute)"]
+        );
     }
 
     #[test]

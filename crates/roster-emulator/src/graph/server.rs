@@ -17,7 +17,7 @@ use serde_json::{Value as Json, json};
 use tokio::sync::watch;
 
 use super::GraphEmulatorConfig;
-use super::tenant::{ChangeLog, Tenant, USER_PROPERTIES};
+use super::tenant::{ChangeLog, Tenant, TenantIndex, USER_PROPERTIES};
 use crate::serve::{self, Resp};
 
 /// Path prefixes: `{base}/login/{tenant}/oauth2/v2.0/token` and `{base}/graph/v1.0/…`.
@@ -585,6 +585,18 @@ fn link(shared: &Shared, path: &str, q: &Query, key: &str, value: &str) -> Strin
 
 /// One page of `items` with paging links and, on the first page, `@odata.count` when asked.
 fn page(shared: &Shared, path: &str, q: &Query, items: Vec<Json>) -> Result<Resp, Refused> {
+    page_of(shared, path, q, items, |j| j)
+}
+
+/// A page of `items`, only the page's own rendered (a tenant of 100,000 users is listed a
+/// page at a time without rendering every user for each).
+fn page_of<T>(
+    shared: &Shared,
+    path: &str,
+    q: &Query,
+    items: Vec<T>,
+    render: impl FnMut(T) -> Json,
+) -> Result<Resp, Refused> {
     let size = q.top(shared.config.page_size)?;
     let skip = q.skip()?;
     let total = items.len();
@@ -593,7 +605,12 @@ fn page(shared: &Shared, path: &str, q: &Query, items: Vec<Json>) -> Result<Resp
         body.insert("@odata.count".into(), json!(total));
     }
     let end = (skip + size).min(total);
-    let value: Vec<Json> = items.into_iter().skip(skip).take(size).collect();
+    let value: Vec<Json> = items
+        .into_iter()
+        .skip(skip)
+        .take(size)
+        .map(render)
+        .collect();
     body.insert("value".into(), Json::Array(value));
     if end < total {
         body.insert(
@@ -622,15 +639,11 @@ fn graph(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Refused> {
             q.require_eventual(false)?;
             let select = q.select(USER_PROPERTIES)?;
             let state = shared.lock();
-            let items = state
-                .tenant
-                .users
-                .iter()
-                .filter(|u| !u.deleted)
-                .map(|u| state.tenant.render_user(u, select.as_deref(), false))
-                .collect();
-            drop(state);
-            page(shared, path, q, items)
+            let t = &state.tenant;
+            let items: Vec<_> = t.users.iter().filter(|u| !u.deleted).collect();
+            page_of(shared, path, q, items, |u| {
+                t.render_user(u, select.as_deref(), false)
+            })
         }
         ["users", id] => {
             let select = q.select(USER_PROPERTIES)?;
@@ -651,15 +664,11 @@ fn graph(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Refused> {
             q.require_eventual(false)?;
             let select = q.select(USER_PROPERTIES)?;
             let state = shared.lock();
-            let items = state
-                .tenant
-                .users
-                .iter()
-                .filter(|u| u.deleted)
-                .map(|u| state.tenant.render_user(u, select.as_deref(), false))
-                .collect();
-            drop(state);
-            page(shared, path, q, items)
+            let t = &state.tenant;
+            let items: Vec<_> = t.users.iter().filter(|u| u.deleted).collect();
+            page_of(shared, path, q, items, |u| {
+                t.render_user(u, select.as_deref(), false)
+            })
         }
         ["servicePrincipals", sp] => {
             let state = shared.lock();
@@ -685,17 +694,18 @@ fn graph(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Refused> {
             if *sp != t.service_principal_id {
                 return Err(not_found("servicePrincipal", sp));
             }
+            let ix = TenantIndex::new(t);
             let items = t
                 .assignments
                 .iter()
                 .filter_map(|a| {
-                    let kind = t.principal_type(&a.principal_id)?;
+                    let kind = ix.principal_type(&a.principal_id)?;
                     Some(json!({
                         "id": format!("assignment-{}", a.principal_id),
                         "appRoleId": "00000000-0000-0000-0000-000000000000",
                         "principalId": a.principal_id,
                         "principalType": kind,
-                        "principalDisplayName": t.display_name(&a.principal_id),
+                        "principalDisplayName": ix.display_name(&a.principal_id),
                         "resourceId": t.service_principal_id,
                         "resourceDisplayName": "Asana",
                     }))
@@ -740,14 +750,15 @@ fn graph(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Refused> {
             q.require_eventual(cast.is_some())?;
             let state = shared.lock();
             let t = &state.tenant;
-            if t.group(id).is_none() {
+            let ix = TenantIndex::new(t);
+            if ix.group(id).is_none() {
                 return Err(not_found("group", id));
             }
-            let items = t
+            let items = ix
                 .members(id, *kind == "transitiveMembers")
                 .into_iter()
                 .filter_map(|m| {
-                    if let Some(u) = t.user(&m).filter(|u| !u.deleted) {
+                    if let Some(u) = ix.user(&m).filter(|u| !u.deleted) {
                         (cast != Some("group")).then(|| {
                             let mut j = t.render_user(
                                 u,
@@ -758,7 +769,7 @@ fn graph(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Refused> {
                             j
                         })
                     } else {
-                        let g = t.group(&m)?;
+                        let g = ix.group(&m)?;
                         (cast != Some("user")).then(|| {
                             json!({"@odata.type": "#microsoft.graph.group", "id": g.id,
                                    "displayName": g.display_name})
@@ -843,34 +854,42 @@ fn delta(shared: &Shared, path: &str, q: &Query) -> Result<Resp, Refused> {
         return Err(r);
     }
     let t = &state.tenant;
-    let items: Vec<Json> = match from {
-        None => t
-            .users
-            .iter()
-            .filter(|u| !u.deleted)
-            .map(|u| t.render_user(u, select.as_deref(), true))
-            .collect(),
-        Some(from) => state
-            .changes
-            .since(from, until)
-            .into_iter()
-            .map(|id| match t.user(&id) {
-                Some(u) if u.deleted => json!({"id": id, "@removed": {"reason": "changed"}}),
-                Some(u) => t.render_user(u, select.as_deref(), true),
-                None => json!({"id": id, "@removed": {"reason": "deleted"}}),
-            })
-            .collect(),
+    let size = shared.config.page_size;
+    // Only the page's own users are rendered.
+    let (total, value): (usize, Vec<Json>) = match from {
+        None => {
+            let users: Vec<_> = t.users.iter().filter(|u| !u.deleted).collect();
+            let value = users
+                .iter()
+                .skip(skip)
+                .take(size)
+                .map(|u| t.render_user(u, select.as_deref(), true))
+                .collect();
+            (users.len(), value)
+        }
+        Some(from) => {
+            let ids = state.changes.since(from, until);
+            let ix = TenantIndex::new(t);
+            let value = ids
+                .iter()
+                .skip(skip)
+                .take(size)
+                .map(|id| match ix.user(id) {
+                    Some(u) if u.deleted => json!({"id": id, "@removed": {"reason": "changed"}}),
+                    Some(u) => t.render_user(u, select.as_deref(), true),
+                    None => json!({"id": id, "@removed": {"reason": "deleted"}}),
+                })
+                .collect();
+            (ids.len(), value)
+        }
     };
     drop(state);
-    let size = shared.config.page_size;
-    let total = items.len();
     let end = (skip + size).min(total);
     shared.counters.delta_pages.fetch_add(1, Ordering::Relaxed);
     shared
         .counters
         .delta_items
         .fetch_add((end.saturating_sub(skip)) as u64, Ordering::Relaxed);
-    let value: Vec<Json> = items.into_iter().skip(skip).take(size).collect();
     let mut body = serde_json::Map::new();
     body.insert("value".into(), Json::Array(value));
     if end < total {

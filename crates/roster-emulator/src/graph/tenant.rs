@@ -2,7 +2,7 @@
 //! assignments, the app registration roster signs in as, and a change log that delta queries
 //! replay. Also the built-in seed tenant. No IO.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
@@ -145,26 +145,7 @@ impl Tenant {
     /// Member ids of a group: direct, or every user below it (nested groups expanded once
     /// each, so a loop of groups ends).
     pub fn members(&self, group: &str, transitive: bool) -> Vec<String> {
-        let Some(g) = self.group(group) else {
-            return Vec::new();
-        };
-        if !transitive {
-            return g.members.clone();
-        }
-        let mut out = Vec::new();
-        let mut seen = std::collections::BTreeSet::from([group.to_string()]);
-        let mut stack = g.members.clone();
-        stack.reverse();
-        while let Some(id) = stack.pop() {
-            if !seen.insert(id.clone()) {
-                continue;
-            }
-            out.push(id.clone());
-            if let Some(inner) = self.group(&id) {
-                stack.extend(inner.members.iter().rev().cloned());
-            }
-        }
-        out
+        members(|id| self.group(id), group, transitive)
     }
 
     /// A user as Graph returns it with `select` (every property when `None`: the defaults).
@@ -199,6 +180,95 @@ impl Tenant {
         }
         Json::Object(out)
     }
+}
+
+/// A tenant's users and groups by id, for the answers that look up many (a group's members,
+/// the app's assignments): built for one answer, so it never outlives a change.
+pub struct TenantIndex<'t> {
+    users: HashMap<&'t str, &'t TenantUser>,
+    groups: HashMap<&'t str, &'t TenantGroup>,
+}
+
+impl<'t> TenantIndex<'t> {
+    /// The first user or group with an id wins, as in [`Tenant::user`].
+    pub fn new(t: &'t Tenant) -> TenantIndex<'t> {
+        let mut users = HashMap::with_capacity(t.users.len());
+        for u in &t.users {
+            users.entry(u.id.as_str()).or_insert(u);
+        }
+        let mut groups = HashMap::with_capacity(t.groups.len());
+        for g in &t.groups {
+            groups.entry(g.id.as_str()).or_insert(g);
+        }
+        TenantIndex { users, groups }
+    }
+
+    pub fn user(&self, id: &str) -> Option<&'t TenantUser> {
+        self.users.get(id).copied()
+    }
+
+    pub fn group(&self, id: &str) -> Option<&'t TenantGroup> {
+        self.groups.get(id).copied()
+    }
+
+    /// [`Tenant::principal_type`].
+    pub fn principal_type(&self, id: &str) -> Option<&'static str> {
+        if self.user(id).is_some() {
+            Some("User")
+        } else if self.group(id).is_some() {
+            Some("Group")
+        } else {
+            None
+        }
+    }
+
+    /// [`Tenant::display_name`].
+    pub fn display_name(&self, id: &str) -> String {
+        match (self.user(id), self.group(id)) {
+            (Some(u), _) => u
+                .properties
+                .get("displayName")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            (_, Some(g)) => g.display_name.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// [`Tenant::members`].
+    pub fn members(&self, group: &str, transitive: bool) -> Vec<String> {
+        members(|id| self.group(id), group, transitive)
+    }
+}
+
+/// Member ids of a group: direct, or every user below it (nested groups expanded once each, so
+/// a loop of groups ends).
+fn members<'t>(
+    group_of: impl Fn(&str) -> Option<&'t TenantGroup>,
+    group: &str,
+    transitive: bool,
+) -> Vec<String> {
+    let Some(g) = group_of(group) else {
+        return Vec::new();
+    };
+    if !transitive {
+        return g.members.clone();
+    }
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::from([group.to_string()]);
+    let mut stack = g.members.clone();
+    stack.reverse();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        out.push(id.clone());
+        if let Some(inner) = group_of(&id) {
+            stack.extend(inner.members.iter().rev().cloned());
+        }
+    }
+    out
 }
 
 /// The built-in tenant: a small research organisation on `northwind.example` that complements
