@@ -118,36 +118,6 @@ impl Tenant {
         self.groups.iter().find(|g| g.id == id)
     }
 
-    /// What a principal id names: `User`, `Group`, or nothing.
-    pub fn principal_type(&self, id: &str) -> Option<&'static str> {
-        if self.user(id).is_some() {
-            Some("User")
-        } else if self.group(id).is_some() {
-            Some("Group")
-        } else {
-            None
-        }
-    }
-
-    pub fn display_name(&self, id: &str) -> String {
-        match (self.user(id), self.group(id)) {
-            (Some(u), _) => u
-                .properties
-                .get("displayName")
-                .and_then(Json::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            (_, Some(g)) => g.display_name.clone(),
-            _ => String::new(),
-        }
-    }
-
-    /// Member ids of a group: direct, or every user below it (nested groups expanded once
-    /// each, so a loop of groups ends).
-    pub fn members(&self, group: &str, transitive: bool) -> Vec<String> {
-        members(|id| self.group(id), group, transitive)
-    }
-
     /// A user as Graph returns it with `select` (every property when `None`: the defaults).
     pub fn render_user(&self, u: &TenantUser, select: Option<&[String]>, delta: bool) -> Json {
         let mut out = Map::new();
@@ -211,7 +181,7 @@ impl<'t> TenantIndex<'t> {
         self.groups.get(id).copied()
     }
 
-    /// [`Tenant::principal_type`].
+    /// What a principal id names: `User`, `Group`, or nothing.
     pub fn principal_type(&self, id: &str) -> Option<&'static str> {
         if self.user(id).is_some() {
             Some("User")
@@ -222,7 +192,7 @@ impl<'t> TenantIndex<'t> {
         }
     }
 
-    /// [`Tenant::display_name`].
+    /// The display name of the user or group `id` names (empty when neither).
     pub fn display_name(&self, id: &str) -> String {
         match (self.user(id), self.group(id)) {
             (Some(u), _) => u
@@ -236,7 +206,8 @@ impl<'t> TenantIndex<'t> {
         }
     }
 
-    /// [`Tenant::members`].
+    /// Member ids of a group: direct, or every user below it (nested groups expanded once
+    /// each, so a loop of groups ends).
     pub fn members(&self, group: &str, transitive: bool) -> Vec<String> {
         members(|id| self.group(id), group, transitive)
     }
@@ -528,6 +499,7 @@ mod tests {
     #[test]
     fn seed_is_consistent() {
         let t = seed();
+        let ix = TenantIndex::new(&t);
         for u in &t.users {
             if let Some(m) = &u.manager {
                 assert!(t.user(m).is_some(), "{m}");
@@ -535,15 +507,15 @@ mod tests {
         }
         for g in &t.groups {
             for m in &g.members {
-                assert!(t.principal_type(m).is_some(), "{m}");
+                assert!(ix.principal_type(m).is_some(), "{m}");
             }
         }
         for a in &t.assignments {
-            assert!(t.principal_type(&a.principal_id).is_some());
+            assert!(ix.principal_type(&a.principal_id).is_some());
         }
         // Wu is in Research only through the nested Reactor Lab.
-        let direct = t.members(&group_id(1), false);
-        let all = t.members(&group_id(1), true);
+        let direct = ix.members(&group_id(1), false);
+        let all = ix.members(&group_id(1), true);
         assert!(!direct.contains(&user_id(5)) && all.contains(&user_id(5)));
     }
 
