@@ -460,3 +460,36 @@ fn the_branch_is_never_the_base_and_gh_without_a_token_fails_loudly() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("HEAD is detached"));
 }
+
+#[test]
+fn both_workflows_open_their_pull_requests_through_this_one_script() {
+    let drift = std::fs::read_to_string("examples/github/roster-drift.yml").unwrap();
+    let entra = std::fs::read_to_string("examples/github/roster-entra-sync.yml").unwrap();
+    for (yml, branch, title) in [
+        (&drift, "roster/drift", "Codify drift from Asana"),
+        (&entra, "roster/entra", "Changes from Entra"),
+    ] {
+        assert!(yml.contains("command: pull-request"), "{branch}");
+        assert!(yml.contains(&format!("branch: {branch}\n")), "{branch}");
+        assert!(yml.contains(&format!("title: {title}\n")), "{branch}");
+        // The plumbing is the script's alone.
+        assert!(
+            !yml.contains("gh pr ") && !yml.contains("git push"),
+            "{branch}"
+        );
+        // The checkout pushes with the token the pull request is opened with.
+        assert!(yml.contains("token: ${{ secrets.ROSTER_PR_TOKEN || github.token }}\n"));
+        assert!(yml.contains("github-token: ${{ secrets.ROSTER_PR_TOKEN || github.token }}\n"));
+    }
+    assert!(drift.contains("\"$ROSTER\" import asana --update"));
+    assert!(
+        drift.contains("`roster apply`"),
+        "the body says how to revert"
+    );
+    assert!(entra.contains("\"$ROSTER\" import entra\n"));
+    assert!(entra.contains("- cron: \"23 * * * *\""), "hourly");
+    assert!(entra.contains("if: needs.mode.outputs.mode == 'seed'"));
+    assert!(entra.contains("if: needs.mode.outputs.mode == 'live'"));
+    assert!(entra.contains("\"$ROSTER\" apply --auto-approve --audit-log roster-audit.jsonl"));
+    assert!(!entra.contains("--allow-deprovisions "), "every gate holds");
+}
