@@ -491,5 +491,12 @@ fn both_workflows_open_their_pull_requests_through_this_one_script() {
     assert!(entra.contains("if: needs.mode.outputs.mode == 'seed'"));
     assert!(entra.contains("if: needs.mode.outputs.mode == 'live'"));
     assert!(entra.contains("\"$ROSTER\" apply --auto-approve --audit-log roster-audit.jsonl"));
-    assert!(!entra.contains("--allow-deprovisions "), "every gate holds");
+    // Every gate holds: no override flag outside the comments.
+    assert!(
+        !entra
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .any(|l| l.contains("--allow-deprovisions")),
+        "an override flag"
+    );
 }
