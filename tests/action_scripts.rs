@@ -1322,9 +1322,10 @@ fn the_action_declares_what_the_scripts_use_and_the_workflows_use_what_it_declar
             "an expression inside a script: {line}"
         );
     }
-    // Every output is one run.sh or install.sh sets.
+    // Every output is one run.sh, install.sh or pull-request.sh sets.
     let scripts = std::fs::read_to_string("scripts/action/run.sh").unwrap()
-        + &std::fs::read_to_string("scripts/action/install.sh").unwrap();
+        + &std::fs::read_to_string("scripts/action/install.sh").unwrap()
+        + &std::fs::read_to_string("scripts/action/pull-request.sh").unwrap();
     let outputs = keys_under(&action, "outputs:", 2);
     for name in [
         "exit-code",

@@ -280,6 +280,32 @@ fn dry_run_writes_nothing_and_shows_exactly_what_the_real_run_writes() {
     assert_eq!(stdout(&real), diff);
 }
 
+/// `roster import asana --update` in the config directory itself, with the default `-C .`,
+/// as the drift workflow runs it: the loader names its files `roster.yaml` and `users/…`,
+/// without the `./` that `-C .` would put before them.
+#[test]
+fn update_with_the_default_config_dir_finds_roster_yaml_and_the_declarations() {
+    let org = Org::with_state(&drifted());
+    let dir = copy_of("before");
+    let before = hashes(dir.path());
+    let out = Command::cargo_bin("roster")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("ASANA_TOKEN", TOKEN)
+        .env_remove("ROSTER_ASANA_URL")
+        .env_remove("ROSTER_TARGET_URL")
+        .args(["import", "asana", "--update", "--dry-run"])
+        .args(["--asana-url", org.emu.url()])
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    let with_dir = org.run(dir.path(), &["import", "asana", "--update", "--dry-run"]);
+    assert_eq!(stdout(&out), stdout(&with_dir));
+    assert!(stdout(&out).contains("+++ b/users/"), "{}", stdout(&out));
+    assert_eq!(hashes(dir.path()), before);
+}
+
 #[test]
 fn no_unmanaged_leaves_unmanaged_users_out_and_says_so() {
     let org = Org::with_state(&drifted());

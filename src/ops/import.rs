@@ -215,15 +215,20 @@ pub async fn update(
 ) -> anyhow::Result<Option<Updated>> {
     loaded.config.settings.policy.unmanaged = Unmanaged::Report;
     let dir = loaded.config.dir.clone();
-    let settings_path = dir.join(SETTINGS_FILE);
+    // The loader names its sources without a leading `./` (`-C .`, the default, gives
+    // `roster.yaml` and `users/x.yaml`), so compare in that form.
+    let shown = |p: &Path| p.strip_prefix(".").unwrap_or(p).to_path_buf();
+    let shown_dir = shown(&dir);
+    let settings_path = shown_dir.join(SETTINGS_FILE);
     let mut settings = None;
     let mut files = Vec::new();
     for (path, text) in loaded.report.sources.iter() {
-        if path == settings_path {
+        if shown(path) == settings_path {
             settings = Some(text.to_string());
             continue;
         }
-        let Ok(rel) = path.strip_prefix(&dir) else {
+        let path = shown(path);
+        let Ok(rel) = path.strip_prefix(&shown_dir) else {
             continue;
         };
         let Some(rel) = rel.to_str() else { continue };
