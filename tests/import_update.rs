@@ -470,3 +470,43 @@ fn a_file_changed_on_disk_between_read_and_write_is_not_overwritten() {
     );
     assert_eq!(std::fs::read_to_string(&unmanaged).unwrap(), "users: []\n");
 }
+
+#[test]
+fn a_pending_deprovision_is_never_codified_as_a_re_enabled_user() {
+    // The declaration offboards ada; Asana still has her active (the apply has not run, or a
+    // gate held it back). Codifying must not write `accountEnabled: true` back into git.
+    let settings = "\
+version: 1
+asana:
+  token_env: ASANA_TOKEN
+mappings:
+  users:
+    - { target: userName, source: userPrincipalName, match: 1 }
+    - { target: active, source: accountEnabled }
+    - { target: title, source: jobTitle }
+";
+    let users = "\
+users:
+  - userPrincipalName: ada@example.com
+    jobTitle: Engineer
+    accountEnabled: false   # left the company
+";
+    let dir = support::config_dir(settings, users);
+    let org = Org::with_state(&json!({
+        "format": "roster-emulator-state/1",
+        "users": [user(ADA, "ada@example.com", "ada@example.com", json!({"title": "Engineer"}))],
+    }));
+    let out = org.run(dir.path(), &["import", "asana", "--update"]);
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    assert!(
+        err.contains(r#"not codified: user["ada@example.com"]: declared disabled but active in the target: `roster apply` deprovisions it"#),
+        "{err}"
+    );
+    let after = std::fs::read_to_string(dir.path().join("users/people.yaml")).unwrap();
+    assert_eq!(after, users);
+    // The deprovision is still planned.
+    let plan = org.run(dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_exit(&plan, 2);
+    assert!(stdout(&plan).contains("deprovision"), "{}", stdout(&plan));
+}

@@ -552,7 +552,13 @@ fn fixes(
                     address,
                     "accountEnabled is set by Entra (entra.mode: live): change it in Entra",
                 ),
-                Some(_) => enabled(&mut users, &c.key, true),
+                // The declaration offboards the user and the target has not caught up (the
+                // apply has not run, or a gate held it back): writing `accountEnabled: true`
+                // would undo an offboarding someone decided in git. Never codified.
+                Some(_) => left(
+                    address,
+                    "declared disabled but active in the target: `roster apply` deprovisions it (codifying would re-enable an offboarded user)",
+                ),
                 None => {}
             },
             (Kind::Group, Action::AddMembers) => {
