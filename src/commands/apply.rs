@@ -42,6 +42,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
             allow_deprovisions: args.allow_deprovisions,
             audit_log: args.audit_log.as_deref(),
             hooks,
+            now: ops::now_secs(),
         };
         op::prepare(loaded, &request, notes).await
     });

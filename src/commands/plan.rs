@@ -22,6 +22,7 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
             changed_since: args.changed_since.as_deref(),
             access: Access::Read,
             hooks,
+            at: args.at.unwrap_or_else(ops::now_secs),
         };
         pipeline::plan(loaded, &request, notes).await
     });

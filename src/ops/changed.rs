@@ -41,6 +41,8 @@ impl Changed {
                     .collect(),
             ),
             groups: Some(self.groups.clone()),
+            // The instant is the caller's (`pipeline::read_and_plan`).
+            at: 0,
         }
     }
 

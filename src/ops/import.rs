@@ -241,6 +241,7 @@ pub async fn update(
         changed_since: None,
         access: Access::Read,
         hooks,
+        at: super::now_secs(),
     };
     let pipeline::Planning::Planned(planned) = pipeline::plan(loaded, &plan_request, notes).await?
     else {

@@ -519,7 +519,22 @@ pub struct Policy {
     pub protected: Vec<ProtectedPattern>,
     pub deprovision_with: DeprovisionWith,
     pub max_deprovisions: MaxDeprovisions,
+    /// How many days ahead plans list expiring access (`policy.expiry_warning_days`).
+    pub expiry_warning_days: u32,
+    /// The monthly price of one active user (`policy.seat_price`).
+    pub seat_price: Option<SeatPrice>,
 }
+
+/// The monthly price of one seat: an amount in a currency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeatPrice {
+    pub amount: f64,
+    /// ISO 4217, e.g. `USD`.
+    pub currency: String,
+}
+
+/// Default of `policy.expiry_warning_days`.
+pub const EXPIRY_WARNING_DAYS: u32 = 14;
 
 impl Policy {
     pub fn is_protected(&self, user_name: &str) -> bool {
@@ -534,6 +549,8 @@ impl Default for Policy {
             protected: Vec::new(),
             deprovision_with: DeprovisionWith::Deactivate,
             max_deprovisions: MaxDeprovisions::default(),
+            expiry_warning_days: EXPIRY_WARNING_DAYS,
+            seat_price: None,
         }
     }
 }

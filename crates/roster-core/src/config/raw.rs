@@ -231,6 +231,24 @@ pub struct RawPolicy {
     /// `--allow-deprovisions N`.
     #[serde(default)]
     pub max_deprovisions: Option<Spanned<RawMaxDeprovisions>>,
+    /// How many days ahead plans and drift reports list the users and team memberships whose
+    /// `expires` comes up, soonest first. Default 14; `0` lists only those ending today.
+    #[serde(default)]
+    pub expiry_warning_days: Option<Spanned<u32>>,
+    /// The monthly price of one active user, to show what a plan does to the bill beside its
+    /// seat count (`seats: +3, −1 (net +2): +21.98 USD a month`). Optional.
+    #[serde(default)]
+    pub seat_price: Option<Spanned<RawSeatPrice>>,
+}
+
+/// The monthly price of one seat.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "SeatPrice")]
+pub struct RawSeatPrice {
+    /// Price of one active user a month, e.g. `10.99`; zero or more.
+    pub amount: Spanned<f64>,
+    /// ISO 4217 currency code, three capital letters, e.g. `USD` or `EUR`.
+    pub currency: Spanned<String>,
 }
 
 /// What happens to live users no declaration matches.

@@ -630,6 +630,39 @@ impl Validator<'_> {
             };
             policy.max_deprovisions = MaxDeprovisions { count, percent };
         }
+        if let Some(days) = p.expiry_warning_days {
+            policy.expiry_warning_days = days.value;
+        }
+        if let Some(price) = p.seat_price {
+            let raw::RawSeatPrice { amount, currency } = price.value;
+            let mut ok = true;
+            if !amount.value.is_finite() || amount.value < 0.0 {
+                self.error(
+                    format!(
+                        "seat_price amount must be zero or more, not {}",
+                        amount.value
+                    ),
+                    span(file, &amount),
+                    "the monthly price of one active user, e.g. `amount: 10.99`",
+                );
+                ok = false;
+            }
+            let code = &currency.value;
+            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                self.error(
+                    format!("`{code}` is not a currency code"),
+                    span(file, &currency),
+                    "write an ISO 4217 code: three capital letters such as USD, EUR or GBP",
+                );
+                ok = false;
+            }
+            if ok {
+                policy.seat_price = Some(model::SeatPrice {
+                    amount: amount.value,
+                    currency: currency.value,
+                });
+            }
+        }
         policy
     }
 

@@ -534,6 +534,7 @@ fn scope_limits_the_plan_to_changed_objects() {
     let scope = Scope {
         users: Some(["b@example.com".to_string()].into()),
         groups: Some(Default::default()),
+        at: 0,
     };
     let l = Live {
         complete: false,
@@ -602,6 +603,7 @@ fn item8_names_match_across_normal_forms_in_references_teams_and_scope() {
     let scope = Scope {
         users: Some([JOSE_NFD.to_uppercase()].into()),
         groups: Some(Default::default()),
+        at: 0,
     };
     let l = Live {
         complete: false,

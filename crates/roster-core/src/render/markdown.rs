@@ -44,6 +44,11 @@ pub fn to_string(plan: &Plan) -> String {
         s.no_op,
         s.unmanaged
     );
+    let _ = writeln!(head, "**{}**\n", escape(&plan.seats.line()));
+    if !plan.expiring.is_empty() {
+        head.push_str(&super::expiring_section(&plan.expiring, true));
+        head.push('\n');
+    }
     if let Some(caps) = plan.deprovision_gate.caps_applied() {
         let _ = writeln!(head, "> [!NOTE]\n> {}\n", escape(&caps));
     }
@@ -260,7 +265,7 @@ fn fence_safe(s: &str) -> String {
 }
 
 /// Text in Markdown prose: no HTML, no table or emphasis surprises.
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     visible(
         &s.replace('&', "&amp;")
             .replace('<', "&lt;")

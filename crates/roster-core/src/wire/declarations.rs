@@ -126,6 +126,9 @@ fn settings(s: &Settings) -> Json {
         protected,
         deprovision_with: _,
         max_deprovisions: _,
+        // What a plan says beside its changes (warnings, the cost of seats).
+        expiry_warning_days: _,
+        seat_price: _,
     } = policy;
     let unmanaged = match unmanaged {
         Unmanaged::Ignore => "ignore",
