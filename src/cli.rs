@@ -165,6 +165,12 @@ pub struct ApplyArgs {
     /// GIT_REF, and every object the saved plan changes
     #[arg(long, value_name = "GIT_REF")]
     pub changed_since: Option<String>,
+    /// Without a plan file: apply only what expiry causes — deprovision the users whose
+    /// `expires` has come, and remove them and the memberships that ended from their teams —
+    /// and leave every other change for a reviewed apply. The gates hold as always. For a
+    /// scheduled job
+    #[arg(long, conflicts_with = "plan_file")]
+    pub expired_only: bool,
     #[command(flatten)]
     pub target: TargetArgs,
 }

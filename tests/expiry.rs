@@ -313,3 +313,33 @@ fn issue14_a_bad_expires_is_a_located_error_and_nothing_is_sent() {
     }
     assert_eq!(o.h.stats().requests, 0);
 }
+
+#[test]
+fn issue14_apply_expired_only_carries_out_expiries_and_leaves_the_rest() {
+    let o = org(SETTINGS);
+    // Ada's title edited in the files: a change for a reviewed apply, not for the nightly one.
+    let users = std::fs::read_to_string(o.h.config_dir().join("users/users.yaml")).unwrap();
+    std::fs::write(
+        o.h.config_dir().join("users/users.yaml"),
+        users.replacen("jobTitle: Engineer", "jobTitle: Lead", 1),
+    )
+    .unwrap();
+    o.h.emu().reset_stats();
+    let out = o.h.run("apply", &["--auto-approve", "--expired-only"]);
+    assert_code(&out, 0);
+    assert!(!stdout(&out).contains("ada@ex.test"), "{}", stdout(&out));
+    assert!(!o.active("yan@ex.test") && o.active("tom@ex.test"));
+    assert_eq!(o.platform(), ["ada@ex.test"]);
+    // The deprovision and the team's removals: two writes, no update of Ada.
+    assert_eq!(o.h.stats().writes, 2);
+    let plan = o.plan_json(&[]);
+    assert_eq!(changes(&plan), [r#"user["ada@ex.test"] update : "#]);
+    // Not with a plan file: a saved plan is applied as reviewed.
+    let out = o.h.run("apply", &["plan.json", "--expired-only"]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("cannot be used with"),
+        "{}",
+        stderr(&out)
+    );
+}

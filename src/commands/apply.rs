@@ -43,6 +43,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
             audit_log: args.audit_log.as_deref(),
             hooks,
             now: ops::now_secs(),
+            expired_only: args.expired_only,
         };
         op::prepare(loaded, &request, notes).await
     });

@@ -23,6 +23,7 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
             access: Access::Read,
             hooks,
             at: args.at.unwrap_or_else(ops::now_secs),
+            expired_only: false,
         };
         pipeline::plan(loaded, &request, notes).await
     });

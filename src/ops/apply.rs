@@ -43,6 +43,8 @@ pub struct Request<'a> {
     /// Now, in seconds since the epoch: a fresh plan is evaluated at it, and a saved plan
     /// evaluated after it (`plan --at` ahead) is refused.
     pub now: i64,
+    /// `--expired-only`: the fresh plan keeps only what expiry causes.
+    pub expired_only: bool,
 }
 
 /// Where [`prepare`] ended.
@@ -190,6 +192,7 @@ pub async fn prepare(
                     access: Access::Write,
                     hooks: request.hooks,
                     at: request.now,
+                    expired_only: request.expired_only,
                 },
                 notes,
             )
@@ -331,8 +334,15 @@ async fn check_replan(
     // At the instant the saved plan was evaluated at: the comparison is of the config and the
     // target, and an expiry that has come since is the next plan's to carry out.
     let at = saved.evaluated_at;
-    let (_, _, fresh) =
-        pipeline::read_and_plan(connection, config, changed, at, request.hooks, notes).await?;
+    let (_, _, fresh) = pipeline::read_and_plan(
+        connection,
+        config,
+        changed,
+        (at, false),
+        request.hooks,
+        notes,
+    )
+    .await?;
     let comparison = replan::compare(saved, declarations, &fresh, &Declarations::of(config));
     if !comparison.differences.is_empty() {
         return Ok(Some(Refusal {

@@ -41,8 +41,8 @@ impl Changed {
                     .collect(),
             ),
             groups: Some(self.groups.clone()),
-            // The instant is the caller's (`pipeline::read_and_plan`).
-            at: 0,
+            // The instant and `expired_only` are the caller's (`pipeline::read_and_plan`).
+            ..Scope::default()
         }
     }
 

@@ -242,6 +242,7 @@ pub async fn update(
         access: Access::Read,
         hooks,
         at: super::now_secs(),
+        expired_only: false,
     };
     let pipeline::Planning::Planned(planned) = pipeline::plan(loaded, &plan_request, notes).await?
     else {

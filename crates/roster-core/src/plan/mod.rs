@@ -382,6 +382,10 @@ pub struct Scope {
     /// The instant to plan at, in seconds since the epoch: `expires` is judged against it.
     /// The command layer gives the clock's time or `--at`; the planner never reads a clock.
     pub at: i64,
+    /// Keep only what expiry causes (`apply --expired-only`): deprovisions of users whose
+    /// `expires` has come, and removals from teams of those users and of memberships that
+    /// ended. Everything else the plan would do is left for another run.
+    pub expired_only: bool,
 }
 
 /// Computes the plan. Pure.
@@ -470,6 +474,7 @@ impl<'a> Planner<'a> {
             users: (scope.users.as_ref()).map(|s| s.iter().map(|k| match_key(k)).collect()),
             groups: scope.groups.clone(),
             at: scope.at,
+            expired_only: scope.expired_only,
         };
         // Match every declared user first, so manager and member references resolve whatever
         // the order of declaration.
@@ -524,7 +529,36 @@ impl<'a> Planner<'a> {
         }
         let expiring = self.expiring(&scope);
         let checked = scope.users.is_none() && self.live.complete;
+        if scope.expired_only {
+            self.keep_expiries();
+        }
         self.finish(unmanaged, checked, expiring)
+    }
+
+    /// Drops every change that expiry does not cause (`Scope::expired_only`).
+    fn keep_expiries(&mut self) {
+        let at = self.at;
+        let config = self.config;
+        let expired_user = |key: &str| config.user(key).is_some_and(|u| u.expired_at(at));
+        let ended = |group: &str, key: &str| {
+            (config.groups.iter())
+                .find(|g| g.display_name == group)
+                .is_some_and(|g| g.membership_expired_at(key, at))
+        };
+        self.changes.retain_mut(|c| match (c.kind, c.action) {
+            (Kind::User, Action::Deprovision) => {
+                expired_user(&c.key)
+                    && c.reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with("expired on "))
+            }
+            (Kind::Group, Action::RemoveMembers) => {
+                c.members
+                    .retain(|m| expired_user(&m.key) || ended(&c.key, &m.key));
+                !c.members.is_empty()
+            }
+            _ => false,
+        });
     }
 
     /// The planned users and memberships whose access ends within the warning window, soonest

@@ -534,7 +534,7 @@ fn scope_limits_the_plan_to_changed_objects() {
     let scope = Scope {
         users: Some(["b@example.com".to_string()].into()),
         groups: Some(Default::default()),
-        at: 0,
+        ..Scope::default()
     };
     let l = Live {
         complete: false,
@@ -603,7 +603,7 @@ fn item8_names_match_across_normal_forms_in_references_teams_and_scope() {
     let scope = Scope {
         users: Some([JOSE_NFD.to_uppercase()].into()),
         groups: Some(Default::default()),
-        at: 0,
+        ..Scope::default()
     };
     let l = Live {
         complete: false,
@@ -988,4 +988,73 @@ fn issue14_seats_count_creates_reactivations_and_deprovisions_with_the_monthly_c
         fewer.line(),
         "Seats: +0, \u{2212}3 (net \u{2212}3): \u{2212}24.00 EUR a month"
     );
+}
+
+#[test]
+fn issue14_expired_only_keeps_what_expiry_causes_and_nothing_else() {
+    let users = "users:
+  - userPrincipalName: gone@x.io
+    expires: 2026-02-01
+  - userPrincipalName: off@x.io
+    accountEnabled: false
+  - userPrincipalName: edited@x.io
+    jobTitle: Lead
+  - userPrincipalName: new@x.io
+  - userPrincipalName: stays@x.io
+";
+    let groups = "groups:\n  - displayName: T\n    members:\n      - { user: stays@x.io, expires: 2026-02-01 }\n      - new@x.io\n";
+    let config = config_with(
+        "version: 1\npolicy: { unmanaged: deprovision, max_deprovisions: { count: 9, percent: 100 } }\n",
+        users,
+        groups,
+    );
+    let l = live(
+        vec![
+            live_user("1", "gone@x.io", json!({})),
+            live_user("2", "off@x.io", json!({})),
+            live_user("3", "edited@x.io", json!({ "title": "Engineer" })),
+            live_user("5", "stays@x.io", json!({})),
+            live_user("6", "stranger@x.io", json!({})),
+        ],
+        vec![json!({ "id": "9", "displayName": "T", "members": [
+            { "value": "1" }, { "value": "2" }, { "value": "5" }, { "value": "6" }] })],
+    );
+    let scope = |expired_only| Scope {
+        at: at("2026-03-01T00:00:00Z"),
+        expired_only,
+        ..Scope::default()
+    };
+    let show = |p: &Plan| -> Vec<String> {
+        (p.changes.iter())
+            .map(|c| {
+                let members: Vec<&str> = c.members.iter().map(|m| m.key.as_str()).collect();
+                format!(
+                    "{} {} {}",
+                    c.address(),
+                    c.action.as_str(),
+                    members.join(",")
+                )
+            })
+            .collect()
+    };
+    let all = plan(&config, &l, Capabilities::ASANA, &scope(false));
+    assert_eq!(all.changes.len(), 7, "{:#?}", show(&all));
+    let only = plan(&config, &l, Capabilities::ASANA, &scope(true));
+    assert_eq!(
+        show(&only),
+        [
+            r#"user["gone@x.io"] deprovision "#,
+            r#"group["T"] remove_members gone@x.io,stays@x.io"#,
+        ]
+    );
+    assert_eq!(
+        (only.summary.deprovision, only.summary.remove_members),
+        (1, 1)
+    );
+    assert_eq!(
+        only.summary.create + only.summary.update + only.summary.add_members,
+        0
+    );
+    assert_eq!(only.deprovision_gate.count, 1);
+    assert_eq!(only.seats.line(), "Seats: +0, \u{2212}1 (net \u{2212}1)");
 }
