@@ -342,6 +342,33 @@ mod tests {
     }
 
     #[test]
+    fn issue14_ten_thousand_expiring_users_are_listed_in_part_under_the_limit() {
+        let mut plan = fixtures::plan();
+        let long = "x".repeat(200);
+        plan.expiring = (0..10_000)
+            .map(|i| crate::plan::Expiring {
+                user: format!("{long}{i:05}@example.com"),
+                group: Some(format!("{long} team")),
+                expires: "2026-12-01T00:00:00+01:00".into(),
+                ends_at: 1_796_169_600,
+                days_left: 2,
+            })
+            .collect();
+        let md = to_string(&plan);
+        assert!(md.chars().count() < MAX_CHARS, "{}", md.chars().count());
+        assert!(md.contains("#### Expiring soon (10000)"));
+        assert!(md.contains("… and 9950 more: the JSON output lists them all."));
+        assert!(md.contains("**Seats: +1, \u{2212}1 (net 0)**"));
+        for c in &plan.changes {
+            assert!(
+                md.contains(&code(&c.address())),
+                "{} is missing",
+                c.address()
+            );
+        }
+    }
+
+    #[test]
     fn thousands_of_warnings_cannot_push_the_comment_over_the_limit() {
         // Every warning was printed above the changes, unbudgeted: 1,000 users deprovisioned in
         // Asana but declared active made a comment of over 150,000 characters.
