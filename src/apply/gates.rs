@@ -80,14 +80,15 @@ pub fn check(
     }
 }
 
-/// A saved plan's deprovisions of users the config declares and wants active: a plan file
-/// edited to deprovision someone, or a config changed since the plan to keep them. Either
+/// A saved plan's deprovisions of users the config declares and wants active at the instant
+/// the plan was evaluated at (so an expiry the plan saw passed is not a contradiction): a plan
+/// file edited to deprovision someone, or a config changed since the plan to keep them. Either
 /// way the irreversible change is not what the files now say, so apply refuses it.
 pub fn contradicted_deprovisions(plan: &Plan, config: &Config) -> Vec<String> {
     plan.changes
         .iter()
         .filter(|c| c.kind == Kind::User && c.action == Action::Deprovision)
-        .filter(|c| crate::plan::wants_active(config, &c.key) == Some(true))
+        .filter(|c| crate::plan::wants_active(config, &c.key, plan.evaluated_at) == Some(true))
         .map(|c| {
             format!(
                 "the plan deprovisions {}, and the config declares that user enabled: refusing \
@@ -179,6 +180,26 @@ mod tests {
             }
         }
         assert!(contradicted_deprovisions(&plan, &config).is_empty());
+    }
+
+    #[test]
+    fn issue14_a_saved_deprovision_of_an_expired_user_is_judged_at_the_plans_instant() {
+        // The fixture deprovisions dennis@example.com, whose access ends with 2026-11-28; the
+        // fixture plan was evaluated at 2026-11-29T01:59:13Z.
+        let (config, _) = crate::config::from_texts(
+            "version: 1\n",
+            &[(
+                "users/u.yaml",
+                "users:\n  - userPrincipalName: dennis@example.com\n    expires: 2026-11-28\n",
+            )],
+            &[],
+        );
+        let config = config.unwrap();
+        assert!(contradicted_deprovisions(&fixtures::plan(), &config).is_empty());
+        // The same plan said to be evaluated before the expiry: the config keeps dennis then.
+        let mut early = fixtures::plan();
+        early.evaluated_at -= 86_400;
+        assert_eq!(contradicted_deprovisions(&early, &config).len(), 1);
     }
 
     #[test]

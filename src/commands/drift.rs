@@ -25,12 +25,20 @@ pub fn run(global: &GlobalArgs, args: &DriftArgs) -> anyhow::Result<Outcome> {
             changed_since: None,
             access: Access::Read,
             hooks,
+            at: args.at.unwrap_or_else(ops::now_secs),
+            expired_only: false,
         };
         pipeline::plan(loaded, &request, notes).await
     });
     let Planning::Planned(planned) = planning? else {
         return Ok(Outcome::Failed);
     };
+    if let Some(at) = args.at {
+        output::say!(
+            "note: reported as of {} (--at), not now",
+            crate::civil_time::rfc3339(u64::try_from(at).unwrap_or(0))
+        );
+    }
     let drift = plan::drift::drift(&planned.plan);
     let mut out = output::stdout();
     match args.format {

@@ -193,6 +193,7 @@ mod tests {
             groups: vec![crate::config::model::Group {
                 display_name: "team".into(),
                 members: vec!["ada@x.io".into()],
+                member_expires: Default::default(),
                 origin: None,
             }],
             warnings: vec![],

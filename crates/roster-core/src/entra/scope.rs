@@ -173,6 +173,7 @@ pub fn resolve(dir: &Directory, settings: &EntraSettings, read_manager: bool) ->
         teams.push(Group {
             display_name: name.to_string(),
             members,
+            member_expires: Default::default(),
             origin: None,
         });
     }

@@ -197,6 +197,7 @@ fn groups_map_display_name_and_members() {
     let group = Group {
         display_name: "Platform".into(),
         members: vec!["bob@example.com".into(), "ghost@example.com".into()],
+        member_expires: Default::default(),
         origin: None,
     };
     let mapped = map_group(&targets::default_group_mappings(), &group, Flow::Create).unwrap();

@@ -36,6 +36,10 @@ fn render(d: &Drift, md: bool) -> String {
             "No drift: {} matches the configuration.",
             d.profile.target_name_capitalized()
         );
+        if !d.expiring.is_empty() {
+            s.push('\n');
+            s.push_str(&super::expiring_section(&d.expiring, md));
+        }
         return s;
     }
     // Markdown goes into a GitHub issue, which holds at most 65,536 characters: lines are
@@ -134,6 +138,10 @@ fn render(d: &Drift, md: bool) -> String {
             })
             .collect(),
     );
+    if !d.expiring.is_empty() {
+        s.push_str(&super::expiring_section(&d.expiring, md));
+        s.push('\n');
+    }
     if !d.unmanaged_checked {
         let _ = writeln!(
             s,
@@ -155,6 +163,21 @@ mod tests {
     use crate::plan::drift::drift;
     use crate::plan::{Member, UnmanagedUser};
     use crate::render::fixtures;
+
+    #[test]
+    fn issue14_no_drift_still_lists_what_expires_soon() {
+        let mut d = drift(&fixtures::empty());
+        d.expiring = fixtures::plan().expiring;
+        assert!(d.is_empty(), "expiring access is not drift");
+        let mut t = Vec::new();
+        super::text(&d, &mut t).unwrap();
+        assert_eq!(
+            String::from_utf8(t).unwrap(),
+            "No drift: Asana matches the configuration.\n\nExpiring soon (2):\n  \
+             user[\"carol@example.com\"] expires in 2 days (2026-12-01)\n  \
+             group[\"Platform\"] member \"bob@example.com\" expires in 11 days (2026-12-10)\n"
+        );
+    }
 
     #[test]
     fn ten_thousand_unmanaged_users_fit_in_an_issue() {

@@ -36,7 +36,7 @@ mod tests {
     #[test]
     fn the_documented_fields_are_there() {
         let v = serde_json::to_value(PlanJson::from(&fixtures::plan())).unwrap();
-        assert_eq!(v["format_version"], "1.2");
+        assert_eq!(v["format_version"], "1.3");
         assert!(FORMAT_VERSION.starts_with(&format!("{FORMAT_MAJOR}.")));
         for key in ["create", "update", "deprovision", "no_op", "unmanaged"] {
             assert!(v["summary"][key].is_u64(), "summary.{key}");
@@ -46,5 +46,11 @@ mod tests {
             assert!(c.get(key).is_some(), "changes[].{key}");
         }
         assert!(v["unmanaged"][0]["key"].is_string());
+        assert_eq!(v["evaluated_at"], "2026-11-29T01:59:13Z");
+        assert_eq!(v["expiring"][0]["message"], "expires in 2 days");
+        assert_eq!(
+            (v["seats"]["added"].as_u64(), v["seats"]["net"].as_i64()),
+            (Some(1), Some(0))
+        );
     }
 }

@@ -63,6 +63,7 @@ fn user(u: &User) -> Json {
         account_enabled_set: _,
         in_scope,
         app_role_assignments,
+        expires,
         // Where it is written.
         origin: _,
         ..
@@ -71,13 +72,19 @@ fn user(u: &User) -> Json {
         .into_iter()
         .filter_map(|a| Some((a.name().to_string(), Json::from(u.get(a)?))))
         .collect();
-    json!({
+    let mut out = json!({
         "upn": upn,
         "attributes": attributes,
         "account_enabled": account_enabled,
         "in_scope": in_scope,
         "app_role_assignments": app_role_assignments,
-    })
+    });
+    // Only when written, so that the digests of users without one are those of earlier
+    // versions; by the instant it means, however it is written.
+    if let Some(e) = expires {
+        out["expires_at"] = Json::from(e.ends_at);
+    }
+    out
 }
 
 /// A declared team: its name and its members by key, sorted.
@@ -85,12 +92,21 @@ fn group(g: &Group) -> Json {
     let Group {
         display_name,
         members,
+        member_expires,
         origin: _,
     } = g;
     let mut members: Vec<String> = members.iter().map(|m| match_key(m)).collect();
     members.sort();
     members.dedup();
-    json!({ "display_name": display_name, "members": members })
+    let mut out = json!({ "display_name": display_name, "members": members });
+    // As for a user's `expires`: only when some membership ends.
+    if !member_expires.is_empty() {
+        let ends: Map<String, Json> = (member_expires.iter())
+            .map(|(key, e)| (key.clone(), Json::from(e.ends_at)))
+            .collect();
+        out["member_expires_at"] = Json::Object(ends);
+    }
+    out
 }
 
 /// What in roster.yaml decides which changes a declaration makes. The target (profile, URL,
@@ -110,6 +126,9 @@ fn settings(s: &Settings) -> Json {
         protected,
         deprovision_with: _,
         max_deprovisions: _,
+        // What a plan says beside its changes (warnings, the cost of seats).
+        expiry_warning_days: _,
+        seat_price: _,
     } = policy;
     let unmanaged = match unmanaged {
         Unmanaged::Ignore => "ignore",
@@ -260,6 +279,7 @@ mod tests {
                 "account_enabled_set",
                 "in_scope",
                 "app_role_assignments",
+                "expires",
                 "origin"
             ]
         );
