@@ -254,7 +254,17 @@ impl Executor {
     fn values(&self, change: &Change) -> Result<Vec<Assignment>, Failure> {
         let mut values = Vec::new();
         for a in &change.attributes {
-            let Some(after) = &a.after else { continue };
+            let Some(after) = &a.after else {
+                // A value the mappings no longer give: cleared (`policy.unset_attributes`).
+                if a.before.is_some() {
+                    values.push(Assignment {
+                        text: a.path.clone(),
+                        path: AttrPath::parse(&a.path).map_err(Failure::BadPath)?,
+                        value: None,
+                    });
+                }
+                continue;
+            };
             let value = if a.path.ends_with(":manager") {
                 let key = after.as_str().unwrap_or_default();
                 match self.id_of(key) {
@@ -273,7 +283,7 @@ impl Executor {
             values.push(Assignment {
                 text: a.path.clone(),
                 path,
-                value,
+                value: Some(value),
             });
         }
         Ok(values)

@@ -35,6 +35,16 @@ pub enum Apply {
     OnCreate,
 }
 
+/// What happens to a mapped target attribute with a live value whose mapping yields nothing
+/// (`policy.unset_attributes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsetAttributes {
+    /// The plan removes the value.
+    Clear,
+    /// The value stays (Entra's behaviour).
+    Keep,
+}
+
 /// What happens to live users no declaration matches (`policy.unmanaged`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unmanaged {
@@ -518,6 +528,7 @@ pub struct Policy {
     pub protected: Vec<ProtectedPattern>,
     pub deprovision_with: DeprovisionWith,
     pub max_deprovisions: MaxDeprovisions,
+    pub unset_attributes: UnsetAttributes,
 }
 
 impl Policy {
@@ -533,6 +544,7 @@ impl Default for Policy {
             protected: Vec::new(),
             deprovision_with: DeprovisionWith::Deactivate,
             max_deprovisions: MaxDeprovisions::default(),
+            unset_attributes: UnsetAttributes::Clear,
         }
     }
 }

@@ -231,6 +231,21 @@ pub struct RawPolicy {
     /// `--allow-deprovisions N`.
     #[serde(default)]
     pub max_deprovisions: Option<Spanned<RawMaxDeprovisions>>,
+    /// What to do when a mapped target attribute has a value in the target but its mapping now
+    /// yields nothing: `clear` it (the default; a SCIM `remove`, or a PUT without it) or `keep`
+    /// it, as Entra does. Attributes no mapping targets are never touched.
+    #[serde(default)]
+    pub unset_attributes: Option<Spanned<UnsetAttributes>>,
+}
+
+/// What happens to a target attribute whose mapping no longer yields a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsetAttributes {
+    /// Remove the value from the target.
+    Clear,
+    /// Leave the target's value as it is (Entra's behaviour).
+    Keep,
 }
 
 /// What happens to live users no declaration matches.

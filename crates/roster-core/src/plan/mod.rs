@@ -19,7 +19,8 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::Value as Json;
 
 use crate::config::model::{
-    Config, DeprovisionWith, Group, Profile, Unmanaged as UnmanagedPolicy, User,
+    Apply, Config, DeprovisionWith, Group, Profile, Unmanaged as UnmanagedPolicy, UnsetAttributes,
+    User,
 };
 use crate::mapping::{self, Flow, MappedValue};
 pub use crate::names::match_key;
@@ -303,6 +304,9 @@ struct Planner<'a> {
     match_indexes: Vec<(&'static str, HashMap<String, Vec<usize>>)>,
     /// Live user by id.
     by_id: HashMap<&'a str, usize>,
+    /// The targets whose live value is cleared when their mapping yields nothing
+    /// ([`clearable`]); empty with `policy.unset_attributes: keep`.
+    clearable: Vec<(&'static str, AttrPath)>,
     /// Which live user each declared user matched (by declared user key).
     matched: HashMap<String, usize>,
     /// Declared users whose key matches several live users (by declared user key): the plan
@@ -345,6 +349,7 @@ impl<'a> Planner<'a> {
             live,
             caps,
             match_indexes,
+            clearable: clearable(config),
             by_id: live
                 .users
                 .iter()
@@ -544,8 +549,11 @@ impl<'a> Planner<'a> {
             }
             _ => {}
         }
+        let unset: Vec<usize> = (0..self.clearable.len())
+            .filter(|&i| mapped.get(self.clearable[i].0).is_none())
+            .collect();
         let mapped = self.without_missing_references(&key, mapped);
-        let attributes = self.diff(&mapped, live);
+        let attributes = self.diff(&mapped, &unset, live);
         let id = Some(live.id.clone());
         if !live.active {
             let mut attributes = attributes;
@@ -604,9 +612,36 @@ impl<'a> Planner<'a> {
     }
 
     /// Attribute-by-attribute differences between what the mappings give and what is live.
-    fn diff(&self, mapped: &mapping::Mapped, live: &LiveUser) -> Vec<AttrChange> {
+    /// `unset` are the clearable targets (indexes into `clearable`) the mappings gave nothing
+    /// for, before references to missing managers were left out: a manager who is not there
+    /// is not a manager removed.
+    fn diff(&self, mapped: &mapping::Mapped, unset: &[usize], live: &LiveUser) -> Vec<AttrChange> {
         let mut out = Vec::new();
         let resource = live.resource();
+        for (path, target) in unset.iter().map(|&i| &self.clearable[i]) {
+            let Some(current) = target.get(&resource).filter(|v| has_value(v)) else {
+                continue;
+            };
+            let before = if path.ends_with(":manager") {
+                let id = match current {
+                    Json::Object(_) => current.get("value").and_then(live::id_of_value),
+                    other => live::id_of_value(other),
+                };
+                // A manager who is no user the target lists (a guest, whom Asana leaves out
+                // of /Users, or a dangling id) is left alone: roster cannot tell which.
+                match id.as_deref().and_then(|id| self.by_id.get(id)) {
+                    Some(&i) => Json::String(match_key(&self.live.users[i].user_name)),
+                    None => continue,
+                }
+            } else {
+                current.clone()
+            };
+            out.push(AttrChange {
+                path: path.to_string(),
+                before: Some(before),
+                after: None,
+            });
+        }
         for (path, value) in &mapped.attributes {
             if *path == "active" {
                 continue;
@@ -640,6 +675,9 @@ impl<'a> Planner<'a> {
                     after,
                 });
             }
+        }
+        if !unset.is_empty() {
+            out.sort_by(|a, b| a.path.cmp(&b.path));
         }
         out
     }
@@ -928,6 +966,34 @@ fn desired_active(mapped: &mapping::Mapped, u: &User) -> bool {
     match mapped.get("active") {
         Some(MappedValue::Boolean(b)) => *b,
         _ => u.account_enabled,
+    }
+}
+
+/// The user targets whose live value the plan clears when their mapping yields nothing for a
+/// user (`policy.unset_attributes: clear`): mappings applied on every update and without a
+/// default (a default is given on create only, so clearing it would undo it on the next plan),
+/// that may be sent on update, and never a matching target, `userName` or `active`.
+fn clearable(config: &Config) -> Vec<(&'static str, AttrPath)> {
+    if config.settings.policy.unset_attributes == UnsetAttributes::Keep {
+        return Vec::new();
+    }
+    (config.settings.user_mappings.iter())
+        .filter(|m| m.apply == Apply::Always && m.default.is_none() && m.match_priority.is_none())
+        .filter(|m| m.target.updatable)
+        .map(|m| m.target.path)
+        .filter(|path| *path != "userName" && *path != "active")
+        .map(|path| (path, AttrPath::parse(path).expect("known targets parse")))
+        .collect()
+}
+
+/// Whether a live value holds anything: null, an empty string, list or object do not.
+fn has_value(v: &Json) -> bool {
+    match v {
+        Json::Null => false,
+        Json::String(s) => !s.is_empty(),
+        Json::Array(a) => !a.is_empty(),
+        Json::Object(o) => !o.is_empty(),
+        _ => true,
     }
 }
 

@@ -670,3 +670,112 @@ fn low_an_ambiguous_live_match_is_not_acted_on_anywhere() {
         "{warnings}"
     );
 }
+
+/// One case of `policy.unset_attributes`: settings, the declared user, its live attributes,
+/// and the attribute changes expected (path, before, after).
+struct Unset {
+    name: &'static str,
+    settings: &'static str,
+    user: &'static str,
+    live: Json,
+    expect: Vec<(String, Option<&'static str>, Option<&'static str>)>,
+}
+
+#[test]
+fn issue14_unset_attributes_are_cleared_or_kept_as_the_policy_says() {
+    let dept = format!("{ENTERPRISE_USER}:department");
+    let manager = format!("{ENTERPRISE_USER}:manager");
+    let bob = "  - userPrincipalName: bob@example.com\n";
+    let ada = "  - userPrincipalName: ada@example.com\n    displayName: Ada\n";
+    let cases = vec![
+        Unset {
+            name: "a removed jobTitle is cleared by default",
+            settings: "version: 1\n",
+            user: ada,
+            live: json!({ "name": { "formatted": "Ada" }, "title": "Staff Engineer" }),
+            expect: vec![("title".into(), Some("Staff Engineer"), None)],
+        },
+        Unset {
+            name: "keep leaves it, as Entra does",
+            settings: "version: 1\npolicy: { unset_attributes: keep }\n",
+            user: ada,
+            live: json!({ "name": { "formatted": "Ada" }, "title": "Staff Engineer" }),
+            expect: vec![],
+        },
+        Unset {
+            name: "an attribute no mapping targets is never touched",
+            settings: "version: 1\n",
+            user: ada,
+            live: json!({ "name": { "formatted": "Ada" }, "preferredLanguage": "en",
+                          "userType": "view only", "nickName": "A" }),
+            expect: vec![],
+        },
+        Unset {
+            name: "enterprise department and a manager, shown by userName",
+            settings: "version: 1\n",
+            user: "  - userPrincipalName: ada@example.com\n    displayName: Ada\n    jobTitle: Lead\n",
+            live: json!({ "name": { "formatted": "Ada" }, "title": "Eng",
+                          ENTERPRISE_USER: { "department": "R&D", "manager": { "value": "2" } } }),
+            expect: vec![
+                ("title".into(), Some("Eng"), Some("Lead")),
+                (dept.clone(), Some("R&D"), None),
+                (manager.clone(), Some("bob@example.com"), None),
+            ],
+        },
+        Unset {
+            name: "a manager who is no listed user (a guest, a dangling id) is left alone",
+            settings: "version: 1\n",
+            user: ada,
+            live: json!({ "name": { "formatted": "Ada" },
+                          ENTERPRISE_USER: { "manager": { "value": "999" } } }),
+            expect: vec![],
+        },
+        Unset {
+            name: "a declared manager who is not there is not a manager removed",
+            settings: "version: 1\n",
+            user: "  - userPrincipalName: ada@example.com\n    displayName: Ada\n    manager: nobody@example.com\n  - userPrincipalName: nobody@example.com\n    accountEnabled: false\n",
+            live: json!({ "name": { "formatted": "Ada" },
+                          ENTERPRISE_USER: { "manager": { "value": "2" } } }),
+            expect: vec![],
+        },
+        Unset {
+            name: "on-create mappings and mappings with a default are not cleared on update",
+            settings: "version: 1\nmappings:\n  users:\n    - { target: userName, source: userPrincipalName, match: 1 }\n    - { target: active, source: accountEnabled }\n    - { target: title, source: jobTitle, default: Staff }\n    - { target: name.formatted, source: displayName, apply: on_create }\n",
+            user: "  - userPrincipalName: ada@example.com\n",
+            live: json!({ "name": { "formatted": "Ada" }, "title": "Staff" }),
+            expect: vec![],
+        },
+        Unset {
+            name: "an empty live value is nothing to clear",
+            settings: "version: 1\n",
+            user: ada,
+            live: json!({ "name": { "formatted": "Ada" }, "title": "" }),
+            expect: vec![],
+        },
+    ];
+    for case in cases {
+        let users = format!("users:\n{}{bob}", case.user);
+        let config = config_with(case.settings, &users, "");
+        let l = live(
+            vec![
+                live_user("1", "ada@example.com", case.live.clone()),
+                live_user("2", "bob@example.com", json!({})),
+            ],
+            vec![],
+        );
+        let p = run(&config, &l);
+        let got: Vec<(String, Option<Json>, Option<Json>)> = (p.changes.iter())
+            .filter(|c| c.key == "ada@example.com")
+            .flat_map(|c| &c.attributes)
+            .map(|a| (a.path.clone(), a.before.clone(), a.after.clone()))
+            .collect();
+        let want: Vec<(String, Option<Json>, Option<Json>)> = (case.expect.iter())
+            .map(|(p, b, a)| (p.clone(), b.map(|b| json!(b)), a.map(|a| json!(a))))
+            .collect();
+        assert_eq!(got, want, "{}", case.name);
+        // What is cleared is an update like any other.
+        if !want.is_empty() {
+            assert_eq!(p.summary.update, 1, "{}", case.name);
+        }
+    }
+}

@@ -225,6 +225,10 @@ fn detail(c: &Change) -> String {
                     fence_safe(&display_path(&a.path)),
                     fence_safe(&show_value(a.before.as_ref()))
                 );
+                // Cleared (`policy.unset_attributes`): nothing takes its place.
+                if a.after.is_none() {
+                    continue;
+                }
                 let _ = writeln!(
                     s,
                     "+   {} = {}",
