@@ -348,6 +348,16 @@ pub struct EmulatorArgs {
         help_heading = "Undocumented behaviour"
     )]
     pub string_booleans: crate::emulator::StringBooleans,
+    /// Whether PATCH may remove an attribute only Entra's gallery app lists (phoneNumbers,
+    /// addresses, manager, employeeNumber, costCenter, organization, division; Asana:
+    /// undocumented)
+    #[arg(
+        long,
+        value_enum,
+        default_value = "refuse",
+        help_heading = "Undocumented behaviour"
+    )]
+    pub remove_undocumented: crate::emulator::RemoveUndocumented,
 
     /// Requests per minute per token, rejected ones included; 0 switches it off
     #[arg(
