@@ -658,12 +658,20 @@ mod tests {
             check_err(json!([{"op": "remove", "path": path}]), 400, "mutability");
         }
         let mut u = user();
-        u.insert(ENTERPRISE_USER.into(), json!({"department": "R&D", "manager": {"value": "7"}}));
+        u.insert(
+            ENTERPRISE_USER.into(),
+            json!({"department": "R&D", "manager": {"value": "7"}}),
+        );
         let allow = Coercion {
             remove_undocumented: true,
             ..C
         };
-        apply_user(&mut u, &ops(json!([{"op": "remove", "path": manager}])), allow).unwrap();
+        apply_user(
+            &mut u,
+            &ops(json!([{"op": "remove", "path": manager}])),
+            allow,
+        )
+        .unwrap();
         assert_eq!(u, user());
     }
 

@@ -281,11 +281,58 @@ impl Plan {
     }
 }
 
-/// Which declared objects to plan: all, or only these keys (`--changed-since`).
+/// Which declared objects to plan: all, or only these keys (`--changed-since`, `--target`).
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
     pub users: Option<BTreeSet<String>>,
     pub groups: Option<BTreeSet<String>>,
+    /// `--target`: the scoped users also bring what they need. A declared manager (and its
+    /// manager, up the chain) that is not in the target is created with them, and each
+    /// declared team outside `groups` that lists one of them gets that user added, and
+    /// nothing else of the team.
+    pub targeted: bool,
+}
+
+/// Why a `--target` address cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{address}` is not an address: write it as the plan prints it, e.g. \
+     user[\"ada@example.com\"] or group[\"Platform\"] ({why})"
+)]
+pub struct AddressError {
+    pub address: String,
+    pub why: &'static str,
+}
+
+/// Reads an address as [`address`] writes it: `user["…"]` or `group["…"]`, the name a JSON
+/// string (so `\"` and `\u00e9` escapes work). Pure.
+pub fn parse_address(text: &str) -> Result<(Kind, String), AddressError> {
+    let fail = |why| AddressError {
+        address: text.to_string(),
+        why,
+    };
+    let text = text.trim();
+    let (kind, rest) = if let Some(rest) = text.strip_prefix("user[") {
+        (Kind::User, rest)
+    } else if let Some(rest) = text.strip_prefix("group[") {
+        (Kind::Group, rest)
+    } else {
+        return Err(fail("it must start with user[ or group["));
+    };
+    let name = rest
+        .strip_suffix(']')
+        .ok_or_else(|| fail("it must end with ]"))?;
+    let name: String = match serde_json::from_str(name) {
+        Ok(Json::String(s)) => s,
+        _ => return Err(fail("the name must be a string in double quotes")),
+    };
+    if name.trim().is_empty() {
+        return Err(fail("the name is empty"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(fail("the name has a control character"));
+    }
+    Ok((kind, name))
 }
 
 /// Computes the plan. Pure.
@@ -371,10 +418,13 @@ impl<'a> Planner<'a> {
             set.as_ref().is_none_or(|s| s.contains(key))
         };
         // Scope keys come from outside (`--changed-since`); key them as declared users are.
-        let scope = Scope {
+        let mut scope = Scope {
             users: (scope.users.as_ref()).map(|s| s.iter().map(|k| match_key(k)).collect()),
             groups: scope.groups.clone(),
+            targeted: scope.targeted,
         };
+        // `--target`: the users whose team memberships are planned (not the managers below).
+        let members_of = scope.users.clone().filter(|_| scope.targeted);
         // Match every declared user first, so manager and member references resolve whatever
         // the order of declaration.
         for u in &self.config.users {
@@ -387,6 +437,9 @@ impl<'a> Planner<'a> {
                 }
                 Found::None => {}
             }
+        }
+        if let (true, Some(users)) = (scope.targeted, scope.users.as_mut()) {
+            self.needed_managers(users);
         }
         // And know who will be created, so a manager who will not exist is never referred to.
         for u in &self.config.users {
@@ -423,11 +476,34 @@ impl<'a> Planner<'a> {
         };
         for g in &self.config.groups {
             if in_scope(&scope.groups, &g.key()) {
-                self.group(g);
+                self.group(g, None);
+            } else if let Some(users) = &members_of
+                && g.members.iter().any(|m| users.contains(&match_key(m)))
+            {
+                self.group(g, Some(users));
             }
         }
         let checked = scope.users.is_none() && self.live.complete;
         self.finish(unmanaged, checked)
+    }
+
+    /// Adds to `users` the declared managers they need that are not in the target (matched
+    /// to no live user), and theirs up the chain (`--target`): the plan creates them, so the
+    /// manager references can be sent. Managers in the target are only referred to.
+    fn needed_managers(&self, users: &mut BTreeSet<String>) {
+        let mut todo: Vec<String> = users.iter().cloned().collect();
+        while let Some(key) = todo.pop() {
+            let Some(manager) = self.config.user(&key).and_then(User::manager) else {
+                continue;
+            };
+            let manager = match_key(manager);
+            let missing = self.config.user(&manager).is_some()
+                && !self.matched.contains_key(&manager)
+                && !self.ambiguous.contains_key(&manager);
+            if missing && users.insert(manager.clone()) {
+                todo.push(manager);
+            }
+        }
     }
 
     /// The live user a declared one matches: by the first matching target (in precedence
@@ -740,7 +816,9 @@ impl<'a> Planner<'a> {
         out
     }
 
-    fn group(&mut self, g: &Group) {
+    /// Plans a declared team; with `only` (`--target`), just the additions of those users,
+    /// to a team that exists.
+    fn group(&mut self, g: &Group, only: Option<&BTreeSet<String>>) {
         let key = g.display_name.clone();
         let Ok(mapped) = mapping::map_group(&self.config.settings.group_mappings, g, Flow::Update)
         else {
@@ -768,6 +846,7 @@ impl<'a> Planner<'a> {
                 .filter(|upn| self.config.user(upn).is_none_or(User::provisioned))
                 .map(|upn| match_key(upn))
                 .filter(|key| !cannot_join(key) && !self.ambiguous.contains_key(key))
+                .filter(|key| only.is_none_or(|o| o.contains(key)))
                 .map(|key| Member {
                     id: self
                         .matched
@@ -778,6 +857,20 @@ impl<'a> Planner<'a> {
                 .collect(),
             _ => Vec::new(),
         };
+        // A member who is not in the target and whom this plan does not create (a partial
+        // plan: `--target`, `--changed-since`) has no id to send: left out, and said.
+        let (desired, absent): (Vec<Member>, Vec<Member>) =
+            (desired.into_iter()).partition(|m| m.id.is_some() || self.created.contains(&m.key));
+        for m in absent {
+            self.warnings.push(format!(
+                "{}: member `{}` is not in {} and this plan does not create it, so it is not \
+                 added; plan it too (e.g. --target {})",
+                address(Kind::Group, &key),
+                m.key,
+                self.config.settings.target.profile.target_name(),
+                address(Kind::User, &m.key)
+            ));
+        }
         let ambiguous_ids: BTreeSet<&str> = (self.ambiguous.values().flatten())
             .map(|&i| self.live.users[i].id.as_str())
             .collect();
@@ -786,6 +879,15 @@ impl<'a> Planner<'a> {
                 || lg.display_name.to_lowercase() == g.key()
         });
         let Some(live) = live else {
+            if only.is_some() {
+                self.warnings.push(format!(
+                    "{}: the team is not in {}, so its targeted members are not added; target \
+                     the team too to create it",
+                    address(Kind::Group, &key),
+                    self.config.settings.target.profile.target_name()
+                ));
+                return;
+            }
             let mut attributes = vec![AttrChange {
                 path: "displayName".into(),
                 before: None,
@@ -817,9 +919,9 @@ impl<'a> Planner<'a> {
             .cloned()
             .collect();
         let desired_ids: BTreeSet<&str> = desired.iter().filter_map(|m| m.id.as_deref()).collect();
-        let remove: Vec<Member> = live
-            .member_ids
-            .iter()
+        // A team planned only for some users (`--target`) loses no one.
+        let remove: Vec<Member> = (live.member_ids.iter())
+            .filter(|_| only.is_none())
             .filter(|id| !desired_ids.contains(id.as_str()) && !ambiguous_ids.contains(id.as_str()))
             .filter(|id| {
                 self.by_id
@@ -834,7 +936,7 @@ impl<'a> Planner<'a> {
                 id: Some(id.clone()),
             })
             .collect();
-        if add.is_empty() && remove.is_empty() {
+        if add.is_empty() && remove.is_empty() && only.is_none() {
             self.no_op += 1;
         }
         for (action, members) in [(Action::AddMembers, add), (Action::RemoveMembers, remove)] {
