@@ -115,6 +115,17 @@ pub struct PlanArgs {
     /// looked for
     #[arg(long, value_name = "GIT_REF")]
     pub changed_since: Option<String>,
+    /// Plan only this object, written as the plan prints it (`user["ada@example.com"]`,
+    /// `group["Platform"]`); repeatable. Only these are read from the target (by filter), with
+    /// the managers they need (created too when declared and missing) and, for a user, its
+    /// addition to the declared teams that list it; every deprovision gate still applies. An
+    /// address that matches no declaration and no live object is an error
+    #[arg(
+        long = "target",
+        value_name = "ADDRESS",
+        conflicts_with = "changed_since"
+    )]
+    pub targets: Vec<String>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -149,6 +160,14 @@ pub struct ApplyArgs {
     /// GIT_REF, and every object the saved plan changes
     #[arg(long, value_name = "GIT_REF")]
     pub changed_since: Option<String>,
+    /// Without a plan file: plan and apply only this object (see `plan --help`); repeatable.
+    /// A plan saved with `plan --target` records its targets, which --replan plans again
+    #[arg(
+        long = "target",
+        value_name = "ADDRESS",
+        conflicts_with_all = ["changed_since", "plan_file"]
+    )]
+    pub targets: Vec<String>,
     #[command(flatten)]
     pub target: TargetArgs,
 }

@@ -239,6 +239,7 @@ pub async fn update(
     let plan_request = pipeline::Request {
         connect: request.connect,
         changed_since: None,
+        targets: &[],
         access: Access::Read,
         hooks,
     };
