@@ -18,7 +18,7 @@ use super::report::{Failure, Found, Member, Note, Outcome, SkipReason, StepResul
 use super::request::{self, Assignment};
 use super::{ApplyReport, audit, order};
 use crate::config::model::{DeprovisionWith, Profile};
-use crate::mapping::targets::user_target_of;
+use crate::mapping::targets::{self, user_target_of};
 use crate::plan::{Action, Change, Kind, Plan};
 use crate::scim::AttrPath;
 use crate::scim::client::{Features, Resource, WriteClient};
@@ -400,7 +400,10 @@ impl Executor {
             return Ok(());
         }
         let target = self.options.target;
-        if !target.features.patch {
+        // Asana documents removing attributes with PUT; with PATCH, only for its own ones.
+        let asana_put = target.profile == Profile::Asana
+            && (values.iter()).any(|a| a.value.is_none() && !targets::asana_lists(&a.text));
+        if !target.features.patch || asana_put {
             return self
                 .put_user(id, etag, |user| request::put_user(user, values))
                 .await;

@@ -1074,7 +1074,9 @@ fn desired_active(mapped: &mapping::Mapped, u: &User) -> bool {
 /// The user targets whose live value the plan clears when their mapping yields nothing for a
 /// user (`policy.unset_attributes: clear`): mappings applied on every update and without a
 /// default (a default is given on create only, so clearing it would undo it on the next plan),
-/// that may be sent on update, and never a matching target, `userName` or `active`.
+/// that may be sent on update, and never a matching target, `userName`, `active` or an email
+/// (the address people sign in with: Asana's userName is one, and a declaration without `mail`
+/// is common; removing it is for a person to do).
 fn clearable(config: &Config) -> Vec<(&'static str, AttrPath)> {
     if config.settings.policy.unset_attributes == UnsetAttributes::Keep {
         return Vec::new();
@@ -1083,7 +1085,7 @@ fn clearable(config: &Config) -> Vec<(&'static str, AttrPath)> {
         .filter(|m| m.apply == Apply::Always && m.default.is_none() && m.match_priority.is_none())
         .filter(|m| m.target.updatable)
         .map(|m| m.target.path)
-        .filter(|path| *path != "userName" && *path != "active")
+        .filter(|path| *path != "userName" && *path != "active" && !path.starts_with("emails"))
         .map(|path| (path, AttrPath::parse(path).expect("known targets parse")))
         .collect()
 }

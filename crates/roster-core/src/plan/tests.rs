@@ -705,11 +705,12 @@ fn issue14_unset_attributes_are_cleared_or_kept_as_the_policy_says() {
             expect: vec![],
         },
         Unset {
-            name: "an attribute no mapping targets is never touched",
+            name: "an attribute no mapping targets is never touched, nor an email",
             settings: "version: 1\n",
             user: ada,
             live: json!({ "name": { "formatted": "Ada" }, "preferredLanguage": "en",
-                          "userType": "view only", "nickName": "A" }),
+                          "userType": "view only", "nickName": "A",
+                          "emails": [{ "type": "work", "value": "ada@example.com" }] }),
             expect: vec![],
         },
         Unset {
