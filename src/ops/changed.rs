@@ -332,9 +332,7 @@ pub async fn read_scoped(
     if !client.filters() {
         return super::read_live(client).await;
     }
-    // Asana filters on userName only (a 400 for `active eq true`): not asked.
-    let asana = config.settings.target.profile == crate::config::model::Profile::Asana;
-    let reported_users = count_users(client, !asana).await?;
+    let reported_users = count_users(client).await?;
     let mut wanted: BTreeSet<String> = changed
         .users
         .iter()
@@ -433,17 +431,8 @@ pub async fn read_scoped(
 
 /// How many users the target has, for the percent deprovision cap of a scoped plan: its count
 /// of active users where it can filter on `active`, else its count of every user it lists, else
-/// `None`. One request, or two when the filter is refused; one without `active_filter`.
-async fn count_users(
-    client: &ReadClient,
-    active_filter: bool,
-) -> Result<Option<ReportedUsers>, ClientError> {
-    if !active_filter {
-        return Ok(client.count_users(false).await?.map(|count| ReportedUsers {
-            count,
-            active_only: false,
-        }));
-    }
+/// `None`. One request, or two when the filter is refused.
+async fn count_users(client: &ReadClient) -> Result<Option<ReportedUsers>, ClientError> {
     match client.count_users(true).await {
         Ok(Some(count)) => {
             return Ok(Some(ReportedUsers {
