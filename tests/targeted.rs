@@ -365,6 +365,7 @@ fn issue14_an_address_that_names_nothing_or_is_not_one_is_an_error_and_nothing_i
     for cmd in [&["plan"][..], &["apply", "--auto-approve"]] {
         // Malformed: refused before any request at all.
         for bad in [
+            "user[\"\u{1b}[31mred\"]\u{202e}",
             "user000001@seed.example",
             r#"user[user000001@seed.example]"#,
             r#"team["x"]"#,
@@ -376,6 +377,10 @@ fn issue14_an_address_that_names_nothing_or_is_not_one_is_an_error_and_nothing_i
             assert!(err.contains("is not an address"), "{err}");
             assert!(err.contains(r#"user["ada@example.com"]"#), "{err}");
             assert!(err.contains("nothing was read or sent"), "{err}");
+            assert!(
+                !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+                "{err:?}"
+            );
             assert_eq!(emu.stats().requests, 0, "{bad}");
         }
         // Names nothing, beside one that is fine: an error, reads only, no write.

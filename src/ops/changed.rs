@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::config::load::parse_raw;
 use crate::config::raw::{RawGroupsFile, RawUsersFile};
 use crate::plan::{Kind, Live, LiveGroup, LiveUser, ReportedUsers, Scope};
+use crate::render::markdown::visible;
 use crate::scim::client::{ClientError, ReadClient};
 
 /// Declarations that differ between a ref and the working tree.
@@ -102,8 +103,9 @@ impl Changed {
                     Kind::Group => "team with this displayName",
                 };
                 out.push(format!(
-                    "--target {address}: no declaration in users/ or groups/ and no {what} in \
-                     the target"
+                    "--target {}: no declaration in users/ or groups/ and no {what} in the \
+                     target",
+                    visible(address)
                 ));
             }
         }
@@ -137,7 +139,8 @@ pub fn parse_targets(addresses: &[String]) -> anyhow::Result<Vec<(Kind, String)>
     for a in addresses {
         match crate::plan::parse_address(a) {
             Ok(t) => parsed.push(t),
-            Err(e) => errors.push(format!("--target: {e}")),
+            // Shown as typed, but never as a terminal escape or hidden text.
+            Err(e) => errors.push(format!("--target: {}", visible(&e.to_string()))),
         }
     }
     if !errors.is_empty() {

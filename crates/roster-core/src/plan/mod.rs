@@ -307,8 +307,9 @@ pub struct AddressError {
 /// Reads an address as [`address`] writes it: `user["…"]` or `group["…"]`, the name a JSON
 /// string (so `\"` and `\u00e9` escapes work). Pure.
 pub fn parse_address(text: &str) -> Result<(Kind, String), AddressError> {
+    // An address of any length is named in the error, cut to a readable length.
     let fail = |why| AddressError {
-        address: text.to_string(),
+        address: text.chars().take(200).collect(),
         why,
     };
     let text = text.trim();
