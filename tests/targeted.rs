@@ -176,6 +176,27 @@ fn issue14_apply_target_changes_exactly_one_user_of_2000_in_at_most_5_requests()
         file["targets"],
         json!([r#"user["user000041@seed.example"]"#])
     );
+    // The targets are under the file's digest: widened by hand, the plan is refused.
+    let mut edited = file.clone();
+    edited["targets"] = json!([
+        r#"user["user000041@seed.example"]"#,
+        r#"user["user000001@seed.example"]"#
+    ]);
+    let tampered = dir.join("tampered.json");
+    std::fs::write(&tampered, serde_json::to_vec_pretty(&edited).unwrap()).unwrap();
+    emu.reset_stats();
+    let out = roster(
+        &emu,
+        dir,
+        &["apply", tampered.to_str().unwrap(), "--replan"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("edited after roster wrote it"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(emu.stats().writes, 0);
     emu.reset_stats();
     let out = roster(&emu, dir, &["apply", saved.to_str().unwrap(), "--replan"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -309,6 +309,32 @@ mod tests {
     }
 
     #[test]
+    fn issue14_a_cleared_attribute_is_one_removed_line_in_markdown_and_text() {
+        let mut plan = fixtures::plan();
+        let c = (plan.changes.iter_mut())
+            .find(|c| c.action == Action::Update)
+            .expect("the fixture has an update");
+        c.attributes = vec![AttrChange {
+            path: "title".into(),
+            before: Some(serde_json::json!("Staff Engineer")),
+            after: None,
+        }];
+        let md = to_string(&plan);
+        assert!(
+            md.contains("(update)\n-   title = \"Staff Engineer\"\n- user"),
+            "{md}"
+        );
+        let mut text = Vec::new();
+        crate::render::text::render(&plan, false, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains("      - title = \"Staff Engineer\"\n"),
+            "{text}"
+        );
+        assert!(!text.contains("-> null"), "{text}");
+    }
+
+    #[test]
     fn ten_thousand_changes_stay_under_the_limit_with_a_note() {
         let mut plan = fixtures::plan();
         plan.changes = (0..10_000)
