@@ -58,7 +58,7 @@ impl Changed {
     }
 
     /// `--target ADDRESS…`: the objects named. Addresses that do not parse are refused here,
-    /// before anything is read; [`Changed::check_targets`] refuses, once the target is read,
+    /// before anything is read; [`Changed::unmatched_targets`] names, once the target is read,
     /// the ones that name nothing.
     pub fn of_targets(config: &Config, addresses: &[String]) -> anyhow::Result<Changed> {
         let mut changed = Changed::default();
