@@ -121,6 +121,17 @@ pub struct PlanArgs {
     /// instant; `apply` refuses one evaluated ahead of its clock
     #[arg(long, value_name = "TIMESTAMP", value_parser = parse_at)]
     pub at: Option<i64>,
+    /// Plan only this object, written as the plan prints it (`user["ada@example.com"]`,
+    /// `group["Platform"]`); repeatable. Only these are read from the target (by filter), with
+    /// the managers they need (created too when declared and missing) and, for a user, its
+    /// addition to the declared teams that list it; every deprovision gate still applies. An
+    /// address that matches no declaration and no live object is an error
+    #[arg(
+        long = "target",
+        value_name = "ADDRESS",
+        conflicts_with = "changed_since"
+    )]
+    pub targets: Vec<String>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -171,6 +182,14 @@ pub struct ApplyArgs {
     /// scheduled job
     #[arg(long, conflicts_with = "plan_file")]
     pub expired_only: bool,
+    /// Without a plan file: plan and apply only this object (see `plan --help`); repeatable.
+    /// A plan saved with `plan --target` records its targets, which --replan plans again
+    #[arg(
+        long = "target",
+        value_name = "ADDRESS",
+        conflicts_with_all = ["changed_since", "plan_file"]
+    )]
+    pub targets: Vec<String>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -374,6 +393,16 @@ pub struct EmulatorArgs {
         help_heading = "Undocumented behaviour"
     )]
     pub string_booleans: crate::emulator::StringBooleans,
+    /// Whether PATCH may remove an attribute only Entra's gallery app lists (phoneNumbers,
+    /// addresses, manager, employeeNumber, costCenter, organization, division; Asana:
+    /// undocumented)
+    #[arg(
+        long,
+        value_enum,
+        default_value = "refuse",
+        help_heading = "Undocumented behaviour"
+    )]
+    pub remove_undocumented: crate::emulator::RemoveUndocumented,
 
     /// Requests per minute per token, rejected ones included; 0 switches it off
     #[arg(

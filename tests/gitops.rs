@@ -156,11 +156,14 @@ fn changed_since_plans_ten_changed_users_of_100000_with_few_requests() {
     )
     .unwrap();
     std::fs::create_dir(dir.join("users")).unwrap();
-    // 200 declared users in two files, as the emulator seeded them (title cycles through five).
+    // 200 declared users in two files, as the emulator seeded them (title cycles through five,
+    // department through four by tens; every mapped attribute declared, or the plan clears it).
     let titles = ["Engineer", "Designer", "Analyst", "Manager", "Sales Rep"];
+    let departments = ["Engineering", "Design", "Finance", "Sales"];
     let user = |i: usize, title: &str| {
+        let department = departments[((i - 1) / 10) % 4];
         format!(
-            "  - userPrincipalName: user{i:06}@seed.example\n    mail: user{i:06}@seed.example\n    displayName: User {i:06}\n    jobTitle: {title}\n"
+            "  - userPrincipalName: user{i:06}@seed.example\n    mail: user{i:06}@seed.example\n    displayName: User {i:06}\n    jobTitle: {title}\n    department: {department}\n    employeeId: E{i:06}\n"
         )
     };
     for (file, range) in [("a.yaml", 1..=100), ("b.yaml", 101..=200)] {

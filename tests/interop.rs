@@ -732,6 +732,99 @@ fn lifecycle(server: &Server) {
     );
     config.users(&[GRACE, ADA, ALAN, LINUS_DISABLED, STRANGER, BARBARA]);
 
+    // Cleared attributes (`policy.unset_attributes: clear`, the default): ada's title and city
+    // and alan's manager are no longer declared, so the plan removes them (a PATCH `remove`,
+    // or a PUT without them), the server holds none of them, and the next plan is empty.
+    // `--target` plans and applies alan alone.
+    let ada_cleared = ADA
+        .replace("    jobTitle: Staff Engineer\n", "")
+        .replace("    city: London\n", "");
+    let alan_cleared = ALAN.replace("    manager: ada@interop.example\n", "");
+    config.users(&[
+        GRACE,
+        &ada_cleared,
+        &alan_cleared,
+        LINUS_DISABLED,
+        STRANGER,
+        BARBARA,
+    ]);
+    let plan = plan_json(server, dir, &[], 2, "plan cleared attributes");
+    assert_eq!(
+        summary(&plan).0,
+        [
+            r#"user["ada@interop.example"] update"#,
+            r#"user["alan@interop.example"] update"#,
+        ],
+        "{name}"
+    );
+    assert_eq!(
+        attributes(change(&plan, r#"user["ada@interop.example"]"#, "update")),
+        [
+            (
+                r#"addresses[type eq "work"].locality"#.to_string(),
+                json!("London"),
+                Value::Null
+            ),
+            ("title".to_string(), json!("Staff Engineer"), Value::Null),
+        ],
+        "{name}"
+    );
+    assert_eq!(
+        attributes(change(&plan, r#"user["alan@interop.example"]"#, "update")),
+        [(
+            format!("{ENTERPRISE}:manager"),
+            json!("ada@interop.example"),
+            Value::Null
+        )],
+        "{name}"
+    );
+    let alan_target = ["--target", r#"user["alan@interop.example"]"#];
+    let plan = plan_json(server, dir, &alan_target, 2, "plan --target alan");
+    assert_eq!(
+        summary(&plan).0,
+        [r#"user["alan@interop.example"] update"#],
+        "{name}"
+    );
+    let out = roster(
+        server,
+        dir,
+        &[&["apply", "--auto-approve"][..], &alan_target].concat(),
+    );
+    exit(server, &out, 0, "apply --target alan");
+    let alan = server.user("alan@interop.example");
+    assert!(
+        alan.get(ENTERPRISE)
+            .and_then(|e| e.get("manager"))
+            .is_none(),
+        "{name}: {alan}"
+    );
+    assert_eq!(
+        server.user("ada@interop.example")["title"],
+        "Staff Engineer"
+    );
+    let out = roster(server, dir, &["apply", "--auto-approve"]);
+    exit(server, &out, 0, "apply cleared attributes");
+    let ada = server.user("ada@interop.example");
+    assert!(ada.get("title").is_none(), "{name}: {ada}");
+    assert_eq!(ada["addresses"][0]["country"], "GB", "{name}: {ada}");
+    assert!(
+        ada["addresses"][0].get("locality").is_none(),
+        "{name}: {ada}"
+    );
+    assert_eq!(
+        ada[ENTERPRISE]["department"], "Engineering",
+        "{name}: {ada}"
+    );
+    plan_json(server, dir, &[], 0, "plan after clearing");
+    config.users(&[GRACE, ADA, ALAN, LINUS_DISABLED, STRANGER, BARBARA]);
+    exit(
+        server,
+        &roster(server, dir, &["apply", "--auto-approve"]),
+        0,
+        "apply the cleared attributes back",
+    );
+    plan_json(server, dir, &[], 0, "plan after restoring");
+
     // The deprovision cap (count 1): disabling two users is refused (1), nothing is written.
     let disabled = |u: &str| format!("{u}    accountEnabled: false\n");
     config.users(&[

@@ -18,7 +18,7 @@ use super::report::{Failure, Found, Member, Note, Outcome, SkipReason, StepResul
 use super::request::{self, Assignment};
 use super::{ApplyReport, audit, order};
 use crate::config::model::{DeprovisionWith, Profile};
-use crate::mapping::targets::user_target_of;
+use crate::mapping::targets::{self, user_target_of};
 use crate::plan::{Action, Change, Kind, Plan};
 use crate::scim::AttrPath;
 use crate::scim::client::{Features, Resource, WriteClient};
@@ -254,7 +254,17 @@ impl Executor {
     fn values(&self, change: &Change) -> Result<Vec<Assignment>, Failure> {
         let mut values = Vec::new();
         for a in &change.attributes {
-            let Some(after) = &a.after else { continue };
+            let Some(after) = &a.after else {
+                // A value the mappings no longer give: cleared (`policy.unset_attributes`).
+                if a.before.is_some() {
+                    values.push(Assignment {
+                        text: a.path.clone(),
+                        path: AttrPath::parse(&a.path).map_err(Failure::BadPath)?,
+                        value: None,
+                    });
+                }
+                continue;
+            };
             let value = if a.path.ends_with(":manager") {
                 let key = after.as_str().unwrap_or_default();
                 match self.id_of(key) {
@@ -273,7 +283,7 @@ impl Executor {
             values.push(Assignment {
                 text: a.path.clone(),
                 path,
-                value,
+                value: Some(value),
             });
         }
         Ok(values)
@@ -390,7 +400,10 @@ impl Executor {
             return Ok(());
         }
         let target = self.options.target;
-        if !target.features.patch {
+        // Asana documents removing attributes with PUT; with PATCH, only for its own ones.
+        let asana_put = target.profile == Profile::Asana
+            && (values.iter()).any(|a| a.value.is_none() && !targets::asana_lists(&a.text));
+        if !target.features.patch || asana_put {
             return self
                 .put_user(id, etag, |user| request::put_user(user, values))
                 .await;

@@ -20,19 +20,22 @@ const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// One value a change sets: its attribute path as the plan writes it, the path parsed, and
-/// the value (a manager already resolved to its id).
+/// the value (a manager already resolved to its id); `None` clears it (a `remove` operation,
+/// or a PUT without it: `policy.unset_attributes: clear`).
 #[derive(Debug, Clone)]
 pub struct Assignment {
     pub text: String,
     pub path: AttrPath,
-    pub value: Json,
+    pub value: Option<Json>,
 }
 
 /// The body of a user's create.
 pub fn create_user(values: Vec<Assignment>) -> Json {
     let mut body = Map::new();
     for a in values {
-        a.path.set(&mut body, a.value);
+        if let Some(value) = a.value {
+            a.path.set(&mut body, value);
+        }
     }
     body.insert("schemas".into(), json!(USER_SCHEMAS));
     Json::Object(body)
@@ -47,7 +50,10 @@ pub fn create_group(name: &str, members: &[String]) -> Json {
 /// server, an element of a multi-valued attribute is added or changed depending on whether it
 /// exists (`element_operations`).
 pub fn patch_depends_on_current(generic: bool, values: &[Assignment]) -> bool {
-    generic && values.iter().any(|a| a.path.type_filter.is_some())
+    generic
+        && values
+            .iter()
+            .any(|a| a.value.is_some() && a.path.type_filter.is_some())
 }
 
 /// The PATCH that sets `values` on a user: with `current` (the user as just read) in the
@@ -87,7 +93,10 @@ pub fn remove_members(ids: &[String]) -> Json {
 pub fn put_user(current: Resource, values: Vec<Assignment>) -> Json {
     let mut user = replacement(current);
     for a in values {
-        a.path.set(&mut user, a.value);
+        match a.value {
+            Some(value) => a.path.set(&mut user, value),
+            None => a.path.remove(&mut user),
+        }
     }
     Json::Object(user)
 }
@@ -149,11 +158,16 @@ fn member_values(ids: &[String]) -> Vec<Json> {
 /// value, except for one element of a multi-valued attribute (`addresses[type eq "work"].locality`).
 /// Inside a path-less value that would replace the whole list, dropping the element's other
 /// sub-attributes and every other element, so it goes as a path-based `replace` (Entra's form,
-/// which Asana's gallery app sends).
+/// which Asana's gallery app sends). A cleared value is a `remove` with its path (RFC 7644
+/// §3.5.2.2), after the replace.
 fn patch_operations(values: Vec<Assignment>) -> Vec<Json> {
     let mut plain = Map::new();
     let mut operations = Vec::new();
     for Assignment { text, path, value } in values {
+        let Some(value) = value else {
+            operations.push(json!({ "op": "remove", "path": text }));
+            continue;
+        };
         if path.type_filter.is_some() {
             operations.push(json!({ "op": "replace", "path": text, "value": value }));
         } else {
@@ -175,6 +189,10 @@ fn element_operations(values: Vec<Assignment>, current: &Json) -> Vec<Json> {
     // New elements by the attribute's full name (with its schema), in first-seen order.
     let mut added: Vec<(String, Map<String, Json>)> = Vec::new();
     for a in values {
+        let Some(value) = a.value.clone() else {
+            kept.push(a);
+            continue;
+        };
         if a.path.type_filter.is_none() {
             kept.push(a);
             continue;
@@ -204,7 +222,7 @@ fn element_operations(values: Vec<Assignment>, current: &Json) -> Vec<Json> {
             schema: None,
             ..a.path
         }
-        .set(scratch, a.value);
+        .set(scratch, value);
     }
     let mut operations = patch_operations(kept);
     for (name, scratch) in added {
@@ -237,9 +255,50 @@ mod tests {
             .map(|(p, v)| Assignment {
                 text: p.to_string(),
                 path: AttrPath::parse(p).unwrap(),
-                value: v.clone(),
+                // `null` here stands for a cleared value.
+                value: (!v.is_null()).then(|| v.clone()),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_cleared_value_is_a_remove_with_its_path_and_a_put_without_it() {
+        let e = crate::scim::ENTERPRISE_USER;
+        let manager = format!("{e}:manager");
+        let cleared = values(&[
+            ("title", Json::Null),
+            ("name.formatted", json!("Ada L")),
+            ("addresses[type eq \"work\"].locality", Json::Null),
+            (&manager, Json::Null),
+        ]);
+        assert_eq!(
+            patch_operations(cleared.clone()),
+            vec![
+                json!({ "op": "replace", "value": { "name": { "formatted": "Ada L" } } }),
+                json!({ "op": "remove", "path": "title" }),
+                json!({ "op": "remove", "path": "addresses[type eq \"work\"].locality" }),
+                json!({ "op": "remove", "path": manager }),
+            ]
+        );
+        // A generic server's element-aware form sends the same removes, without reading.
+        assert!(!patch_depends_on_current(true, &cleared));
+        let current =
+            json!({ "userName": "a", "addresses": [{ "type": "work", "locality": "Delft" }] });
+        assert_eq!(
+            element_operations(cleared.clone(), &current),
+            patch_operations(cleared.clone())
+        );
+        let user = Resource(json!({
+            "id": "1", "userName": "a", "title": "Staff Engineer", "meta": {},
+            "addresses": [{ "type": "work", "locality": "Delft", "country": "NL" }],
+            e: { "department": "R&D", "manager": { "value": "2" } },
+        }));
+        assert_eq!(
+            put_user(user, cleared),
+            json!({ "id": "1", "userName": "a", "name": { "formatted": "Ada L" },
+                    "addresses": [{ "type": "work", "country": "NL" }],
+                    e: { "department": "R&D" } })
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
             plan_file: args.plan_file.as_deref(),
             connect: &connect,
             changed_since: args.changed_since.as_deref(),
+            targets: &args.targets,
             replan: args.replan,
             allow_deprovisions: args.allow_deprovisions,
             audit_log: args.audit_log.as_deref(),

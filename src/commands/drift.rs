@@ -23,6 +23,7 @@ pub fn run(global: &GlobalArgs, args: &DriftArgs) -> anyhow::Result<Outcome> {
         let request = pipeline::Request {
             connect: &connect,
             changed_since: None,
+            targets: &[],
             access: Access::Read,
             hooks,
             at: args.at.unwrap_or_else(ops::now_secs),

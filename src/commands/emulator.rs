@@ -27,6 +27,7 @@ pub fn config(global: &GlobalArgs, args: &EmulatorArgs) -> EmulatorConfig {
             deprovisioned: args.deprovisioned,
             reactivation: args.reactivation,
             string_booleans: args.string_booleans,
+            remove_undocumented: args.remove_undocumented,
             max_value_length: args.max_value_length,
         },
         limits: LimitsConfig {

@@ -20,6 +20,7 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
         let request = pipeline::Request {
             connect: &connect,
             changed_since: args.changed_since.as_deref(),
+            targets: &args.targets,
             access: Access::Read,
             hooks,
             at: args.at.unwrap_or_else(ops::now_secs),

@@ -34,6 +34,9 @@ pub struct Request<'a> {
     /// Without a plan file: plan only what changed since this ref. With `replan`: the fresh
     /// plan reads and plans what changed since it, and every object the saved plan changes.
     pub changed_since: Option<&'a str>,
+    /// Without a plan file: plan and apply only these objects (`--target`). A saved plan's
+    /// own targets are in it.
+    pub targets: &'a [String],
     /// `--replan`: before any write, plan again and refuse a saved plan that differs.
     pub replan: bool,
     /// `--allow-deprovisions N`.
@@ -153,7 +156,9 @@ pub async fn prepare(
             let plan = file.saved.plan.to_plan();
             // --replan: the config merged and scoped before connecting, as `plan` does.
             let merged = if request.replan {
-                let Some(merged) = replan_scope(loaded, request, &plan, notes).await? else {
+                let targets = file.saved.targets.as_deref().unwrap_or_default();
+                let Some(merged) = replan_scope(loaded, request, targets, &plan, notes).await?
+                else {
                     return Ok(Prepared::Invalid);
                 };
                 Some(merged)
@@ -189,6 +194,7 @@ pub async fn prepare(
                 &pipeline::Request {
                     connect: request.connect,
                     changed_since: request.changed_since,
+                    targets: request.targets,
                     access: Access::Write,
                     hooks: request.hooks,
                     at: request.now,
@@ -298,16 +304,26 @@ fn evaluated_ahead(plan: &Plan, now: i64) -> Option<String> {
 }
 
 /// `--replan`'s steps before connecting: Entra merged in live mode, and with
-/// `--changed-since` the changed declarations, plus every object the saved plan changes, so
-/// that each saved change is planned again. `None` when Entra's merge found errors.
+/// `--changed-since` the changed declarations (or the saved plan's `--target` objects), plus
+/// every object the saved plan changes, so that each saved change is planned again. `None`
+/// when Entra's merge found errors.
 async fn replan_scope(
     loaded: &mut Loaded,
     request: &Request<'_>,
+    targets: &[String],
     saved: &Plan,
     notes: &mut Notes,
 ) -> anyhow::Result<Option<pipeline::Merged>> {
+    let selection = pipeline::Selection {
+        changed_since: request.changed_since,
+        targets: if request.changed_since.is_some() {
+            &[]
+        } else {
+            targets
+        },
+    };
     let Some(mut merged) =
-        pipeline::merge_and_scope(loaded, request.changed_since, request.hooks, notes).await?
+        pipeline::merge_and_scope(loaded, &selection, request.hooks, notes).await?
     else {
         return Ok(None);
     };

@@ -1,5 +1,7 @@
 //! `--changed-since GIT_REF`: which users and groups a change touches, and reading only those
-//! from the target.
+//! from the target. `--target ADDRESS` names the objects itself ([`Changed::targets`]) and is
+//! read by the same path, with what a targeted user needs besides: its managers up the
+//! declared chain and the declared teams that list it.
 //!
 //! Declarations are compared by content, not by file: a user moved to another file is not a
 //! change; one added, edited or removed is. Git is asked for the files that differ between the
@@ -15,6 +17,7 @@ use crate::config::Config;
 use crate::config::load::parse_raw;
 use crate::config::raw::{RawGroupsFile, RawUsersFile};
 use crate::plan::{Kind, Live, LiveGroup, LiveUser, ReportedUsers, Scope};
+use crate::render::markdown::visible;
 use crate::scim::client::{ClientError, ReadClient};
 
 /// Declarations that differ between a ref and the working tree.
@@ -28,6 +31,10 @@ pub struct Changed {
     pub groups: BTreeSet<String>,
     /// Files that differ, for the message.
     pub files: Vec<String>,
+    /// `--target`: the addresses named, as the plan prints them (empty for `--changed-since`).
+    /// The scoped users then bring the managers and team additions they need
+    /// ([`Scope::targeted`]).
+    pub targets: Vec<String>,
 }
 
 impl Changed {
@@ -41,9 +48,70 @@ impl Changed {
                     .collect(),
             ),
             groups: Some(self.groups.clone()),
+            targeted: self.targeted(),
             // The instant and `expired_only` are the caller's (`pipeline::read_and_plan`).
             ..Scope::default()
         }
+    }
+
+    /// Whether this is `--target`'s selection rather than `--changed-since`'s.
+    pub fn targeted(&self) -> bool {
+        !self.targets.is_empty()
+    }
+
+    /// `--target ADDRESS…`: the objects named. Addresses that do not parse are refused here,
+    /// before anything is read; [`Changed::unmatched_targets`] names, once the target is read,
+    /// the ones that name nothing.
+    pub fn of_targets(config: &Config, addresses: &[String]) -> anyhow::Result<Changed> {
+        let mut changed = Changed::default();
+        for (kind, key) in parse_targets(addresses)? {
+            changed.include(config, kind, &key);
+            changed.targets.push(crate::plan::address(kind, &key));
+        }
+        changed.targets.sort();
+        changed.targets.dedup();
+        Ok(changed)
+    }
+
+    /// The targets that match no declaration and no object read from the target, each an
+    /// error line; empty when every target names something.
+    pub fn unmatched_targets(&self, config: &Config, live: &Live) -> Vec<String> {
+        let mut out = Vec::new();
+        for address in &self.targets {
+            let Ok((kind, key)) = crate::plan::parse_address(address) else {
+                continue;
+            };
+            let found = match kind {
+                Kind::User => {
+                    let key = crate::plan::match_key(&key);
+                    config.user(&key).is_some()
+                        || live
+                            .users
+                            .iter()
+                            .any(|u| crate::plan::match_key(&u.user_name) == key)
+                }
+                Kind::Group => {
+                    let key = key.to_lowercase();
+                    config.groups.iter().any(|g| g.key() == key)
+                        || live
+                            .groups
+                            .iter()
+                            .any(|g| g.display_name.to_lowercase() == key)
+                }
+            };
+            if !found {
+                let what = match kind {
+                    Kind::User => "user with this userName",
+                    Kind::Group => "team with this displayName",
+                };
+                out.push(format!(
+                    "--target {}: no declaration in users/ or groups/ and no {what} in the \
+                     target",
+                    visible(address)
+                ));
+            }
+        }
+        out
     }
 
     /// Reads and plans one more object, as if its declaration had changed: a declared user
@@ -64,6 +132,23 @@ impl Changed {
             }
         }
     }
+}
+
+/// Reads `--target` addresses; every malformed one is named in the error.
+pub fn parse_targets(addresses: &[String]) -> anyhow::Result<Vec<(Kind, String)>> {
+    let mut parsed = Vec::new();
+    let mut errors = Vec::new();
+    for a in addresses {
+        match crate::plan::parse_address(a) {
+            Ok(t) => parsed.push(t),
+            // Shown as typed, but never as a terminal escape or hidden text.
+            Err(e) => errors.push(format!("--target: {}", visible(&e.to_string()))),
+        }
+    }
+    if !errors.is_empty() {
+        bail!("{}; nothing was read or sent", errors.join("\n"));
+    }
+    Ok(parsed)
 }
 
 /// Asks git what changed under `dir`'s users/ and groups/ since `git_ref`.
@@ -238,9 +323,12 @@ pub(crate) fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
 }
 
 /// Reads only what a scoped plan needs: the changed users, their managers, the changed groups
-/// and their members, each by filter or id, and how many users the target has (for the percent
-/// deprovision cap). `complete` is false. A server that cannot filter would answer every lookup
-/// with its whole list, so it is read once, whole (`complete`).
+/// and their members, each by filter or id, the live managers of the users read (so a cleared
+/// manager shows by userName), and how many users the target has (for the percent deprovision
+/// cap). With `--target`, also the managers up each targeted user's declared chain and the
+/// declared teams that list a targeted user (whose other members are not read: only that
+/// user's addition is planned). `complete` is false. A server that cannot filter would answer
+/// every lookup with its whole list, so it is read once, whole (`complete`).
 pub async fn read_scoped(
     client: &ReadClient,
     config: &Config,
@@ -257,8 +345,20 @@ pub async fn read_scoped(
         .cloned()
         .collect();
     for key in &changed.users {
-        if let Some(m) = config.user(key).and_then(|u| u.manager()) {
-            wanted.insert(crate::plan::match_key(m));
+        let mut at = config.user(key);
+        // `--target` may create a missing manager, whose own manager it then refers to.
+        let mut hops = if changed.targeted() {
+            config.users.len()
+        } else {
+            1
+        };
+        while let Some(m) = at.and_then(|u| u.manager()) {
+            let m = crate::plan::match_key(m);
+            if hops == 0 || !wanted.insert(m.clone()) {
+                break;
+            }
+            hops -= 1;
+            at = config.user(&m);
         }
     }
     let groups = config
@@ -267,6 +367,14 @@ pub async fn read_scoped(
         .filter(|g| changed.groups.contains(&g.key()));
     for g in groups {
         wanted.extend(g.members.iter().map(|m| crate::plan::match_key(m)));
+    }
+    // `--target`: the declared teams a targeted user is in, for that user's addition.
+    let mut read_groups = changed.groups.clone();
+    if changed.targeted() {
+        let lists_target = |g: &&crate::config::model::Group| {
+            (g.members.iter()).any(|m| changed.users.contains(&crate::plan::match_key(m)))
+        };
+        read_groups.extend(config.groups.iter().filter(lists_target).map(|g| g.key()));
     }
     let mut live = Live {
         reported_users,
@@ -284,7 +392,7 @@ pub async fn read_scoped(
             live.users.push(u);
         }
     }
-    for r in fetch(client, changed.groups.iter().cloned(), |c, k| async move {
+    for r in fetch(client, read_groups.into_iter(), |c, k| async move {
         c.find_group_by_name(&k).await
     })
     .await?
@@ -293,13 +401,24 @@ pub async fn read_scoped(
             live.groups.push(g);
         }
     }
-    // Live members nobody declared still need a name for the plan to show their removal.
-    let unknown: BTreeSet<String> = live
-        .groups
-        .iter()
-        .flat_map(|g| g.member_ids.iter())
-        .filter(|id| !seen.contains(*id))
-        .cloned()
+    // Live members nobody declared still need a name for the plan to show their removal (in
+    // the teams planned whole), and live managers one for the plan to show them cleared.
+    let manager =
+        crate::scim::AttrPath::parse(&format!("{}:manager", crate::scim::ENTERPRISE_USER))
+            .expect("the manager path parses");
+    let managers: Vec<String> = (live.users.iter())
+        .filter_map(|u| {
+            manager
+                .get(&u.resource())?
+                .get("value")
+                .and_then(crate::plan::live::id_of_value)
+        })
+        .collect();
+    let unknown: BTreeSet<String> = (live.groups.iter())
+        .filter(|g| changed.groups.contains(&g.display_name.to_lowercase()))
+        .flat_map(|g| g.member_ids.iter().cloned())
+        .chain(managers)
+        .filter(|id| !seen.contains(id))
         .collect();
     for r in fetch(client, unknown.into_iter(), |c, id| async move {
         c.get_user(&id).await

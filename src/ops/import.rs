@@ -244,6 +244,7 @@ pub async fn update(
     let plan_request = pipeline::Request {
         connect: request.connect,
         changed_since: None,
+        targets: &[],
         access: Access::Read,
         hooks,
         at: super::now_secs(),

@@ -74,6 +74,8 @@ pub struct Request<'a> {
     pub connect: &'a Connect,
     /// `--changed-since GIT_REF`: plan only the declarations that changed since.
     pub changed_since: Option<&'a str>,
+    /// `--target ADDRESS…`: plan only these objects (and what they need); empty: all.
+    pub targets: &'a [String],
     /// Apply plans with the client it will write with.
     pub access: Access,
     pub hooks: &'a Hooks,
@@ -106,6 +108,8 @@ pub struct Planned {
     pub live: Live,
     pub scope: Scope,
     pub plan: Plan,
+    /// `--target`'s addresses, which a saved plan records for `apply --replan`.
+    pub targets: Vec<String>,
 }
 
 /// The whole path: [`merge_and_scope`], the target connected, then [`read_and_plan`].
@@ -114,8 +118,11 @@ pub async fn plan(
     request: &Request<'_>,
     notes: &mut Notes,
 ) -> anyhow::Result<Planning> {
-    let Some(merged) = merge_and_scope(loaded, request.changed_since, request.hooks, notes).await?
-    else {
+    let selection = Selection {
+        changed_since: request.changed_since,
+        targets: request.targets,
+    };
+    let Some(merged) = merge_and_scope(loaded, &selection, request.hooks, notes).await? else {
         return Ok(Planning::Refused);
     };
     let config = &loaded.config;
@@ -130,37 +137,59 @@ pub async fn plan(
         notes,
     )
     .await?;
+    let targets = merged.changed.map(|c| c.targets).unwrap_or_default();
     Ok(Planning::Planned(Box::new(Planned {
         connection,
         live,
         scope,
         plan,
+        targets,
     })))
 }
 
 /// The config ready to plan, and what to read.
 pub struct Merged {
     /// With `--changed-since`: the declarations that changed, which alone are read and
-    /// planned; `None`: everything.
+    /// planned; with `--target`, the objects named; `None`: everything.
     pub changed: Option<Changed>,
 }
 
-/// The steps before connecting: `--changed-since` refused in Entra live mode, Entra merged
-/// (live mode), the changed declarations asked of git. `None` when Entra's merge found
-/// errors (they are in the notes): nothing may be planned.
+/// Which part of the config to plan: all, what changed since a ref, or named objects.
+#[derive(Clone, Copy, Default)]
+pub struct Selection<'a> {
+    pub changed_since: Option<&'a str>,
+    pub targets: &'a [String],
+}
+
+/// The steps before connecting: `--target` addresses read (a malformed one stops here),
+/// `--changed-since` refused in Entra live mode, Entra merged (live mode), the changed
+/// declarations asked of git. `None` when Entra's merge found errors (they are in the
+/// notes): nothing may be planned.
 pub async fn merge_and_scope(
     loaded: &mut Loaded,
-    changed_since: Option<&str>,
+    selection: &Selection<'_>,
     hooks: &Hooks,
     notes: &mut Notes,
 ) -> anyhow::Result<Option<Merged>> {
-    entra::refuse_changed_since(&loaded.config, changed_since)?;
+    changed::parse_targets(selection.targets)?;
+    entra::refuse_changed_since(&loaded.config, selection.changed_since)?;
     if !entra::merge_live(&mut loaded.config, hooks, notes).await? {
         return Ok(None);
     }
-    let changed = match changed_since {
-        Some(git_ref) => Some(self::changed_since(&loaded.config.dir, git_ref, notes)?),
-        None => None,
+    let changed = match (selection.changed_since, selection.targets) {
+        (Some(git_ref), _) => Some(self::changed_since(&loaded.config.dir, git_ref, notes)?),
+        (None, []) => None,
+        (None, targets) => {
+            let changed = Changed::of_targets(&loaded.config, targets)?;
+            notes.info(format!(
+                "--target: {} user(s) and {} team(s); only those are read and planned, with \
+                 the managers they need and their own team additions, and unmanaged users are \
+                 not looked for.",
+                changed.users.len() + changed.removed_users.len(),
+                changed.groups.len(),
+            ));
+            Some(changed)
+        }
     };
     Ok(Some(Merged { changed }))
 }
@@ -236,6 +265,14 @@ pub async fn read(
             let live = changed::read_scoped(reader, config, changed)
                 .await
                 .map_err(explain)?;
+            let unmatched = changed.unmatched_targets(config, &live);
+            if !unmatched.is_empty() {
+                anyhow::bail!(
+                    "{}; nothing was sent: check the address against `roster plan` (it is \
+                     written as the plan prints it), or declare the object",
+                    unmatched.join("\n")
+                );
+            }
             Ok((live, changed.scope()))
         }
         None => {
@@ -257,7 +294,8 @@ impl Planned {
             git_commit: super::git_commit(&loaded.config.dir),
             target: self.connection.session.target_id(),
         };
-        let saved = SavedPlan::new(&self.plan, &self.live, &loaded.config, provenance);
+        let saved = SavedPlan::new(&self.plan, &self.live, &loaded.config, provenance)
+            .with_targets(self.targets.clone());
         crate::fsio::write_atomic(path, &saved.to_file())
             .with_context(|| format!("cannot write the plan to `{}`", path.display()))
     }

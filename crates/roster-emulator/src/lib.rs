@@ -39,7 +39,8 @@ pub use error::{EmulatorError, ScimError};
 pub use faults::{DEFAULT_HANG_MS, FaultConfig};
 pub use limits::{DEFAULT_MAX_VALUE_CHARS, LimitsConfig, MAX_ADDRESS_CHARS};
 pub use settings::{
-    Behaviour, DEFAULT_TOKEN, Deprovisioned, EmulatorConfig, Paging, Reactivation, StringBooleans,
+    Behaviour, DEFAULT_TOKEN, Deprovisioned, EmulatorConfig, Paging, Reactivation,
+    RemoveUndocumented, StringBooleans,
 };
 pub use stats::StatsSnapshot;
 

@@ -232,6 +232,12 @@ fn apply_target(
             "`{at}` cannot be removed; to deprovision a user set active to false"
         )));
     }
+    if op == Op::Remove && !c.remove_undocumented && !asana_documents(t) {
+        return Err(ScimError::mutability(format!(
+            "Asana does not document removing `{at}` with PATCH, and this emulator refuses it \
+             (`--remove-undocumented allow` accepts it); a PUT without it removes it"
+        )));
+    }
     let container = if t.ext {
         object_entry(attrs, ENTERPRISE_USER)
     } else {
@@ -252,6 +258,15 @@ fn apply_target(
         attrs.remove(ENTERPRISE_USER);
     }
     Ok(())
+}
+
+/// Whether the attribute is in Asana's own table (reference §1.3), where `remove` follows RFC
+/// 7644 §3.5.2.2; the others only the Entra gallery app lists.
+fn asana_documents(t: &Target) -> bool {
+    if t.ext {
+        return t.attr.name == "department";
+    }
+    !matches!(t.attr.name, "phoneNumbers" | "addresses")
 }
 
 fn is_empty_object(v: &Value) -> bool {
@@ -574,6 +589,7 @@ mod tests {
 
     const C: Coercion = Coercion {
         string_booleans: true,
+        remove_undocumented: false,
     };
 
     fn user() -> Map<String, Value> {
@@ -614,6 +630,49 @@ mod tests {
         let mut u = user();
         edit(&mut u);
         Value::Object(u)
+    }
+
+    #[test]
+    fn issue14_remove_clears_asana_attributes_and_refuses_undocumented_ones_by_default() {
+        let dept = format!("{ENTERPRISE_USER}:department");
+        check(
+            json!([{"op": "remove", "path": "title"}, {"op": "remove", "path": dept}]),
+            with(|u| {
+                u.remove("title");
+                u.remove(ENTERPRISE_USER);
+            }),
+        );
+        check(
+            json!([{"op": "remove", "path": "name.formatted"}]),
+            with(|u| {
+                u.insert("name".into(), json!({"givenName": "A"}));
+            }),
+        );
+        // Only the Entra gallery app lists these: undocumented, refused unless allowed.
+        let manager = format!("{ENTERPRISE_USER}:manager");
+        for path in [
+            manager.as_str(),
+            "phoneNumbers[type eq \"work\"].value",
+            "addresses[type eq \"work\"].locality",
+        ] {
+            check_err(json!([{"op": "remove", "path": path}]), 400, "mutability");
+        }
+        let mut u = user();
+        u.insert(
+            ENTERPRISE_USER.into(),
+            json!({"department": "R&D", "manager": {"value": "7"}}),
+        );
+        let allow = Coercion {
+            remove_undocumented: true,
+            ..C
+        };
+        apply_user(
+            &mut u,
+            &ops(json!([{"op": "remove", "path": manager}])),
+            allow,
+        )
+        .unwrap();
+        assert_eq!(u, user());
     }
 
     #[test]

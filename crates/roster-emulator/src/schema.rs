@@ -226,6 +226,9 @@ pub fn find<'a>(attrs: &'a [Attr], name: &str) -> Option<&'a Attr> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Coercion {
     pub string_booleans: bool,
+    /// PATCH may `remove` attributes only the Entra gallery app lists
+    /// ([`super::settings::RemoveUndocumented`]).
+    pub remove_undocumented: bool,
 }
 
 /// Turns a client's user JSON into the stored form: canonical attribute names, values checked
@@ -422,9 +425,11 @@ mod tests {
 
     const LENIENT: Coercion = Coercion {
         string_booleans: true,
+        remove_undocumented: true,
     };
     const STRICT: Coercion = Coercion {
         string_booleans: false,
+        remove_undocumented: false,
     };
 
     #[test]

@@ -53,6 +53,21 @@ pub enum StringBooleans {
     Refuse,
 }
 
+/// Whether a PATCH `remove` of an attribute only the Entra gallery app lists (`phoneNumbers`,
+/// `addresses`, the enterprise `employeeNumber`, `costCenter`, `organization`, `division` and
+/// `manager`) is accepted. Asana documents PATCH as "adds or updates attributes" and PUT as
+/// "updates or removes"; its own attributes (title, name.formatted, preferredLanguage, emails,
+/// department, userType) are removed as RFC 7644 §3.5.2.2 says, the rest is undocumented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum RemoveUndocumented {
+    /// 400 `mutability`: the value stays (PUT without it still removes it)
+    #[default]
+    Refuse,
+    /// Removed, as RFC 7644 §3.5.2.2 says
+    Allow,
+}
+
 /// The undocumented behaviours, in one place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Behaviour {
@@ -62,6 +77,7 @@ pub struct Behaviour {
     pub deprovisioned: Deprovisioned,
     pub reactivation: Reactivation,
     pub string_booleans: StringBooleans,
+    pub remove_undocumented: RemoveUndocumented,
     /// The longest string stored in an attribute other than userName and emails (which are at
     /// most [`super::limits::MAX_ADDRESS_CHARS`]), in characters; longer is 400 `invalidValue`.
     /// `0` switches it off.
@@ -76,6 +92,7 @@ impl Default for Behaviour {
             deprovisioned: Deprovisioned::Listed,
             reactivation: Reactivation::Refuse,
             string_booleans: StringBooleans::Accept,
+            remove_undocumented: RemoveUndocumented::Refuse,
             max_value_length: super::limits::DEFAULT_MAX_VALUE_CHARS,
         }
     }

@@ -17,7 +17,9 @@ use super::filter::EqFilter;
 use super::limits;
 use super::patch::{self, GroupEdit};
 use super::schema::{self, CORE_GROUP, CORE_USER, Coercion};
-use super::settings::{Behaviour, Deprovisioned, Paging, Reactivation, StringBooleans};
+use super::settings::{
+    Behaviour, Deprovisioned, Paging, Reactivation, RemoveUndocumented, StringBooleans,
+};
 use roster_core::scim::path::ENTERPRISE_USER;
 
 /// Resource metadata the emulator keeps (RFC 7643 §3.1).
@@ -286,6 +288,7 @@ impl Store {
     fn coercion(&self) -> Coercion {
         Coercion {
             string_booleans: self.behaviour.string_booleans == StringBooleans::Accept,
+            remove_undocumented: self.behaviour.remove_undocumented == RemoveUndocumented::Allow,
         }
     }
 

@@ -36,6 +36,16 @@ pub enum Apply {
     OnCreate,
 }
 
+/// What happens to a mapped target attribute with a live value whose mapping yields nothing
+/// (`policy.unset_attributes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsetAttributes {
+    /// The plan removes the value.
+    Clear,
+    /// The value stays (Entra's behaviour).
+    Keep,
+}
+
 /// What happens to live users no declaration matches (`policy.unmanaged`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unmanaged {
@@ -523,6 +533,7 @@ pub struct Policy {
     pub expiry_warning_days: u32,
     /// The monthly price of one active user (`policy.seat_price`).
     pub seat_price: Option<SeatPrice>,
+    pub unset_attributes: UnsetAttributes,
 }
 
 /// The monthly price of one seat: an amount in a currency.
@@ -551,6 +562,7 @@ impl Default for Policy {
             max_deprovisions: MaxDeprovisions::default(),
             expiry_warning_days: EXPIRY_WARNING_DAYS,
             seat_price: None,
+            unset_attributes: UnsetAttributes::Clear,
         }
     }
 }

@@ -239,6 +239,11 @@ pub struct RawPolicy {
     /// seat count (`seats: +3, −1 (net +2): +21.98 USD a month`). Optional.
     #[serde(default)]
     pub seat_price: Option<Spanned<RawSeatPrice>>,
+    /// What to do when a mapped target attribute has a value in the target but its mapping now
+    /// yields nothing: `clear` it (the default; a SCIM `remove`, or a PUT without it) or `keep`
+    /// it, as Entra does. Attributes no mapping targets are never touched.
+    #[serde(default)]
+    pub unset_attributes: Option<Spanned<UnsetAttributes>>,
 }
 
 /// The monthly price of one seat.
@@ -249,6 +254,16 @@ pub struct RawSeatPrice {
     pub amount: Spanned<f64>,
     /// ISO 4217 currency code, three capital letters, e.g. `USD` or `EUR`.
     pub currency: Spanned<String>,
+}
+
+/// What happens to a target attribute whose mapping no longer yields a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsetAttributes {
+    /// Remove the value from the target.
+    Clear,
+    /// Leave the target's value as it is (Entra's behaviour).
+    Keep,
 }
 
 /// What happens to live users no declaration matches.

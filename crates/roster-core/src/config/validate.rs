@@ -603,6 +603,9 @@ impl Validator<'_> {
         if let Some(d) = p.deprovision_with {
             policy.deprovision_with = d.value.into();
         }
+        if let Some(u) = p.unset_attributes {
+            policy.unset_attributes = u.value.into();
+        }
         for pat in &p.protected {
             match ProtectedPattern::new(&pat.value) {
                 Ok(pattern) => policy.protected.push(pattern),
@@ -1291,6 +1294,7 @@ raw_to_model!(Profile, [Asana, Generic]);
 raw_to_model!(Apply, [Always, OnCreate]);
 raw_to_model!(Unmanaged, [Ignore, Report, Deprovision]);
 raw_to_model!(DeprovisionWith, [Deactivate, Delete]);
+raw_to_model!(UnsetAttributes, [Clear, Keep]);
 raw_to_model!(EntraScope, [Assigned, All]);
 raw_to_model!(GroupMembers, [Direct, Transitive]);
 raw_to_model!(EntraMode, [Seed, Live]);

@@ -184,7 +184,8 @@ fn low_import_asana_skips_declarations_its_own_validate_rejects() {
     assert!(reason("team \"Has Bob\"").contains("`bob@example.com` was left out"));
     assert!(reason("the manager of user \"dan@example.com\"").contains("`not-an-email`"));
     assert_eq!((import.users, import.groups), (2, 1), "ok and dan, in Kept");
-    // What was written validates, and plans to nothing: the skipped are unmanaged.
+    // What was written validates, and plans to nothing but the one clear below: the skipped
+    // are unmanaged.
     let texts = |prefix: &str| -> Vec<(&str, &str)> {
         import
             .files
@@ -197,8 +198,29 @@ fn low_import_asana_skips_declarations_its_own_validate_rejects() {
     let config = config.unwrap_or_else(|| panic!("{:#?}", report.diagnostics));
     // dan's manager was left out with the manager: the declaration does not name one.
     assert!(!import.files.iter().any(|f| f.contents.contains("manager:")));
+    // The one change: dan's manager, which import said it left out, is cleared
+    // (`policy.unset_attributes: clear`), so the reviewer sees it go.
     let p = plan(&config, &live, Capabilities::ASANA, &Scope::default());
-    assert!(p.changes.is_empty(), "{:#?}", p.changes);
+    let changes: Vec<(String, Vec<String>)> = (p.changes.iter())
+        .map(|c| {
+            let attrs = c.attributes.iter();
+            (
+                c.address(),
+                attrs
+                    .map(|a| format!("{} {:?} -> {:?}", a.path, a.before, a.after))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [(
+            "user[\"dan@example.com\"]".to_string(),
+            vec![format!(
+                "{ENTERPRISE_USER}:manager Some(String(\"not-an-email\")) -> None"
+            )]
+        )]
+    );
     let unmanaged: Vec<&str> = p.unmanaged.iter().map(|u| u.key.as_str()).collect();
     assert_eq!(unmanaged.len(), 4, "{unmanaged:?}");
 }

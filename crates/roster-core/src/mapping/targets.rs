@@ -149,6 +149,19 @@ pub fn user_target_of(profile: Profile, path: &str) -> Option<&'static TargetDef
     user_targets(profile).iter().find(|t| t.path == path)
 }
 
+/// Whether Asana's own attribute table lists the target (`title`, `name.formatted`,
+/// `preferredLanguage`, `userType`, the enterprise `department`), so that roster clears it
+/// with a PATCH `remove`. The rest (addresses, phone numbers, `manager`, `employeeNumber`, …)
+/// only the Entra gallery app lists, and whether Asana's PATCH removes them is undocumented:
+/// roster clears those with a PUT without them, which Asana documents ("updates or removes
+/// attributes").
+pub fn asana_lists(path: &str) -> bool {
+    matches!(
+        path,
+        "title" | "name.formatted" | "preferredLanguage" | "userType" | ent!("department")
+    )
+}
+
 pub fn group_target(path: &str) -> Option<&'static TargetDef> {
     GROUP_TARGETS.iter().find(|t| t.path == path)
 }

@@ -19,7 +19,8 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::Value as Json;
 
 use crate::config::model::{
-    Config, DeprovisionWith, Group, Profile, SeatPrice, Unmanaged as UnmanagedPolicy, User,
+    Apply, Config, DeprovisionWith, Group, Profile, SeatPrice, Unmanaged as UnmanagedPolicy,
+    UnsetAttributes, User,
 };
 use crate::mapping::{self, Flow, MappedValue};
 pub use crate::names::match_key;
@@ -373,8 +374,8 @@ impl Plan {
     }
 }
 
-/// What to plan: which declared objects (all, or only these keys: `--changed-since`), and
-/// as of when.
+/// What to plan: which declared objects (all, or only these keys: `--changed-since`,
+/// `--target`), and as of when.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
     pub users: Option<BTreeSet<String>>,
@@ -386,6 +387,54 @@ pub struct Scope {
     /// `expires` has come, and removals from teams of those users and of memberships that
     /// ended. Everything else the plan would do is left for another run.
     pub expired_only: bool,
+    /// `--target`: the scoped users also bring what they need. A declared manager (and its
+    /// manager, up the chain) that is not in the target is created with them, and each
+    /// declared team outside `groups` that lists one of them gets that user added, and
+    /// nothing else of the team.
+    pub targeted: bool,
+}
+
+/// Why a `--target` address cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{address}` is not an address: write it as the plan prints it, e.g. \
+     user[\"ada@example.com\"] or group[\"Platform\"] ({why})"
+)]
+pub struct AddressError {
+    pub address: String,
+    pub why: &'static str,
+}
+
+/// Reads an address as [`address`] writes it: `user["…"]` or `group["…"]`, the name a JSON
+/// string (so `\"` and `\u00e9` escapes work). Pure.
+pub fn parse_address(text: &str) -> Result<(Kind, String), AddressError> {
+    // An address of any length is named in the error, cut to a readable length.
+    let fail = |why| AddressError {
+        address: text.chars().take(200).collect(),
+        why,
+    };
+    let text = text.trim();
+    let (kind, rest) = if let Some(rest) = text.strip_prefix("user[") {
+        (Kind::User, rest)
+    } else if let Some(rest) = text.strip_prefix("group[") {
+        (Kind::Group, rest)
+    } else {
+        return Err(fail("it must start with user[ or group["));
+    };
+    let name = rest
+        .strip_suffix(']')
+        .ok_or_else(|| fail("it must end with ]"))?;
+    let name: String = match serde_json::from_str(name) {
+        Ok(Json::String(s)) => s,
+        _ => return Err(fail("the name must be a string in double quotes")),
+    };
+    if name.trim().is_empty() {
+        return Err(fail("the name is empty"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(fail("the name has a control character"));
+    }
+    Ok((kind, name))
 }
 
 /// Computes the plan. Pure.
@@ -406,6 +455,9 @@ struct Planner<'a> {
     match_indexes: Vec<(&'static str, HashMap<String, Vec<usize>>)>,
     /// Live user by id.
     by_id: HashMap<&'a str, usize>,
+    /// The targets whose live value is cleared when their mapping yields nothing
+    /// ([`clearable`]); empty with `policy.unset_attributes: keep`.
+    clearable: Vec<(&'static str, AttrPath)>,
     /// Which live user each declared user matched (by declared user key).
     matched: HashMap<String, usize>,
     /// Declared users whose key matches several live users (by declared user key): the plan
@@ -449,6 +501,7 @@ impl<'a> Planner<'a> {
             caps,
             at,
             match_indexes,
+            clearable: clearable(config),
             by_id: live
                 .users
                 .iter()
@@ -470,12 +523,15 @@ impl<'a> Planner<'a> {
             set.as_ref().is_none_or(|s| s.contains(key))
         };
         // Scope keys come from outside (`--changed-since`); key them as declared users are.
-        let scope = Scope {
+        let mut scope = Scope {
             users: (scope.users.as_ref()).map(|s| s.iter().map(|k| match_key(k)).collect()),
             groups: scope.groups.clone(),
             at: scope.at,
             expired_only: scope.expired_only,
+            targeted: scope.targeted,
         };
+        // `--target`: the users whose team memberships are planned (not the managers below).
+        let members_of = scope.users.clone().filter(|_| scope.targeted);
         // Match every declared user first, so manager and member references resolve whatever
         // the order of declaration.
         for u in &self.config.users {
@@ -488,6 +544,9 @@ impl<'a> Planner<'a> {
                 }
                 Found::None => {}
             }
+        }
+        if let (true, Some(users)) = (scope.targeted, scope.users.as_mut()) {
+            self.needed_managers(users);
         }
         // And know who will be created, so a manager who will not exist is never referred to.
         for u in &self.config.users {
@@ -524,7 +583,11 @@ impl<'a> Planner<'a> {
         };
         for g in &self.config.groups {
             if in_scope(&scope.groups, &g.key()) {
-                self.group(g);
+                self.group(g, None);
+            } else if let Some(users) = &members_of
+                && g.members.iter().any(|m| users.contains(&match_key(m)))
+            {
+                self.group(g, Some(users));
             }
         }
         let expiring = self.expiring(&scope);
@@ -601,6 +664,25 @@ impl<'a> Planner<'a> {
         }
         out.sort_by(|a, b| (a.ends_at, &a.user, &a.group).cmp(&(b.ends_at, &b.user, &b.group)));
         out
+    }
+
+    /// Adds to `users` the declared managers they need that are not in the target (matched
+    /// to no live user), and theirs up the chain (`--target`): the plan creates them, so the
+    /// manager references can be sent. Managers in the target are only referred to.
+    fn needed_managers(&self, users: &mut BTreeSet<String>) {
+        let mut todo: Vec<String> = users.iter().cloned().collect();
+        while let Some(key) = todo.pop() {
+            let Some(manager) = self.config.user(&key).and_then(User::manager) else {
+                continue;
+            };
+            let manager = match_key(manager);
+            let missing = self.config.user(&manager).is_some()
+                && !self.matched.contains_key(&manager)
+                && !self.ambiguous.contains_key(&manager);
+            if missing && users.insert(manager.clone()) {
+                todo.push(manager);
+            }
+        }
     }
 
     /// The live user a declared one matches: by the first matching target (in precedence
@@ -737,8 +819,11 @@ impl<'a> Planner<'a> {
             }
             _ => {}
         }
+        let unset: Vec<usize> = (0..self.clearable.len())
+            .filter(|&i| mapped.get(self.clearable[i].0).is_none())
+            .collect();
         let mapped = self.without_missing_references(&key, mapped);
-        let attributes = self.diff(&mapped, live);
+        let attributes = self.diff(&mapped, &unset, live);
         let id = Some(live.id.clone());
         if !live.active {
             let mut attributes = attributes;
@@ -797,9 +882,36 @@ impl<'a> Planner<'a> {
     }
 
     /// Attribute-by-attribute differences between what the mappings give and what is live.
-    fn diff(&self, mapped: &mapping::Mapped, live: &LiveUser) -> Vec<AttrChange> {
+    /// `unset` are the clearable targets (indexes into `clearable`) the mappings gave nothing
+    /// for, before references to missing managers were left out: a manager who is not there
+    /// is not a manager removed.
+    fn diff(&self, mapped: &mapping::Mapped, unset: &[usize], live: &LiveUser) -> Vec<AttrChange> {
         let mut out = Vec::new();
         let resource = live.resource();
+        for (path, target) in unset.iter().map(|&i| &self.clearable[i]) {
+            let Some(current) = target.get(&resource).filter(|v| has_value(v)) else {
+                continue;
+            };
+            let before = if path.ends_with(":manager") {
+                let id = match current {
+                    Json::Object(_) => current.get("value").and_then(live::id_of_value),
+                    other => live::id_of_value(other),
+                };
+                // A manager who is no user the target lists (a guest, whom Asana leaves out
+                // of /Users, or a dangling id) is left alone: roster cannot tell which.
+                match id.as_deref().and_then(|id| self.by_id.get(id)) {
+                    Some(&i) => Json::String(match_key(&self.live.users[i].user_name)),
+                    None => continue,
+                }
+            } else {
+                current.clone()
+            };
+            out.push(AttrChange {
+                path: path.to_string(),
+                before: Some(before),
+                after: None,
+            });
+        }
         for (path, value) in &mapped.attributes {
             if *path == "active" {
                 continue;
@@ -833,6 +945,9 @@ impl<'a> Planner<'a> {
                     after,
                 });
             }
+        }
+        if !unset.is_empty() {
+            out.sort_by(|a, b| a.path.cmp(&b.path));
         }
         out
     }
@@ -895,7 +1010,9 @@ impl<'a> Planner<'a> {
         out
     }
 
-    fn group(&mut self, g: &Group) {
+    /// Plans a declared team; with `only` (`--target`), just the additions of those users,
+    /// to a team that exists.
+    fn group(&mut self, g: &Group, only: Option<&BTreeSet<String>>) {
         let key = g.display_name.clone();
         let Ok(mapped) = mapping::map_group(&self.config.settings.group_mappings, g, Flow::Update)
         else {
@@ -926,6 +1043,7 @@ impl<'a> Planner<'a> {
                 .filter(|upn| !g.membership_expired_at(upn, at))
                 .map(|upn| match_key(upn))
                 .filter(|key| !cannot_join(key) && !self.ambiguous.contains_key(key))
+                .filter(|key| only.is_none_or(|o| o.contains(key)))
                 .map(|key| Member {
                     id: self
                         .matched
@@ -936,6 +1054,20 @@ impl<'a> Planner<'a> {
                 .collect(),
             _ => Vec::new(),
         };
+        // A member who is not in the target and whom this plan does not create (a partial
+        // plan: `--target`, `--changed-since`) has no id to send: left out, and said.
+        let (desired, absent): (Vec<Member>, Vec<Member>) =
+            (desired.into_iter()).partition(|m| m.id.is_some() || self.created.contains(&m.key));
+        for m in absent {
+            self.warnings.push(format!(
+                "{}: member `{}` is not in {} and this plan does not create it, so it is not \
+                 added; plan it too (e.g. --target {})",
+                address(Kind::Group, &key),
+                m.key,
+                self.config.settings.target.profile.target_name(),
+                address(Kind::User, &m.key)
+            ));
+        }
         let ambiguous_ids: BTreeSet<&str> = (self.ambiguous.values().flatten())
             .map(|&i| self.live.users[i].id.as_str())
             .collect();
@@ -944,6 +1076,15 @@ impl<'a> Planner<'a> {
                 || lg.display_name.to_lowercase() == g.key()
         });
         let Some(live) = live else {
+            if only.is_some() {
+                self.warnings.push(format!(
+                    "{}: the team is not in {}, so its targeted members are not added; target \
+                     the team too to create it",
+                    address(Kind::Group, &key),
+                    self.config.settings.target.profile.target_name()
+                ));
+                return;
+            }
             let mut attributes = vec![AttrChange {
                 path: "displayName".into(),
                 before: None,
@@ -975,9 +1116,9 @@ impl<'a> Planner<'a> {
             .cloned()
             .collect();
         let desired_ids: BTreeSet<&str> = desired.iter().filter_map(|m| m.id.as_deref()).collect();
-        let remove: Vec<Member> = live
-            .member_ids
-            .iter()
+        // A team planned only for some users (`--target`) loses no one.
+        let remove: Vec<Member> = (live.member_ids.iter())
+            .filter(|_| only.is_none())
             .filter(|id| !desired_ids.contains(id.as_str()) && !ambiguous_ids.contains(id.as_str()))
             .filter(|id| {
                 self.by_id
@@ -992,7 +1133,7 @@ impl<'a> Planner<'a> {
                 id: Some(id.clone()),
             })
             .collect();
-        if add.is_empty() && remove.is_empty() {
+        if add.is_empty() && remove.is_empty() && only.is_none() {
             self.no_op += 1;
         }
         // Removals of memberships that ended say so.
@@ -1165,6 +1306,36 @@ fn desired_active(mapped: &mapping::Mapped, u: &User) -> bool {
     match mapped.get("active") {
         Some(MappedValue::Boolean(b)) => *b,
         _ => u.account_enabled,
+    }
+}
+
+/// The user targets whose live value the plan clears when their mapping yields nothing for a
+/// user (`policy.unset_attributes: clear`): mappings applied on every update and without a
+/// default (a default is given on create only, so clearing it would undo it on the next plan),
+/// that may be sent on update, and never a matching target, `userName`, `active` or an email
+/// (the address people sign in with: Asana's userName is one, and a declaration without `mail`
+/// is common; removing it is for a person to do).
+fn clearable(config: &Config) -> Vec<(&'static str, AttrPath)> {
+    if config.settings.policy.unset_attributes == UnsetAttributes::Keep {
+        return Vec::new();
+    }
+    (config.settings.user_mappings.iter())
+        .filter(|m| m.apply == Apply::Always && m.default.is_none() && m.match_priority.is_none())
+        .filter(|m| m.target.updatable)
+        .map(|m| m.target.path)
+        .filter(|path| *path != "userName" && *path != "active" && !path.starts_with("emails"))
+        .map(|path| (path, AttrPath::parse(path).expect("known targets parse")))
+        .collect()
+}
+
+/// Whether a live value holds anything: null, an empty string, list or object do not.
+fn has_value(v: &Json) -> bool {
+    match v {
+        Json::Null => false,
+        Json::String(s) => !s.is_empty(),
+        Json::Array(a) => !a.is_empty(),
+        Json::Object(o) => !o.is_empty(),
+        _ => true,
     }
 }
 

@@ -1058,3 +1058,263 @@ fn issue14_expired_only_keeps_what_expiry_causes_and_nothing_else() {
     assert_eq!(only.deprovision_gate.count, 1);
     assert_eq!(only.seats.line(), "Seats: +0, \u{2212}1 (net \u{2212}1)");
 }
+
+/// One case of `policy.unset_attributes`: settings, the declared user, its live attributes,
+/// and the attribute changes expected (path, before, after).
+struct Unset {
+    name: &'static str,
+    settings: &'static str,
+    user: &'static str,
+    live: Json,
+    expect: Vec<(String, Option<&'static str>, Option<&'static str>)>,
+}
+
+#[test]
+fn issue14_unset_attributes_are_cleared_or_kept_as_the_policy_says() {
+    let dept = format!("{ENTERPRISE_USER}:department");
+    let manager = format!("{ENTERPRISE_USER}:manager");
+    let bob = "  - userPrincipalName: bob@example.com\n";
+    let ada = "  - userPrincipalName: ada@example.com\n    displayName: Ada\n";
+    let cases = vec![
+        Unset {
+            name: "a removed jobTitle is cleared by default",
+            settings: "version: 1\n",
+            user: ada,
+            live: json!({ "name": { "formatted": "Ada" }, "title": "Staff Engineer" }),
+            expect: vec![("title".into(), Some("Staff Engineer"), None)],
+        },
+        Unset {
+            name: "keep leaves it, as Entra does",
+            settings: "version: 1\npolicy: { unset_attributes: keep }\n",
+            user: ada,
+            live: json!({ "name": { "formatted": "Ada" }, "title": "Staff Engineer" }),
+            expect: vec![],
+        },
+        Unset {
+            name: "an attribute no mapping targets is never touched, nor an email",
+            settings: "version: 1\n",
+            user: ada,
+            live: json!({ "name": { "formatted": "Ada" }, "preferredLanguage": "en",
+                          "userType": "view only", "nickName": "A",
+                          "emails": [{ "type": "work", "value": "ada@example.com" }] }),
+            expect: vec![],
+        },
+        Unset {
+            name: "enterprise department and a manager, shown by userName",
+            settings: "version: 1\n",
+            user: "  - userPrincipalName: ada@example.com\n    displayName: Ada\n    jobTitle: Lead\n",
+            live: json!({ "name": { "formatted": "Ada" }, "title": "Eng",
+                          ENTERPRISE_USER: { "department": "R&D", "manager": { "value": "2" } } }),
+            expect: vec![
+                ("title".into(), Some("Eng"), Some("Lead")),
+                (dept.clone(), Some("R&D"), None),
+                (manager.clone(), Some("bob@example.com"), None),
+            ],
+        },
+        Unset {
+            name: "a manager who is no listed user (a guest, a dangling id) is left alone",
+            settings: "version: 1\n",
+            user: ada,
+            live: json!({ "name": { "formatted": "Ada" },
+                          ENTERPRISE_USER: { "manager": { "value": "999" } } }),
+            expect: vec![],
+        },
+        Unset {
+            name: "a declared manager who is not there is not a manager removed",
+            settings: "version: 1\n",
+            user: "  - userPrincipalName: ada@example.com\n    displayName: Ada\n    manager: nobody@example.com\n  - userPrincipalName: nobody@example.com\n    accountEnabled: false\n",
+            live: json!({ "name": { "formatted": "Ada" },
+                          ENTERPRISE_USER: { "manager": { "value": "2" } } }),
+            expect: vec![],
+        },
+        Unset {
+            name: "on-create mappings and mappings with a default are not cleared on update",
+            settings: "version: 1\nmappings:\n  users:\n    - { target: userName, source: userPrincipalName, match: 1 }\n    - { target: active, source: accountEnabled }\n    - { target: title, source: jobTitle, default: Staff }\n    - { target: name.formatted, source: displayName, apply: on_create }\n",
+            user: "  - userPrincipalName: ada@example.com\n",
+            live: json!({ "name": { "formatted": "Ada" }, "title": "Staff" }),
+            expect: vec![],
+        },
+        Unset {
+            name: "an empty live value is nothing to clear",
+            settings: "version: 1\n",
+            user: ada,
+            live: json!({ "name": { "formatted": "Ada" }, "title": "" }),
+            expect: vec![],
+        },
+    ];
+    for case in cases {
+        let users = format!("users:\n{}{bob}", case.user);
+        let config = config_with(case.settings, &users, "");
+        let l = live(
+            vec![
+                live_user("1", "ada@example.com", case.live.clone()),
+                live_user("2", "bob@example.com", json!({})),
+            ],
+            vec![],
+        );
+        let p = run(&config, &l);
+        let got: Vec<(String, Option<Json>, Option<Json>)> = (p.changes.iter())
+            .filter(|c| c.key == "ada@example.com")
+            .flat_map(|c| &c.attributes)
+            .map(|a| (a.path.clone(), a.before.clone(), a.after.clone()))
+            .collect();
+        let want: Vec<(String, Option<Json>, Option<Json>)> = (case.expect.iter())
+            .map(|(p, b, a)| (p.clone(), b.map(|b| json!(b)), a.map(|a| json!(a))))
+            .collect();
+        assert_eq!(got, want, "{}", case.name);
+        // What is cleared is an update like any other.
+        if !want.is_empty() {
+            assert_eq!(p.summary.update, 1, "{}", case.name);
+        }
+    }
+}
+
+// ---- targeted runs (issue 14, item 4) --------------------------------------------------------
+
+/// The plan of `--target` for `targets` (addresses), against a partial read: each change as
+/// `address action [attribute paths] [members]`.
+fn targeted(config: &Config, l: &Live, targets: &[&str]) -> (Vec<String>, Vec<String>) {
+    let mut scope = Scope {
+        users: Some(Default::default()),
+        groups: Some(Default::default()),
+        targeted: true,
+        ..Scope::default()
+    };
+    for t in targets {
+        match parse_address(t).unwrap() {
+            (Kind::User, k) => scope.users.as_mut().unwrap().insert(k),
+            (Kind::Group, k) => scope.groups.as_mut().unwrap().insert(k.to_lowercase()),
+        };
+    }
+    let l = Live {
+        complete: false,
+        ..l.clone()
+    };
+    let p = plan(config, &l, Capabilities::ASANA, &scope);
+    let changes = (p.changes.iter())
+        .map(|c| {
+            let attrs: Vec<&str> = c.attributes.iter().map(|a| a.path.as_str()).collect();
+            let members: Vec<&str> = c.members.iter().map(|m| m.key.as_str()).collect();
+            format!(
+                "{} {} {attrs:?} {members:?}",
+                c.address(),
+                c.action.as_str()
+            )
+        })
+        .collect();
+    (changes, p.warnings)
+}
+
+#[test]
+fn issue14_a_target_plans_its_object_the_managers_it_needs_and_its_own_memberships() {
+    let users = "users:\n\
+        \x20 - { userPrincipalName: ada@example.com, displayName: Ada, manager: mgr@example.com }\n\
+        \x20 - { userPrincipalName: mgr@example.com, displayName: Mgr, manager: boss@example.com }\n\
+        \x20 - { userPrincipalName: boss@example.com, displayName: Boss, jobTitle: CEO }\n\
+        \x20 - { userPrincipalName: bob@example.com, displayName: Bob, jobTitle: Lead }\n\
+        \x20 - { userPrincipalName: carol@example.com, displayName: Carol }\n";
+    let groups = "groups:\n\
+        \x20 - { displayName: Platform, members: [ada@example.com, bob@example.com, carol@example.com] }\n\
+        \x20 - { displayName: Design, members: [bob@example.com] }\n";
+    let config = config_with(SETTINGS, users, groups);
+    let name = |n: &str| json!({ "name": { "formatted": n } });
+    let l = live(
+        vec![
+            // boss has drifted (no title): not targeted, so not touched.
+            live_user("1", "boss@example.com", name("Boss")),
+            live_user(
+                "2",
+                "bob@example.com",
+                json!({ "name": { "formatted": "Bob" }, "title": "Eng" }),
+            ),
+            live_user("3", "carol@example.com", name("Carol")),
+            live_user("4", "x@example.com", json!({})),
+        ],
+        // Platform has x, whom no one declares, and lacks carol: neither is a targeted user's.
+        vec![json!({ "id": "50", "displayName": "Platform", "members": [{ "value": "4" }] })],
+    );
+    let check = |targets: &[&str], want: &[&str], warning: Option<&str>| {
+        let (changes, warnings) = targeted(&config, &l, targets);
+        assert_eq!(changes, want, "{targets:?}");
+        match warning {
+            Some(w) => assert!(
+                warnings.iter().any(|x| x.contains(w)),
+                "{targets:?}: {warnings:?}"
+            ),
+            None => assert!(warnings.is_empty(), "{targets:?}: {warnings:?}"),
+        }
+    };
+    // ada and her missing manager are created (boss, who exists, is only referred to), and
+    // Platform gets ada alone.
+    check(
+        &[r#"user["ada@example.com"]"#],
+        &[
+            r#"user["ada@example.com"] create ["active", "name.formatted", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "userName"] []"#,
+            r#"user["mgr@example.com"] create ["active", "name.formatted", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "userName"] []"#,
+            r#"group["Platform"] add_members [] ["ada@example.com"]"#,
+        ],
+        None,
+    );
+    // bob's title; Platform gets bob; Design, not in Asana, is not created for him.
+    check(
+        &[r#"user["BOB@example.com"]"#],
+        &[
+            r#"user["bob@example.com"] update ["title"] []"#,
+            r#"group["Platform"] add_members [] ["bob@example.com"]"#,
+        ],
+        Some(r#"group["Design"]: the team is not in Asana"#),
+    );
+    // A targeted team is planned whole: bob and carol added, x removed; no user is changed,
+    // and ada, who is not in Asana, is left out (not created) with a warning.
+    check(
+        &[r#"group["platform"]"#],
+        &[
+            r#"group["Platform"] add_members [] ["bob@example.com", "carol@example.com"]"#,
+            r#"group["Platform"] remove_members [] ["x@example.com"]"#,
+        ],
+        Some(r#"member `ada@example.com` is not in Asana and this plan does not create it"#),
+    );
+    // Several targets at once, and an undeclared live user: unmanaged, as policy says.
+    let (changes, _) = targeted(
+        &config,
+        &l,
+        &[r#"user["carol@example.com"]"#, r#"user["x@example.com"]"#],
+    );
+    assert_eq!(
+        changes,
+        [r#"group["Platform"] add_members [] ["carol@example.com"]"#]
+    );
+}
+
+#[test]
+fn issue14_addresses_parse_as_the_plan_prints_them_and_nothing_else() {
+    assert_eq!(
+        parse_address(r#"user["ada@example.com"]"#),
+        Ok((Kind::User, "ada@example.com".into()))
+    );
+    assert_eq!(
+        parse_address(r#"group["Plat \"form\" \u00e9"]"#),
+        Ok((Kind::Group, "Plat \"form\" é".into()))
+    );
+    // What the plan prints reads back as the same object.
+    for (kind, key) in [(Kind::User, "a\"b@x.io"), (Kind::Group, "Ops & Dev")] {
+        assert_eq!(
+            parse_address(&address(kind, key)),
+            Ok((kind, key.to_string()))
+        );
+    }
+    for (bad, why) in [
+        ("ada@example.com", "must start with"),
+        ("team[\"x\"]", "must start with"),
+        ("user[ada@example.com]", "double quotes"),
+        ("user[\"ada@example.com\"", "must end with ]"),
+        ("user[\"\"]", "empty"),
+        ("user[\"a\"] x", "must end with ]"),
+        ("user[\"a\\u0000\"]", "control character"),
+        ("user[\"a\", \"b\"]", "double quotes"),
+    ] {
+        let e = parse_address(bad).unwrap_err();
+        assert!(e.to_string().contains(why), "{bad}: {e}");
+        assert!(e.to_string().contains("user[\"ada@example.com\"]"), "{e}");
+    }
+}

@@ -230,6 +230,10 @@ fn detail(c: &Change) -> String {
                     fence_safe(&display_path(&a.path)),
                     fence_safe(&show_value(a.before.as_ref()))
                 );
+                // Cleared (`policy.unset_attributes`): nothing takes its place.
+                if a.after.is_none() {
+                    continue;
+                }
                 let _ = writeln!(
                     s,
                     "+   {} = {}",
@@ -307,6 +311,32 @@ mod tests {
     #[test]
     fn markdown_plan() {
         insta::assert_snapshot!(to_string(&fixtures::plan()));
+    }
+
+    #[test]
+    fn issue14_a_cleared_attribute_is_one_removed_line_in_markdown_and_text() {
+        let mut plan = fixtures::plan();
+        let c = (plan.changes.iter_mut())
+            .find(|c| c.action == Action::Update)
+            .expect("the fixture has an update");
+        c.attributes = vec![AttrChange {
+            path: "title".into(),
+            before: Some(serde_json::json!("Staff Engineer")),
+            after: None,
+        }];
+        let md = to_string(&plan);
+        assert!(
+            md.contains("(update)\n-   title = \"Staff Engineer\"\n- user"),
+            "{md}"
+        );
+        let mut text = Vec::new();
+        crate::render::text::render(&plan, false, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains("      - title = \"Staff Engineer\"\n"),
+            "{text}"
+        );
+        assert!(!text.contains("-> null"), "{text}");
     }
 
     #[test]

@@ -114,6 +114,14 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
                         value(after.as_ref())
                     )?,
                 },
+                // A value the mappings no longer give, cleared (`policy.unset_attributes`).
+                (Some(before), _) if a.after.is_none() => writeln!(
+                    out,
+                    "      {} {:width$} = {}",
+                    sym(Action::Deprovision),
+                    path(&a.path),
+                    value(Some(before))
+                )?,
                 (Some(_), _) => writeln!(
                     out,
                     "      {} {:width$} = {} -> {}",

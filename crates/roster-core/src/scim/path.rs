@@ -152,6 +152,91 @@ impl AttrPath {
     }
 }
 
+impl AttrPath {
+    /// Removes the value at this path (a PUT without it, RFC 7644 §3.5.1), leaving no empty
+    /// container behind: an element left with only its `type` and `primary` goes, and so
+    /// does an emptied list or extension object. Names compare without case.
+    pub fn remove(&self, resource: &mut Map<String, Value>) {
+        let urn = self.schema.as_deref();
+        let container = match urn {
+            Some(urn) => match key_ci(resource, urn).and_then(|k| resource.get_mut(&k)) {
+                Some(Value::Object(c)) => c,
+                _ => return,
+            },
+            None => &mut *resource,
+        };
+        let Some(attr) = key_ci(container, &self.attr) else {
+            return;
+        };
+        match (&self.type_filter, &self.sub_attr) {
+            (None, None) => {
+                container.remove(&attr);
+            }
+            (None, Some(sub)) => {
+                if let Some(Value::Object(o)) = container.get_mut(&attr)
+                    && let Some(k) = key_ci(o, sub)
+                {
+                    o.remove(&k);
+                }
+            }
+            (Some(ty), sub) => {
+                if let Some(Value::Array(items)) = container.get_mut(&attr) {
+                    let is_match = |e: &Value| {
+                        get_ci(e, "type")
+                            .and_then(Value::as_str)
+                            .is_some_and(|t| t.eq_ignore_ascii_case(ty))
+                    };
+                    match sub {
+                        None => items.retain(|e| !is_match(e)),
+                        Some(sub) => {
+                            for e in items.iter_mut().filter(|e| is_match(e)) {
+                                if let Some(o) = e.as_object_mut()
+                                    && let Some(k) = key_ci(o, sub)
+                                {
+                                    o.remove(&k);
+                                }
+                            }
+                            items.retain(|e| {
+                                e.as_object().is_none_or(|o| {
+                                    o.keys().any(|k| {
+                                        !k.eq_ignore_ascii_case("type")
+                                            && !k.eq_ignore_ascii_case("primary")
+                                    })
+                                })
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let emptied = container.get(&attr).is_some_and(|v| match v {
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            _ => false,
+        });
+        if emptied {
+            container.remove(&attr);
+        }
+        if let Some(urn) = urn
+            && let Some(k) = key_ci(resource, urn)
+            && resource
+                .get(&k)
+                .and_then(Value::as_object)
+                .is_some_and(Map::is_empty)
+        {
+            resource.remove(&k);
+        }
+    }
+}
+
+/// The key of `map` that is `name` without case, preferring the exact spelling.
+fn key_ci(map: &Map<String, Value>, name: &str) -> Option<String> {
+    if map.contains_key(name) {
+        return Some(name.to_string());
+    }
+    map.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()
+}
+
 impl std::fmt::Display for AttrPath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if let Some(s) = &self.schema {
@@ -199,6 +284,51 @@ fn object_entry<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remove_takes_the_value_out_and_leaves_no_empty_container() {
+        let check = |path: &str, before: Value, after: Value| {
+            let mut r = before.as_object().unwrap().clone();
+            AttrPath::parse(path).unwrap().remove(&mut r);
+            assert_eq!(Value::Object(r), after, "{path}");
+        };
+        let e = ENTERPRISE_USER;
+        check(
+            "title",
+            serde_json::json!({"userName": "a", "Title": "X"}),
+            serde_json::json!({"userName": "a"}),
+        );
+        check(
+            &format!("{e}:department"),
+            serde_json::json!({"userName": "a", e: {"department": "R&D"}}),
+            serde_json::json!({"userName": "a"}),
+        );
+        check(
+            &format!("{e}:manager"),
+            serde_json::json!({e: {"department": "R&D", "manager": {"value": "1"}}}),
+            serde_json::json!({e: {"department": "R&D"}}),
+        );
+        check(
+            "addresses[type eq \"work\"].locality",
+            serde_json::json!({"addresses": [{"type": "work", "locality": "Delft", "country": "NL"}]}),
+            serde_json::json!({"addresses": [{"type": "work", "country": "NL"}]}),
+        );
+        check(
+            "phoneNumbers[type eq \"work\"].value",
+            serde_json::json!({"phoneNumbers": [{"type": "work", "value": "+31", "primary": true}]}),
+            serde_json::json!({}),
+        );
+        check(
+            "name.formatted",
+            serde_json::json!({"name": {"formatted": "A"}}),
+            serde_json::json!({}),
+        );
+        check(
+            "title",
+            serde_json::json!({"userName": "a"}),
+            serde_json::json!({"userName": "a"}),
+        );
+    }
     use serde_json::json;
 
     #[test]

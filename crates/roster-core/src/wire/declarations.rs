@@ -16,7 +16,8 @@ use serde_json::{Map, Value as Json, json};
 
 use super::saved::sha256_of;
 use crate::config::model::{
-    Apply, Config, Group, Mapping, MappingSource, Policy, Settings, Unmanaged, User, UserAttr,
+    Apply, Config, Group, Mapping, MappingSource, Policy, Settings, Unmanaged, UnsetAttributes,
+    User, UserAttr,
 };
 use crate::names::match_key;
 use crate::plan::{Kind, address};
@@ -25,7 +26,7 @@ use crate::plan::{Kind, address};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Declarations {
     /// Of the settings every declaration is planned with: user and group mappings,
-    /// `policy.unmanaged` and `policy.protected`.
+    /// `policy.unmanaged`, `policy.protected` and `policy.unset_attributes`.
     pub settings: String,
     /// Of each declared user and team, by address (`user["a@x.io"]`, `group["Platform"]`).
     pub objects: BTreeMap<String, String>,
@@ -129,6 +130,7 @@ fn settings(s: &Settings) -> Json {
         // What a plan says beside its changes (warnings, the cost of seats).
         expiry_warning_days: _,
         seat_price: _,
+        unset_attributes,
     } = policy;
     let unmanaged = match unmanaged {
         Unmanaged::Ignore => "ignore",
@@ -136,12 +138,18 @@ fn settings(s: &Settings) -> Json {
         Unmanaged::Deprovision => "deprovision",
     };
     let protected: Vec<&str> = protected.iter().map(|p| p.pattern.as_str()).collect();
-    json!({
+    let mut settings = json!({
         "user_mappings": user_mappings.iter().map(mapping).collect::<Vec<_>>(),
         "group_mappings": group_mappings.iter().map(mapping).collect::<Vec<_>>(),
         "unmanaged": unmanaged,
         "protected": protected,
-    })
+    });
+    // Only when not the default, so the digest of settings that do not name it is the one
+    // roster gave them before `policy.unset_attributes` existed.
+    if *unset_attributes == UnsetAttributes::Keep {
+        settings["unset_attributes"] = json!("keep");
+    }
+    settings
 }
 
 fn mapping(m: &Mapping) -> Json {
@@ -246,6 +254,14 @@ mod tests {
             base
         );
         assert_ne!(with("version: 1\npolicy:\n  protected: [\"a@*\"]\n"), base);
+        assert_ne!(
+            with("version: 1\npolicy:\n  unset_attributes: keep\n"),
+            base
+        );
+        assert_eq!(
+            with("version: 1\npolicy:\n  unset_attributes: clear\n"),
+            base
+        );
         assert_ne!(
             with(
                 "version: 1\nmappings:\n  users:\n    - { target: userName, source: userPrincipalName, match: 1 }\n"

@@ -50,6 +50,10 @@ pub struct SavedPlan {
     /// which `apply --replan` refuses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declarations: Option<Declarations>,
+    /// `plan --target`: the addresses the plan was limited to, which `apply --replan` plans
+    /// again; absent for a plan of everything (or of `--changed-since`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<String>>,
     pub plan: PlanJson,
 }
 
@@ -106,11 +110,22 @@ impl SavedPlan {
             target: provenance.target,
             fingerprints: fingerprints(plan, live),
             declarations: Some(Declarations::of(config)),
+            targets: None,
             plan: PlanJson::from(plan),
         };
         let value = serde_json::to_value(&saved).expect("saved plans serialise");
         saved.digest = Some(contents_digest(&value));
         saved
+    }
+
+    /// Records `plan --target`'s addresses (none: the plan is of everything), under the
+    /// contents digest like every other field.
+    pub fn with_targets(mut self, targets: Vec<String>) -> SavedPlan {
+        self.targets = (!targets.is_empty()).then_some(targets);
+        self.digest = None;
+        let value = serde_json::to_value(&self).expect("saved plans serialise");
+        self.digest = Some(contents_digest(&value));
+        self
     }
 
     /// The file's bytes: pretty JSON with a trailing newline.

@@ -82,6 +82,7 @@ fn full_saved_plan() -> SavedPlan {
                 (r#"group["Platform"]"#.to_string(), "sha256:6".into()),
             ]),
         }),
+        targets: Some(vec![r#"user["bob@example.com"]"#.into()]),
         plan: PlanJson::from(&plan),
     }
 }
