@@ -810,7 +810,7 @@ fn run_plans_against_the_emulator_and_sets_the_outputs_and_the_summary() {
     // plan-json is the JSON plan (docs/plan-format.md), whose summary says the same.
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&o["plan-json"]).unwrap()).unwrap();
-    assert_eq!(json["format_version"], "1.2");
+    assert_eq!(json["format_version"], "1.3");
     assert_eq!(json["summary"]["create"], 12);
     assert_eq!(json["summary"]["deprovision"], 1);
     assert_eq!(

@@ -44,6 +44,18 @@ impl Changed {
         }
     }
 
+    /// Teams whose `member_rules` may now match differently: every team with rules, when any
+    /// user changed or was removed (a user's new department moves it between teams without
+    /// the teams' declarations changing).
+    pub fn include_rule_teams(&mut self, config: &Config) {
+        if self.users.is_empty() && self.removed_users.is_empty() {
+            return;
+        }
+        for g in config.groups.iter().filter(|g| !g.member_rules.is_empty()) {
+            self.groups.insert(g.key());
+        }
+    }
+
     /// Reads and plans one more object, as if its declaration had changed: a declared user
     /// (or one no longer declared), or a team (`apply --replan` adds every object the saved
     /// plan changes, so each saved change is planned again).
@@ -264,7 +276,8 @@ pub async fn read_scoped(
         .iter()
         .filter(|g| changed.groups.contains(&g.key()));
     for g in groups {
-        wanted.extend(g.members.iter().map(|m| crate::plan::match_key(m)));
+        let members = crate::teams::members(config, g, crate::config::model::User::provisioned);
+        wanted.extend(members.iter().map(|m| crate::plan::match_key(&m.upn)));
     }
     let mut live = Live {
         reported_users,

@@ -154,7 +154,11 @@ pub async fn merge_and_scope(
         return Ok(None);
     }
     let changed = match changed_since {
-        Some(git_ref) => Some(self::changed_since(&loaded.config.dir, git_ref, notes)?),
+        Some(git_ref) => {
+            let mut changed = self::changed_since(&loaded.config.dir, git_ref, notes)?;
+            changed.include_rule_teams(&loaded.config);
+            Some(changed)
+        }
         None => None,
     };
     Ok(Some(Merged { changed }))

@@ -300,17 +300,42 @@ impl Validator<'_> {
         file: FileId,
         f: &Spanned<raw::RawScopingFilter>,
     ) -> model::ScopingFilter {
-        use model::{Clause, Operator, filterable_attributes};
+        self.filter(file, f, "scoping filter")
+    }
+
+    /// A filter in the scoping-filter shape: an Entra scoping filter or a team's member rule
+    /// (`what` names it in messages).
+    fn filter(
+        &mut self,
+        file: FileId,
+        f: &Spanned<raw::RawScopingFilter>,
+        what: &str,
+    ) -> model::ScopingFilter {
         if f.value.clauses.is_empty() {
             let at = span(file, f);
             self.error(
-                "scoping filter has no clauses",
+                format!("{what} has no clauses"),
                 Span::new(at.file, at.range.start..at.range.start),
                 "give at least one clause, or remove the filter",
             );
         }
+        model::ScopingFilter {
+            name: f.value.name.as_ref().map(|n| n.value.clone()),
+            clauses: self.clauses(file, &f.value.clauses, what),
+        }
+    }
+
+    /// Clauses checked and compiled; each bad attribute, operator or value is an error where
+    /// it is written, and its clause is left out.
+    fn clauses(
+        &mut self,
+        file: FileId,
+        list: &[Spanned<raw::RawClause>],
+        what: &str,
+    ) -> Vec<model::Clause> {
+        use model::{Clause, Operator, filterable_attributes};
         let mut clauses = Vec::new();
-        for c in &f.value.clauses {
+        for c in list {
             let c = &c.value;
             let attribute = c.attribute.value.as_str();
             let attr_ok = filterable_attributes().any(|a| a == attribute);
@@ -332,7 +357,7 @@ impl Validator<'_> {
                     },
                 };
                 self.error(
-                    format!("`{attribute}` cannot be used in a scoping filter"),
+                    format!("`{attribute}` cannot be used in a {what}"),
                     span(file, &c.attribute),
                     hint,
                 );
@@ -357,11 +382,11 @@ impl Validator<'_> {
                     (_, Some(s)) => format!("did you mean `{s}`?"),
                     (_, None) => format!("Entra's operators: {}", names.join(", ")),
                 };
-                self.error(
-                    format!("unknown scoping operator `{}`", c.operator.value),
-                    span(file, &c.operator),
-                    hint,
-                );
+                let message = match what {
+                    "scoping filter" => format!("unknown scoping operator `{}`", c.operator.value),
+                    _ => format!("unknown operator `{}` in a {what}", c.operator.value),
+                };
+                self.error(message, span(file, &c.operator), hint);
                 continue;
             };
             if !attr_ok {
@@ -391,10 +416,7 @@ impl Validator<'_> {
                 }
             }
         }
-        model::ScopingFilter {
-            name: f.value.name.as_ref().map(|n| n.value.clone()),
-            clauses,
-        }
+        clauses
     }
 
     /// The target's profile, URL and token variable, from `target:` or `asana:` (not both).
@@ -1191,10 +1213,29 @@ impl Validator<'_> {
                     }
                     members.push(m.value.clone());
                 }
+                let member_rules: Vec<model::ScopingFilter> = (g.member_rules.iter())
+                    .map(|f| self.filter(*file, f, "member rule"))
+                    .collect();
+                let mut exclude: Vec<String> = Vec::new();
+                for x in &g.exclude {
+                    if !users_incomplete && !live && !users.contains_key(&match_key(&x.value)) {
+                        self.error(
+                            format!(
+                                "`{}` in `exclude` of group `{}` is not a declared user",
+                                x.value, g.display_name.value
+                            ),
+                            span(*file, x),
+                            "declare the user under users/, or correct the userPrincipalName",
+                        );
+                    }
+                    exclude.push(x.value.clone());
+                }
                 index.insert(key, groups.len());
                 groups.push(Group {
                     display_name: g.display_name.value.clone(),
                     members,
+                    member_rules,
+                    exclude,
                     origin: Some(at),
                 });
             }

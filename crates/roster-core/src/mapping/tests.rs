@@ -197,6 +197,8 @@ fn groups_map_display_name_and_members() {
     let group = Group {
         display_name: "Platform".into(),
         members: vec!["bob@example.com".into(), "ghost@example.com".into()],
+        member_rules: Vec::new(),
+        exclude: Vec::new(),
         origin: None,
     };
     let mapped = map_group(&targets::default_group_mappings(), &group, Flow::Create).unwrap();

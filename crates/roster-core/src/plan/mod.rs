@@ -25,6 +25,7 @@ use crate::mapping::{self, Flow, MappedValue};
 pub use crate::names::match_key;
 use crate::names::same_name;
 use crate::scim::AttrPath;
+use crate::teams;
 pub use live::{Live, LiveGroup, LiveUser, ReportedUsers};
 
 /// What the target can do that matters for planning.
@@ -91,6 +92,10 @@ pub struct AttrChange {
 pub struct Member {
     pub key: String,
     pub id: Option<String>,
+    /// Why a member is added, for a team with `member_rules`: `explicit` or the rule
+    /// (`rule 1 "engineering"`, [`crate::teams::describe`]); `None` for removals and for
+    /// teams without rules.
+    pub via: Option<String>,
 }
 
 /// One change to one object.
@@ -702,8 +707,21 @@ impl<'a> Planner<'a> {
         out
     }
 
-    fn group(&mut self, g: &Group) {
-        let key = g.display_name.clone();
+    fn group(&mut self, declared: &Group) {
+        let key = declared.display_name.clone();
+        // The members the config decides (rules, explicit, excludes; only users who should
+        // hold an account), which the mappings see as `[members]`.
+        let resolved = teams::members(self.config, declared, User::provisioned);
+        let via: HashMap<String, String> = match declared.member_rules.is_empty() {
+            true => HashMap::new(),
+            false => (resolved.iter())
+                .map(|m| (match_key(&m.upn), teams::describe(declared, m.via)))
+                .collect(),
+        };
+        let g = &Group {
+            members: resolved.into_iter().map(|m| m.upn).collect(),
+            ..declared.clone()
+        };
         let Ok(mapped) = mapping::map_group(&self.config.settings.group_mappings, g, Flow::Update)
         else {
             self.warnings.push(format!(
@@ -735,6 +753,7 @@ impl<'a> Planner<'a> {
                         .matched
                         .get(&key)
                         .map(|&i| self.live.users[i].id.clone()),
+                    via: via.get(&key).cloned(),
                     key,
                 })
                 .collect(),
@@ -794,6 +813,7 @@ impl<'a> Planner<'a> {
                     None => id.clone(),
                 },
                 id: Some(id.clone()),
+                via: None,
             })
             .collect();
         if add.is_empty() && remove.is_empty() {

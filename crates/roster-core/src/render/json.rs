@@ -36,7 +36,7 @@ mod tests {
     #[test]
     fn the_documented_fields_are_there() {
         let v = serde_json::to_value(PlanJson::from(&fixtures::plan())).unwrap();
-        assert_eq!(v["format_version"], "1.2");
+        assert_eq!(v["format_version"], "1.3");
         assert!(FORMAT_VERSION.starts_with(&format!("{FORMAT_MAJOR}.")));
         for key in ["create", "update", "deprovision", "no_op", "unmanaged"] {
             assert!(v["summary"][key].is_u64(), "summary.{key}");

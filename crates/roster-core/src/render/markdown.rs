@@ -234,6 +234,13 @@ fn detail(c: &Change) -> String {
             }
         }
     }
+    if c.action == Action::Create {
+        // The members list says who; for a team with rules, say why each is there.
+        for m in c.members.iter().filter(|m| m.via.is_some()) {
+            let via = m.via.as_deref().unwrap_or_default();
+            let _ = writeln!(s, "    # {}: {}", fence_safe(&m.key), fence_safe(via));
+        }
+    }
     if c.action != Action::Create {
         for m in &c.members {
             let mark = if c.action == Action::RemoveMembers {
@@ -241,7 +248,10 @@ fn detail(c: &Change) -> String {
             } else {
                 '+'
             };
-            let _ = writeln!(s, "{mark}   member {}", fence_safe(&m.key));
+            let via = (m.via.as_deref())
+                .map(|v| format!("  # {}", fence_safe(v)))
+                .unwrap_or_default();
+            let _ = writeln!(s, "{mark}   member {}{via}", fence_safe(&m.key));
         }
     }
     s

@@ -19,7 +19,7 @@ use crate::plan::{
 };
 
 /// Version of the JSON plan format. Minor: fields added; major: fields changed or removed.
-pub const FORMAT_VERSION: &str = "1.2";
+pub const FORMAT_VERSION: &str = "1.3";
 
 /// The major part of [`FORMAT_VERSION`]: a saved plan of another major version is refused.
 pub const FORMAT_MAJOR: u64 = 1;
@@ -84,6 +84,9 @@ pub struct AttrJson {
 pub struct MemberJson {
     pub key: String,
     pub id: Option<String>,
+    /// Why the member is added, for a team with `member_rules` (added in 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -389,7 +392,7 @@ same_fields!(
     ]
 );
 same_fields!(AttrChange, AttrJson, [path, before, after]);
-same_fields!(Member, MemberJson, [key, id]);
+same_fields!(Member, MemberJson, [key, id, via]);
 same_fields!(Source, SourceJson, [object, attributes]);
 
 /// Both ways between a planner or model enum and its wire twin, one match each way, so a
