@@ -115,8 +115,24 @@ pub struct PlanArgs {
     /// looked for
     #[arg(long, value_name = "GIT_REF")]
     pub changed_since: Option<String>,
+    /// Plan as of TIMESTAMP instead of now (RFC 3339, e.g. 2027-01-31T09:00:00Z, or a date
+    /// YYYY-MM-DD for 00:00 UTC that day): users and team memberships whose `expires` has come
+    /// by then are deprovisioned and removed, for what-if reviews. A saved plan records the
+    /// instant; `apply` refuses one evaluated ahead of its clock
+    #[arg(long, value_name = "TIMESTAMP", value_parser = parse_at)]
+    pub at: Option<i64>,
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// `--at`: an RFC 3339 timestamp, or a date for 00:00:00 UTC that day; seconds since the epoch.
+fn parse_at(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    if s.len() == 10 {
+        crate::civil_time::parse_date(s).map(|days| days * 86_400)
+    } else {
+        crate::civil_time::parse_rfc3339(s)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +165,12 @@ pub struct ApplyArgs {
     /// GIT_REF, and every object the saved plan changes
     #[arg(long, value_name = "GIT_REF")]
     pub changed_since: Option<String>,
+    /// Without a plan file: apply only what expiry causes — deprovision the users whose
+    /// `expires` has come, and remove them and the memberships that ended from their teams —
+    /// and leave every other change for a reviewed apply. The gates hold as always. For a
+    /// scheduled job
+    #[arg(long, conflicts_with = "plan_file")]
+    pub expired_only: bool,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -195,6 +217,10 @@ pub struct DriftArgs {
     /// Output format
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Report as of TIMESTAMP instead of now (as `plan --at`): expiries that have come by then
+    /// count as due
+    #[arg(long, value_name = "TIMESTAMP", value_parser = parse_at)]
+    pub at: Option<i64>,
     #[command(flatten)]
     pub target: TargetArgs,
 }

@@ -812,6 +812,7 @@ fn run_plans_against_the_emulator_and_sets_the_outputs_and_the_summary() {
         serde_json::from_str(&std::fs::read_to_string(&o["plan-json"]).unwrap()).unwrap();
     assert_eq!(json["format_version"], "1.3");
     assert_eq!(json["summary"]["create"], 12);
+    assert_eq!(json["seats"]["net"], 11);
     assert_eq!(json["summary"]["deprovision"], 1);
     assert_eq!(
         json["summary"]["add_members"].as_u64().unwrap()

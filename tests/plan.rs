@@ -390,7 +390,7 @@ fn plan_lists_every_change_of_the_organisation() {
     assert!(
         stdout(&text).trim_end().ends_with(
             "Plan: 3 to create, 2 to update, 1 to deprovision, 2 team membership changes; \
-             4 unchanged, 1 unmanaged."
+             4 unchanged, 1 unmanaged.\nSeats: +3, \u{2212}1 (net +2)"
         ),
         "{}",
         stdout(&text)

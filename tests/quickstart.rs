@@ -38,6 +38,7 @@ fn the_quickstart_plan_is_byte_for_byte_as_pinned() {
 
 #[test]
 fn the_quickstart_plan_as_json_is_as_pinned() {
-    let (stdout, _) = quickstart(&["--format", "json"]);
+    // `--at`: the JSON records the instant it was evaluated at, which must not be the clock's.
+    let (stdout, _) = quickstart(&["--format", "json", "--at", "2026-12-01T00:00:00Z"]);
     insta::assert_snapshot!("quickstart_plan_json", stdout);
 }

@@ -80,14 +80,15 @@ pub fn check(
     }
 }
 
-/// A saved plan's deprovisions of users the config declares and wants active: a plan file
-/// edited to deprovision someone, or a config changed since the plan to keep them. Either
+/// A saved plan's deprovisions of users the config declares and wants active at the instant
+/// the plan was evaluated at (so an expiry the plan saw passed is not a contradiction): a plan
+/// file edited to deprovision someone, or a config changed since the plan to keep them. Either
 /// way the irreversible change is not what the files now say, so apply refuses it.
 pub fn contradicted_deprovisions(plan: &Plan, config: &Config) -> Vec<String> {
     plan.changes
         .iter()
         .filter(|c| c.kind == Kind::User && c.action == Action::Deprovision)
-        .filter(|c| crate::plan::wants_active(config, &c.key) == Some(true))
+        .filter(|c| crate::plan::wants_active(config, &c.key, plan.evaluated_at) == Some(true))
         .map(|c| {
             format!(
                 "the plan deprovisions {}, and the config declares that user enabled: refusing \

@@ -42,6 +42,8 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
             allow_deprovisions: args.allow_deprovisions,
             audit_log: args.audit_log.as_deref(),
             hooks,
+            now: ops::now_secs(),
+            expired_only: args.expired_only,
         };
         op::prepare(loaded, &request, notes).await
     });

@@ -25,6 +25,8 @@ pub fn run(global: &GlobalArgs, args: &DriftArgs) -> anyhow::Result<Outcome> {
             changed_since: None,
             access: Access::Read,
             hooks,
+            at: args.at.unwrap_or_else(ops::now_secs),
+            expired_only: false,
         };
         pipeline::plan(loaded, &request, notes).await
     });

@@ -22,6 +22,8 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
             changed_since: args.changed_since.as_deref(),
             access: Access::Read,
             hooks,
+            at: args.at.unwrap_or_else(ops::now_secs),
+            expired_only: false,
         };
         pipeline::plan(loaded, &request, notes).await
     });

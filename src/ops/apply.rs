@@ -40,6 +40,11 @@ pub struct Request<'a> {
     pub allow_deprovisions: Option<u64>,
     pub audit_log: Option<&'a Path>,
     pub hooks: &'a Hooks,
+    /// Now, in seconds since the epoch: a fresh plan is evaluated at it, and a saved plan
+    /// evaluated after it (`plan --at` ahead) is refused.
+    pub now: i64,
+    /// `--expired-only`: the fresh plan keeps only what expiry causes.
+    pub expired_only: bool,
 }
 
 /// Where [`prepare`] ended.
@@ -134,6 +139,7 @@ pub async fn prepare(
             // Before any request: the file is the one roster wrote, for this target and
             // profile, and self-consistent.
             let mut reasons = refusals(file, &session.target_id(), session.target.profile);
+            reasons.extend(evaluated_ahead(&file.saved.plan.to_plan(), request.now));
             if request.replan && file.saved.declarations.is_none() {
                 reasons.push(NO_DECLARATIONS.into());
             }
@@ -185,6 +191,8 @@ pub async fn prepare(
                     changed_since: request.changed_since,
                     access: Access::Write,
                     hooks: request.hooks,
+                    at: request.now,
+                    expired_only: request.expired_only,
                 },
                 notes,
             )
@@ -271,6 +279,24 @@ pub async fn execute(
     }
 }
 
+/// How far ahead of this machine's clock a saved plan's instant may be (another machine's
+/// clock) before it counts as evaluated in the future.
+const CLOCK_SKEW_SECS: i64 = 300;
+
+/// A saved plan evaluated after `now` (`plan --at` a later instant): a what-if, whose
+/// expiries have not come yet, so applying it would end access early. Refused.
+fn evaluated_ahead(plan: &Plan, now: i64) -> Option<String> {
+    (plan.evaluated_at > now + CLOCK_SKEW_SECS).then(|| {
+        format!(
+            "the plan was evaluated as of {}, which is still ahead (it is {}): a plan made with \
+             `--at` a later instant is for review, and applying it would end access before it \
+             expires; plan again without --at",
+            crate::civil_time::rfc3339(plan.evaluated_at as u64),
+            crate::civil_time::rfc3339(u64::try_from(now).unwrap_or(0)),
+        )
+    })
+}
+
 /// `--replan`'s steps before connecting: Entra merged in live mode, and with
 /// `--changed-since` the changed declarations, plus every object the saved plan changes, so
 /// that each saved change is planned again. `None` when Entra's merge found errors.
@@ -305,8 +331,18 @@ async fn check_replan(
     notes: &mut Notes,
 ) -> anyhow::Result<Option<Refusal>> {
     let changed = merged.changed.as_ref();
-    let (_, _, fresh) =
-        pipeline::read_and_plan(connection, config, changed, request.hooks, notes).await?;
+    // At the instant the saved plan was evaluated at: the comparison is of the config and the
+    // target, and an expiry that has come since is the next plan's to carry out.
+    let at = saved.evaluated_at;
+    let (_, _, fresh) = pipeline::read_and_plan(
+        connection,
+        config,
+        changed,
+        (at, false),
+        request.hooks,
+        notes,
+    )
+    .await?;
     let comparison = replan::compare(saved, declarations, &fresh, &Declarations::of(config));
     if !comparison.differences.is_empty() {
         return Ok(Some(Refusal {

@@ -41,6 +41,8 @@ impl Changed {
                     .collect(),
             ),
             groups: Some(self.groups.clone()),
+            // The instant and `expired_only` are the caller's (`pipeline::read_and_plan`).
+            ..Scope::default()
         }
     }
 

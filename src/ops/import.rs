@@ -241,6 +241,8 @@ pub async fn update(
         changed_since: None,
         access: Access::Read,
         hooks,
+        at: super::now_secs(),
+        expired_only: false,
     };
     let pipeline::Planning::Planned(planned) = pipeline::plan(loaded, &plan_request, notes).await?
     else {

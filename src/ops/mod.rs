@@ -503,6 +503,11 @@ pub(crate) fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Now, in seconds since the epoch: the instant a plan is evaluated at without `--at`.
+pub fn now_secs() -> i64 {
+    i64::try_from(crate::http::unix_now().as_secs()).unwrap_or(i64::MAX)
+}
+
 /// Now, as RFC 3339 UTC (`2026-11-29T01:59:13Z`).
 pub fn now_rfc3339() -> String {
     crate::civil_time::rfc3339(crate::http::unix_now().as_secs())

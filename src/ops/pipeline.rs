@@ -77,6 +77,10 @@ pub struct Request<'a> {
     /// Apply plans with the client it will write with.
     pub access: Access,
     pub hooks: &'a Hooks,
+    /// The instant to plan at (seconds since the epoch): the clock's, or `--at`'s.
+    pub at: i64,
+    /// `apply --expired-only`: keep only the changes expiry causes.
+    pub expired_only: bool,
 }
 
 /// Where the path ended.
@@ -121,6 +125,7 @@ pub async fn plan(
         &connection,
         config,
         merged.changed.as_ref(),
+        (request.at, request.expired_only),
         request.hooks,
         notes,
     )
@@ -165,15 +170,19 @@ pub async fn merge_and_scope(
 }
 
 /// Reads the target over `connection` (all of it, or what `changed` names) and plans
-/// `config` against it.
+/// `config` against it as of `at` (seconds since the epoch), keeping only what expiry causes
+/// when `expired_only`.
 pub async fn read_and_plan(
     connection: &Connection,
     config: &Config,
     changed: Option<&Changed>,
+    (at, expired_only): (i64, bool),
     hooks: &Hooks,
     notes: &mut Notes,
 ) -> anyhow::Result<(Live, Scope, Plan)> {
-    let (live, scope) = read(&connection.reader, config, changed, hooks, notes).await?;
+    let (live, mut scope) = read(&connection.reader, config, changed, hooks, notes).await?;
+    scope.at = at;
+    scope.expired_only = expired_only;
     let profile = connection.session.target.profile;
     let plan = plan::plan(config, &live, Capabilities::of(profile), &scope);
     Ok((live, scope, plan))

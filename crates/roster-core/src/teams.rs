@@ -133,6 +133,7 @@ mod tests {
             members: members.iter().map(|m| m.to_string()).collect(),
             member_rules: rules,
             exclude: exclude.iter().map(|m| m.to_string()).collect(),
+            member_expires: Default::default(),
             origin: None,
         }
     }

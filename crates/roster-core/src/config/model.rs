@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crate::civil_time;
 use crate::diagnostics::Span;
 use crate::expr;
 use crate::names::match_key;
@@ -519,6 +520,10 @@ pub struct Policy {
     pub protected: Vec<ProtectedPattern>,
     pub deprovision_with: DeprovisionWith,
     pub max_deprovisions: MaxDeprovisions,
+    /// How many days ahead plans list expiring access (`policy.expiry_warning_days`).
+    pub expiry_warning_days: u32,
+    /// The monthly price of one active user (`policy.seat_price`).
+    pub seat_price: Option<SeatPrice>,
     /// `policy.rules:`, checked by validation.
     pub rules: Vec<PolicyRule>,
 }
@@ -556,6 +561,17 @@ impl PolicyRule {
     }
 }
 
+/// The monthly price of one seat: an amount in a currency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeatPrice {
+    pub amount: f64,
+    /// ISO 4217, e.g. `USD`.
+    pub currency: String,
+}
+
+/// Default of `policy.expiry_warning_days`.
+pub const EXPIRY_WARNING_DAYS: u32 = 14;
+
 impl Policy {
     pub fn is_protected(&self, user_name: &str) -> bool {
         self.protected.iter().any(|p| p.matches(user_name))
@@ -570,6 +586,8 @@ impl Default for Policy {
             deprovision_with: DeprovisionWith::Deactivate,
             max_deprovisions: MaxDeprovisions::default(),
             rules: Vec::new(),
+            expiry_warning_days: EXPIRY_WARNING_DAYS,
+            seat_price: None,
         }
     }
 }
@@ -718,6 +736,41 @@ pub fn user_source_names() -> impl Iterator<Item = &'static str> {
 /// Every name a group mapping may use as `source` or `[attribute]`.
 pub const GROUP_SOURCES: [&str; 2] = ["displayName", "members"];
 
+/// When access ends (`expires:` on a user or a team membership): a date `YYYY-MM-DD`, which
+/// means through the end of that day in UTC, or an RFC 3339 timestamp, that instant.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Expiry {
+    /// The first second (since the Unix epoch) at which the access no longer holds: for a date
+    /// D, 00:00:00Z of the day after D.
+    pub ends_at: i64,
+    /// The date or timestamp as written, for messages (`expired on 2026-03-01`).
+    pub written: String,
+}
+
+impl Expiry {
+    /// Reads `YYYY-MM-DD` or an RFC 3339 timestamp; an error that says what is wrong with it.
+    pub fn parse(text: &str) -> Result<Expiry, String> {
+        let text = text.trim();
+        let ends_at = if text.len() == 10 {
+            (civil_time::parse_date(text)? + 1) * 86_400
+        } else if text.len() > 10 {
+            civil_time::parse_rfc3339(text)?
+        } else {
+            // Let the date's message say what is wrong.
+            civil_time::parse_date(text)?
+        };
+        Ok(Expiry {
+            ends_at,
+            written: text.to_string(),
+        })
+    }
+
+    /// Whether the access has ended at `at` (seconds since the epoch): at or after the expiry.
+    pub fn expired_at(&self, at: i64) -> bool {
+        at >= self.ends_at
+    }
+}
+
 /// A declared user.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -732,6 +785,9 @@ pub struct User {
     /// filter, deleted): `IsSoftDeleted` is then true, so the mappings deprovision them.
     pub in_scope: bool,
     pub app_role_assignments: Vec<String>,
+    /// When the user's access ends (`expires:`); from then on the user is deprovisioned like a
+    /// disabled one.
+    pub expires: Option<Expiry>,
     /// Where the declaration starts; `None` for users that came from elsewhere (Entra).
     pub origin: Option<Span>,
 }
@@ -746,6 +802,7 @@ impl User {
             account_enabled_set: false,
             in_scope: true,
             app_role_assignments: Vec::new(),
+            expires: None,
             origin: None,
         };
         user.set(UserAttr::UserPrincipalName, Some(upn));
@@ -776,9 +833,21 @@ impl User {
         self.get(UserAttr::Manager)
     }
 
-    /// Whether the user should hold an active account: enabled and in scope.
+    /// Whether the user should hold an active account: enabled and in scope. Says nothing of
+    /// expiry, which needs the instant: [`User::provisioned_at`].
     pub fn provisioned(&self) -> bool {
         self.account_enabled && self.in_scope
+    }
+
+    /// Whether the user's access has expired at `at` (seconds since the epoch).
+    pub fn expired_at(&self, at: i64) -> bool {
+        self.expires.as_ref().is_some_and(|e| e.expired_at(at))
+    }
+
+    /// Whether the user should hold an active account at `at`: enabled, in scope, and not
+    /// expired.
+    pub fn provisioned_at(&self, at: i64) -> bool {
+        self.provisioned() && !self.expired_at(at)
     }
 
     /// The value of a source attribute in the expression language's terms, with `IsSoftDeleted`
@@ -848,13 +917,16 @@ pub fn manager_cycles(manager_of: &[Option<usize>]) -> Vec<Vec<usize>> {
 #[derive(Debug, Clone)]
 pub struct Group {
     pub display_name: String,
-    /// Explicit members by userPrincipalName, as written; `teams::members` adds the ones
-    /// `member_rules` match and takes out `exclude`.
+    /// Explicit members by userPrincipalName, as written, expiring memberships included;
+    /// `teams::members` adds the ones `member_rules` match and takes out `exclude`.
     pub members: Vec<String>,
     /// `member_rules:`: declared users who pass any of these filters are members.
     pub member_rules: Vec<ScopingFilter>,
     /// `exclude:`: never members, whatever `members` and `member_rules` say (userPrincipalNames).
     pub exclude: Vec<String>,
+    /// When memberships end (`- { user: x@example.com, expires: 2026-03-01 }`), by the
+    /// member's [`match_key`]; members not here stay.
+    pub member_expires: std::collections::BTreeMap<String, Expiry>,
     pub origin: Option<Span>,
 }
 
@@ -874,6 +946,7 @@ impl PartialEq for Group {
         self.display_name == other.display_name
             && self.members == other.members
             && self.exclude == other.exclude
+            && self.member_expires == other.member_expires
             && self.origin == other.origin
             && rules(self) == rules(other)
     }
@@ -882,6 +955,17 @@ impl PartialEq for Group {
 impl Group {
     pub fn key(&self) -> String {
         self.display_name.to_lowercase()
+    }
+
+    /// When `upn`'s membership ends, if it does.
+    pub fn membership_expires(&self, upn: &str) -> Option<&Expiry> {
+        self.member_expires.get(&match_key(upn))
+    }
+
+    /// Whether `upn`'s membership has ended at `at` (seconds since the epoch).
+    pub fn membership_expired_at(&self, upn: &str, at: i64) -> bool {
+        self.membership_expires(upn)
+            .is_some_and(|e| e.expired_at(at))
     }
 
     pub fn source(&self, name: &str) -> expr::Value {
@@ -933,6 +1017,29 @@ mod tests {
         ] {
             assert!(!code.contains(word), "config/model.rs names `{word}`");
         }
+    }
+
+    #[test]
+    fn a_date_expires_at_the_end_of_its_day_in_utc_and_a_timestamp_at_its_instant() {
+        // 2026-03-01T00:00:00Z.
+        let march_1 = 1_772_323_200;
+        let date = Expiry::parse("2026-03-01").unwrap();
+        assert_eq!(date.ends_at, march_1 + 86_400);
+        assert_eq!(date.written, "2026-03-01");
+        assert!(!date.expired_at(march_1 + 86_399));
+        assert!(date.expired_at(march_1 + 86_400));
+        let noon_paris = Expiry::parse(" 2026-03-01T12:00:00+01:00 ").unwrap();
+        assert_eq!(noon_paris.ends_at, march_1 + 11 * 3600);
+        assert_eq!(noon_paris.written, "2026-03-01T12:00:00+01:00");
+        assert!(!noon_paris.expired_at(march_1 + 11 * 3600 - 1));
+        assert!(noon_paris.expired_at(march_1 + 11 * 3600));
+        assert!(Expiry::parse("2026-02-30").unwrap_err().contains("28 days"));
+        assert!(Expiry::parse("soon").unwrap_err().contains("not a date"));
+        let mut u = User::new("a@x.io");
+        assert!(!u.expired_at(i64::MAX) && u.provisioned_at(i64::MAX));
+        u.expires = Some(date);
+        assert!(u.provisioned_at(march_1) && !u.provisioned_at(march_1 + 86_400));
+        assert!(u.provisioned(), "provisioned() knows no instant");
     }
 
     #[test]

@@ -231,6 +231,14 @@ pub struct RawPolicy {
     /// `--allow-deprovisions N`.
     #[serde(default)]
     pub max_deprovisions: Option<Spanned<RawMaxDeprovisions>>,
+    /// How many days ahead plans and drift reports list the users and team memberships whose
+    /// `expires` comes up, soonest first. Default 14; `0` lists only those ending today.
+    #[serde(default)]
+    pub expiry_warning_days: Option<Spanned<u32>>,
+    /// The monthly price of one active user, to show what a plan does to the bill beside its
+    /// seat count (`seats: +3, −1 (net +2): +21.98 USD a month`). Optional.
+    #[serde(default)]
+    pub seat_price: Option<Spanned<RawSeatPrice>>,
     /// Checks every declaration must pass, run by `roster validate` (and so by plan and
     /// apply): each violation is an error at the user or team. Each rule has one of
     /// `allowed_domains`, `required`, `expiry_required` or `max_team_size`.
@@ -278,6 +286,16 @@ pub struct RawExpiryRequired {
     #[serde(default)]
     #[schemars(range(min = 1))]
     pub max_days: Option<Spanned<u32>>,
+}
+
+/// The monthly price of one seat.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "SeatPrice")]
+pub struct RawSeatPrice {
+    /// Price of one active user a month, e.g. `10.99`; zero or more.
+    pub amount: Spanned<f64>,
+    /// ISO 4217 currency code, three capital letters, e.g. `USD` or `EUR`.
+    pub currency: Spanned<String>,
 }
 
 /// What happens to live users no declaration matches.
@@ -394,6 +412,41 @@ pub struct RawUser {
     /// `SingleAppRoleAssignment`.
     #[serde(default)]
     pub app_role_assignments: Option<Spanned<Vec<String>>>,
+    /// When the user's access ends: a date `YYYY-MM-DD` (through the end of that day in UTC)
+    /// or an RFC 3339 timestamp (`2026-03-01T17:00:00+01:00`, that instant). From the first
+    /// plan at or after it, the user is deprovisioned like one with `accountEnabled: false`
+    /// (irreversible in Asana); until then plans warn of it within
+    /// `policy.expiry_warning_days`.
+    #[serde(default)]
+    pub expires: Option<Spanned<RawExpiry>>,
+}
+
+/// `expires:` as written: a date or a timestamp, checked by validation (a number or a boolean
+/// is kept as its text, so that its error says it is not a date).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawExpiry(pub String);
+
+impl<'de> Deserialize<'de> for RawExpiry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ScalarString::deserialize(deserializer).map(|s| RawExpiry(s.0))
+    }
+}
+
+impl JsonSchema for RawExpiry {
+    fn schema_name() -> Cow<'static, str> {
+        "Expiry".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A date `YYYY-MM-DD` (access through the end of that day in UTC) or an RFC 3339 timestamp with an offset (`2026-03-01T17:00:00Z`, `2026-03-01T17:00:00+01:00`).",
+            "type": "string",
+            "anyOf": [
+                { "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" },
+                { "format": "date-time" }
+            ],
+            "examples": ["2026-03-31", "2026-03-31T17:00:00+01:00"]
+        })
+    }
 }
 
 /// Graph's `employeeOrgData`.
@@ -428,9 +481,11 @@ pub struct RawGroupsFile {
 pub struct RawGroup {
     /// Team name; unique (case-insensitive).
     pub display_name: Spanned<String>,
-    /// Members, by userPrincipalName; each must be a declared user.
+    /// Members, by userPrincipalName; each must be a declared user. A membership that ends is
+    /// written `{ user: x@example.com, expires: 2026-03-31 }`: from that date on, plans remove
+    /// the user from this team (and only from this team).
     #[serde(default)]
-    pub members: Vec<Spanned<String>>,
+    pub members: Vec<Spanned<RawMember>>,
     /// Rules that make declared users members, in the shape of `entra.scoping_filters`: a user
     /// is a member when every clause of at least one rule is true (Entra's operators and null
     /// rule). They add to `members`; disabled and expired users are never members.
@@ -440,6 +495,77 @@ pub struct RawGroup {
     /// userPrincipalName; each must be a declared user.
     #[serde(default)]
     pub exclude: Vec<Spanned<String>>,
+}
+
+/// A team member: a userPrincipalName, or one with the date its membership ends.
+#[derive(Debug)]
+pub enum RawMember {
+    /// `alice@example.com`.
+    Plain(String),
+    /// `{ user: alice@example.com, expires: 2026-03-31 }`.
+    Expiring(RawExpiringMember),
+}
+
+/// A membership that ends.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "ExpiringMember")]
+pub struct RawExpiringMember {
+    /// The member's userPrincipalName; must be a declared user.
+    pub user: Spanned<String>,
+    /// When the membership ends: a date `YYYY-MM-DD` (through the end of that day in UTC) or
+    /// an RFC 3339 timestamp. The user stays in the other teams, and in Asana.
+    #[serde(default)]
+    pub expires: Option<Spanned<RawExpiry>>,
+}
+
+impl RawMember {
+    /// The userPrincipalName as written.
+    pub fn user(&self) -> &str {
+        match self {
+            RawMember::Plain(upn) => upn,
+            RawMember::Expiring(m) => &m.user.value,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawMember {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawMember;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a userPrincipalName, or `{ user: ..., expires: YYYY-MM-DD }`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawMember, E> {
+                Ok(RawMember::Plain(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawMember, A::Error> {
+                let entry = RawExpiringMember::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(RawMember::Expiring(entry))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl JsonSchema for RawMember {
+    fn schema_name() -> Cow<'static, str> {
+        "Member".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> schemars::Schema {
+        let entry = generator.subschema_for::<RawExpiringMember>();
+        schemars::json_schema!({
+            "anyOf": [
+                { "type": "string", "description": "The member's userPrincipalName." },
+                entry
+            ]
+        })
+    }
 }
 
 /// Microsoft Entra ID as a source, read through Microsoft Graph with the client-credentials

@@ -652,6 +652,39 @@ impl Validator<'_> {
             };
             policy.max_deprovisions = MaxDeprovisions { count, percent };
         }
+        if let Some(days) = p.expiry_warning_days {
+            policy.expiry_warning_days = days.value;
+        }
+        if let Some(price) = p.seat_price {
+            let raw::RawSeatPrice { amount, currency } = price.value;
+            let mut ok = true;
+            if !amount.value.is_finite() || amount.value < 0.0 {
+                self.error(
+                    format!(
+                        "seat_price amount must be zero or more, not {}",
+                        amount.value
+                    ),
+                    span(file, &amount),
+                    "the monthly price of one active user, e.g. `amount: 10.99`",
+                );
+                ok = false;
+            }
+            let code = &currency.value;
+            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                self.error(
+                    format!("`{code}` is not a currency code"),
+                    span(file, &currency),
+                    "write an ISO 4217 code: three capital letters such as USD, EUR or GBP",
+                );
+                ok = false;
+            }
+            if ok {
+                policy.seat_price = Some(model::SeatPrice {
+                    amount: amount.value,
+                    currency: currency.value,
+                });
+            }
+        }
         policy
     }
 
@@ -1101,7 +1134,28 @@ impl Validator<'_> {
         if let Some(roles) = &r.app_role_assignments {
             user.app_role_assignments = roles.value.clone();
         }
+        if let Some(e) = &r.expires {
+            user.expires = self.expiry(file, e);
+            valid &= user.expires.is_some();
+        }
         valid.then_some(user)
+    }
+
+    /// An `expires:` value: a real date, or an RFC 3339 timestamp; `None` (and an error where it
+    /// is written) otherwise.
+    fn expiry(&mut self, file: FileId, e: &Spanned<raw::RawExpiry>) -> Option<model::Expiry> {
+        match model::Expiry::parse(&e.value.0) {
+            Ok(expiry) => Some(expiry),
+            Err(why) => {
+                self.error(
+                    format!("invalid `expires`: {why}"),
+                    span(file, e),
+                    "write a date such as `2026-03-31` (access through the end of that day, UTC) \
+                     or a timestamp such as `2026-03-31T17:00:00+01:00`",
+                );
+                None
+            }
+        }
     }
 
     /// Every `manager` names a declared user, and no chain of managers loops.
@@ -1185,33 +1239,47 @@ impl Validator<'_> {
                     continue;
                 }
                 let mut members: Vec<String> = Vec::new();
+                let mut member_expires = std::collections::BTreeMap::new();
                 let mut seen = HashMap::new();
                 for m in &g.members {
-                    let key = match_key(&m.value);
+                    let (upn, upn_at) = match &m.value {
+                        raw::RawMember::Plain(upn) => (upn, span(*file, m)),
+                        raw::RawMember::Expiring(e) => (&e.user.value, span(*file, &e.user)),
+                    };
+                    let key = match_key(upn);
                     if !users_incomplete && !live && !users.contains_key(&key) {
                         self.error(
                             format!(
-                                "member `{}` of group `{}` is not a declared user",
-                                m.value, g.display_name.value
+                                "member `{upn}` of group `{}` is not a declared user",
+                                g.display_name.value
                             ),
-                            span(*file, m),
+                            upn_at.clone(),
                             "declare the user under users/, or correct the userPrincipalName",
                         );
                     }
-                    if let Some(first) = seen.insert(key, span(*file, m)) {
+                    let expiry = match &m.value {
+                        raw::RawMember::Expiring(e) => {
+                            e.expires.as_ref().and_then(|x| self.expiry(*file, x))
+                        }
+                        raw::RawMember::Plain(_) => None,
+                    };
+                    if let Some(first) = seen.insert(key.clone(), upn_at.clone()) {
                         self.report.push(
                             Diagnostic::warning(
                                 format!(
-                                    "`{}` is listed twice in group `{}`",
-                                    m.value, g.display_name.value
+                                    "`{upn}` is listed twice in group `{}`",
+                                    g.display_name.value
                                 ),
-                                Some(span(*file, m)),
+                                Some(upn_at),
                             )
                             .with_note(first, "first listed here"),
                         );
                         continue;
                     }
-                    members.push(m.value.clone());
+                    if let Some(expiry) = expiry {
+                        member_expires.insert(key, expiry);
+                    }
+                    members.push(upn.clone());
                 }
                 let member_rules: Vec<model::ScopingFilter> = (g.member_rules.iter())
                     .map(|f| self.filter(*file, f, "member rule"))
@@ -1236,6 +1304,7 @@ impl Validator<'_> {
                     members,
                     member_rules,
                     exclude,
+                    member_expires,
                     origin: Some(at),
                 });
             }

@@ -195,6 +195,7 @@ mod tests {
                 members: vec!["ada@x.io".into()],
                 member_rules: Vec::new(),
                 exclude: Vec::new(),
+                member_expires: Default::default(),
                 origin: None,
             }],
             warnings: vec![],

@@ -175,6 +175,7 @@ pub fn resolve(dir: &Directory, settings: &EntraSettings, read_manager: bool) ->
             members,
             member_rules: Vec::new(),
             exclude: Vec::new(),
+            member_expires: Default::default(),
             origin: None,
         });
     }

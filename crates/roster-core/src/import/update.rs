@@ -746,8 +746,12 @@ fn set_members(item: &YamlMapping, fix: &TeamFix) {
                 .values()
                 .enumerate()
                 .filter(|(_, v)| {
-                    v.as_scalar()
-                        .is_some_and(|s| fix.remove.contains(&match_key(&s.as_string())))
+                    // `alice@x.io`, or `{ user: alice@x.io, expires: … }`.
+                    let upn = match v.as_mapping() {
+                        Some(m) => m.get("user").and_then(|u| Some(u.as_scalar()?.as_string())),
+                        None => v.as_scalar().map(|s| s.as_string()),
+                    };
+                    upn.is_some_and(|upn| fix.remove.contains(&match_key(&upn)))
                 })
                 .map(|(i, _)| i)
                 .collect();

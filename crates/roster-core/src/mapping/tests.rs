@@ -199,6 +199,7 @@ fn groups_map_display_name_and_members() {
         members: vec!["bob@example.com".into(), "ghost@example.com".into()],
         member_rules: Vec::new(),
         exclude: Vec::new(),
+        member_expires: Default::default(),
         origin: None,
     };
     let mapped = map_group(&targets::default_group_mappings(), &group, Flow::Create).unwrap();

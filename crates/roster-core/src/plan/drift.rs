@@ -4,7 +4,7 @@
 //! differences a plan would act on, and nothing is changed. Pure. Its JSON is
 //! [`crate::wire::drift`]'s.
 
-use super::{Action, AttrChange, Kind, Member, Plan, UnmanagedUser};
+use super::{Action, AttrChange, Expiring, Kind, Member, Plan, UnmanagedUser};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Drift {
@@ -22,6 +22,11 @@ pub struct Drift {
     pub membership: Vec<MembershipDrift>,
     /// Whether unmanaged users were looked for.
     pub unmanaged_checked: bool,
+    /// Access that ends within `policy.expiry_warning_days`, soonest first: not drift (it
+    /// counts for nothing), a heads-up.
+    pub expiring: Vec<Expiring>,
+    /// The instant the report was made as of (seconds since the epoch).
+    pub evaluated_at: i64,
     /// The target profile, which names the target in reports; not part of the JSON format.
     pub profile: crate::config::model::Profile,
 }
@@ -60,6 +65,8 @@ pub fn drift(plan: &Plan) -> Drift {
     let mut d = Drift {
         unmanaged: plan.unmanaged.clone(),
         unmanaged_checked: plan.unmanaged_checked,
+        expiring: plan.expiring.clone(),
+        evaluated_at: plan.evaluated_at,
         profile: plan.profile,
         deprovisioned_but_declared: plan
             .reactivation_blocked

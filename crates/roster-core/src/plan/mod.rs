@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::Value as Json;
 
 use crate::config::model::{
-    Config, DeprovisionWith, Group, Profile, Unmanaged as UnmanagedPolicy, User,
+    Config, DeprovisionWith, Group, Profile, SeatPrice, Unmanaged as UnmanagedPolicy, User,
 };
 use crate::mapping::{self, Flow, MappedValue};
 pub use crate::names::match_key;
@@ -255,6 +255,91 @@ impl Summary {
     }
 }
 
+/// Access that ends within `policy.expiry_warning_days` of the plan's instant: a user's, or
+/// one team membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expiring {
+    /// The user (key).
+    pub user: String,
+    /// The team whose membership ends (displayName); `None` for the user's access itself.
+    pub group: Option<String>,
+    /// When it ends, as written (`2026-03-01`, or a timestamp).
+    pub expires: String,
+    /// The first second (since the epoch) at which it no longer holds.
+    pub ends_at: i64,
+    /// Whole days left at the plan's instant: 0 when it ends within the day (for a date:
+    /// today, in UTC).
+    pub days_left: i64,
+}
+
+impl Expiring {
+    /// `user["a@x.io"]`, or `group["Platform"]` for a membership.
+    pub fn address(&self) -> String {
+        match &self.group {
+            Some(g) => address(Kind::Group, g),
+            None => address(Kind::User, &self.user),
+        }
+    }
+
+    /// `expires in 3 days`, `expires tomorrow`, `expires today` (a date), `expires within a
+    /// day` (a timestamp).
+    pub fn in_words(&self) -> String {
+        match self.days_left {
+            0 if self.expires.len() == 10 => "expires today".into(),
+            0 => "expires within a day".into(),
+            1 => "expires tomorrow".into(),
+            n => format!("expires in {n} days"),
+        }
+    }
+}
+
+/// How the count of active (billable) users changes: creates and reactivations add a seat,
+/// deprovisions free one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Seats {
+    pub added: u64,
+    pub removed: u64,
+    /// `policy.seat_price`, to say what the change costs a month.
+    pub price: Option<SeatPrice>,
+}
+
+impl Seats {
+    pub fn net(&self) -> i64 {
+        self.added as i64 - self.removed as i64
+    }
+
+    /// The monthly cost change, when a price is set.
+    pub fn monthly_cost(&self) -> Option<f64> {
+        let p = self.price.as_ref()?;
+        // Rounded to cents, so that -0.00 and float dust never show.
+        Some((self.net() as f64 * p.amount * 100.0).round() / 100.0)
+    }
+
+    /// `Seats: +12, −3 (net +9)`, and with a price `: +98.91 USD a month`.
+    pub fn line(&self) -> String {
+        let net = match self.net() {
+            0 => "0".to_string(),
+            n if n > 0 => format!("+{n}"),
+            n => format!("\u{2212}{}", n.unsigned_abs()),
+        };
+        let mut line = format!(
+            "Seats: +{}, \u{2212}{} (net {net})",
+            self.added, self.removed
+        );
+        if let (Some(cost), Some(p)) = (self.monthly_cost(), &self.price) {
+            let sign = if cost > 0.0 {
+                "+"
+            } else if cost < 0.0 {
+                "\u{2212}"
+            } else {
+                ""
+            };
+            line.push_str(&format!(": {sign}{:.2} {} a month", cost.abs(), p.currency));
+        }
+        line
+    }
+}
+
 /// The plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -277,6 +362,14 @@ pub struct Plan {
     pub references: std::collections::BTreeMap<String, String>,
     /// The target profile planned for, which names the target in reports.
     pub profile: Profile,
+    /// The instant the plan was evaluated at (seconds since the epoch): `expires` is judged
+    /// against it.
+    pub evaluated_at: i64,
+    /// Users and team memberships whose access ends within `policy.expiry_warning_days`,
+    /// soonest first.
+    pub expiring: Vec<Expiring>,
+    /// How the count of active users changes.
+    pub seats: Seats,
 }
 
 impl Plan {
@@ -285,16 +378,24 @@ impl Plan {
     }
 }
 
-/// Which declared objects to plan: all, or only these keys (`--changed-since`).
+/// What to plan: which declared objects (all, or only these keys: `--changed-since`), and
+/// as of when.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
     pub users: Option<BTreeSet<String>>,
     pub groups: Option<BTreeSet<String>>,
+    /// The instant to plan at, in seconds since the epoch: `expires` is judged against it.
+    /// The command layer gives the clock's time or `--at`; the planner never reads a clock.
+    pub at: i64,
+    /// Keep only what expiry causes (`apply --expired-only`): deprovisions of users whose
+    /// `expires` has come, and removals from teams of those users and of memberships that
+    /// ended. Everything else the plan would do is left for another run.
+    pub expired_only: bool,
 }
 
 /// Computes the plan. Pure.
 pub fn plan(config: &Config, live: &Live, caps: Capabilities, scope: &Scope) -> Plan {
-    let mut plan = Planner::new(config, live, caps).run(scope);
+    let mut plan = Planner::new(config, live, caps, scope.at).run(scope);
     source::annotate(&mut plan, config);
     plan
 }
@@ -303,6 +404,8 @@ struct Planner<'a> {
     config: &'a Config,
     live: &'a Live,
     caps: Capabilities,
+    /// The instant planned at.
+    at: i64,
     /// Live users by each matching target's value's [`match_key`]: one index per matching
     /// mapping, in precedence order. More than one user under a key is an ambiguous match.
     match_indexes: Vec<(&'static str, HashMap<String, Vec<usize>>)>,
@@ -322,7 +425,7 @@ struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    fn new(config: &'a Config, live: &'a Live, caps: Capabilities) -> Self {
+    fn new(config: &'a Config, live: &'a Live, caps: Capabilities, at: i64) -> Self {
         let mut match_indexes = Vec::new();
         for m in config
             .settings
@@ -349,6 +452,7 @@ impl<'a> Planner<'a> {
             config,
             live,
             caps,
+            at,
             match_indexes,
             by_id: live
                 .users
@@ -374,6 +478,8 @@ impl<'a> Planner<'a> {
         let scope = Scope {
             users: (scope.users.as_ref()).map(|s| s.iter().map(|k| match_key(k)).collect()),
             groups: scope.groups.clone(),
+            at: scope.at,
+            expired_only: scope.expired_only,
         };
         // Match every declared user first, so manager and member references resolve whatever
         // the order of declaration.
@@ -397,7 +503,7 @@ impl<'a> Planner<'a> {
             {
                 let mapped =
                     mapping::map_user(&self.config.settings.user_mappings, u, true, Flow::Create);
-                if mapped.is_ok_and(|m| desired_active(&m, u)) {
+                if mapped.is_ok_and(|m| desired_active(&m, u)) && !u.expired_at(self.at) {
                     self.created.insert(key);
                 }
             }
@@ -426,8 +532,80 @@ impl<'a> Planner<'a> {
                 self.group(g);
             }
         }
+        let expiring = self.expiring(&scope);
         let checked = scope.users.is_none() && self.live.complete;
-        self.finish(unmanaged, checked)
+        if scope.expired_only {
+            self.keep_expiries();
+        }
+        self.finish(unmanaged, checked, expiring)
+    }
+
+    /// Drops every change that expiry does not cause (`Scope::expired_only`).
+    fn keep_expiries(&mut self) {
+        let at = self.at;
+        let config = self.config;
+        let expired_user = |key: &str| config.user(key).is_some_and(|u| u.expired_at(at));
+        let ended = |group: &str, key: &str| {
+            (config.groups.iter())
+                .find(|g| g.display_name == group)
+                .is_some_and(|g| g.membership_expired_at(key, at))
+        };
+        self.changes.retain_mut(|c| match (c.kind, c.action) {
+            (Kind::User, Action::Deprovision) => {
+                expired_user(&c.key)
+                    && c.reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with("expired on "))
+            }
+            (Kind::Group, Action::RemoveMembers) => {
+                c.members
+                    .retain(|m| expired_user(&m.key) || ended(&c.key, &m.key));
+                !c.members.is_empty()
+            }
+            _ => false,
+        });
+    }
+
+    /// The planned users and memberships whose access ends within the warning window, soonest
+    /// first. Only access that still holds and that the plan keeps: a disabled user, or a
+    /// membership of one, has nothing left to expire.
+    fn expiring(&self, scope: &Scope) -> Vec<Expiring> {
+        let at = self.at;
+        let window = i64::from(self.config.settings.policy.expiry_warning_days);
+        let soon = |user: &str, group: Option<&str>, e: &crate::config::model::Expiry| {
+            let days_left = (e.ends_at - 1 - at).div_euclid(86_400);
+            (!e.expired_at(at) && days_left <= window).then(|| Expiring {
+                user: match_key(user),
+                group: group.map(str::to_string),
+                expires: e.written.clone(),
+                ends_at: e.ends_at,
+                days_left,
+            })
+        };
+        let planned = |set: &Option<BTreeSet<String>>, key: &str| {
+            set.as_ref().is_none_or(|s| s.contains(key))
+        };
+        let mut out = Vec::new();
+        for u in &self.config.users {
+            if let Some(e) = &u.expires
+                && u.provisioned()
+                && planned(&scope.users, &u.key())
+            {
+                out.extend(soon(&u.upn, None, e));
+            }
+        }
+        for g in &self.config.groups {
+            if !planned(&scope.groups, &g.key()) {
+                continue;
+            }
+            for (key, e) in &g.member_expires {
+                if self.config.user(key).is_none_or(|u| u.provisioned_at(at)) {
+                    out.extend(soon(key, Some(&g.display_name), e));
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.ends_at, &a.user, &a.group).cmp(&(b.ends_at, &b.user, &b.group)));
+        out
     }
 
     /// The live user a declared one matches: by the first matching target (in precedence
@@ -485,9 +663,12 @@ impl<'a> Planner<'a> {
         } else {
             Flow::Create
         };
+        // An expired user is out of scope from its expiry on: `IsSoftDeleted` is true, and
+        // whatever the `active` mapping says, the account is not kept.
+        let expired = u.expired_at(self.at);
         // Validation evaluated every mapping already; a failure here means the config changed
         // under us, and skipping the user is the safe answer.
-        let Ok(mapped) = mapping::map_user(&self.config.settings.user_mappings, u, true, flow)
+        let Ok(mapped) = mapping::map_user(&self.config.settings.user_mappings, u, !expired, flow)
         else {
             self.warnings.push(format!(
                 "{}: a mapping failed; the user is skipped",
@@ -495,7 +676,7 @@ impl<'a> Planner<'a> {
             ));
             return;
         };
-        let desired_active = desired_active(&mapped, u);
+        let desired_active = desired_active(&mapped, u) && !expired;
         let Some(live) = live else {
             if desired_active {
                 let mapped = self.without_missing_references(&key, mapped);
@@ -514,21 +695,33 @@ impl<'a> Planner<'a> {
         };
         match (live.active, desired_active) {
             (true, false) => {
+                // Expiry is the reason only when nothing else would deprovision the user.
+                let expiry = (u.expires.as_ref()).filter(|_| {
+                    expired && desired_active_but_for_expiry(&self.config.settings.user_mappings, u)
+                });
                 if self.protected(&live.user_name) {
+                    let why = match expiry {
+                        Some(e) => format!("its access expired on {}", e.written),
+                        None => "the files disable it".into(),
+                    };
                     self.warnings.push(format!(
-                        "{} is protected by policy: it is not deprovisioned although the files disable it",
+                        "{} is protected by policy: it is not deprovisioned although {why}",
                         address(Kind::User, &key)
                     ));
                     self.no_op += 1;
                 } else {
                     let id = Some(live.id.clone());
+                    let reason = match expiry {
+                        Some(e) => format!("expired on {}", e.written),
+                        None => self.config.deprovision_reason(u),
+                    };
                     self.push(
                         Kind::User,
                         &key,
                         Action::Deprovision,
                         id,
                         Vec::new(),
-                        Some(self.config.deprovision_reason(u)),
+                        Some(reason),
                     );
                 }
                 return;
@@ -710,8 +903,10 @@ impl<'a> Planner<'a> {
     fn group(&mut self, declared: &Group) {
         let key = declared.display_name.clone();
         // The members the config decides (rules, explicit, excludes; only users who should
-        // hold an account), which the mappings see as `[members]`.
-        let resolved = teams::members(self.config, declared, User::provisioned);
+        // hold an account at the plan's instant: not disabled, out of scope or expired), which
+        // the mappings see as `[members]`.
+        let at = self.at;
+        let resolved = teams::members(self.config, declared, |u| u.provisioned_at(at));
         let via: HashMap<String, String> = match declared.member_rules.is_empty() {
             true => HashMap::new(),
             false => (resolved.iter())
@@ -745,7 +940,9 @@ impl<'a> Planner<'a> {
         let desired: Vec<Member> = match mapped.get("members") {
             Some(MappedValue::UserRefs(upns)) => upns
                 .iter()
-                .filter(|upn| self.config.user(upn).is_none_or(User::provisioned))
+                .filter(|upn| self.config.user(upn).is_none_or(|u| u.provisioned_at(at)))
+                // A membership that ended is removed; the user stays in the other teams.
+                .filter(|upn| !g.membership_expired_at(upn, at))
                 .map(|upn| match_key(upn))
                 .filter(|key| !cannot_join(key) && !self.ambiguous.contains_key(key))
                 .map(|key| Member {
@@ -819,8 +1016,26 @@ impl<'a> Planner<'a> {
         if add.is_empty() && remove.is_empty() {
             self.no_op += 1;
         }
+        // Removals of memberships that ended say so.
+        let ended: Vec<String> = (remove.iter())
+            .filter_map(|m| {
+                let e = g.membership_expires(&m.key)?;
+                e.expired_at(at).then(|| {
+                    format!(
+                        "membership of {} expired on {}",
+                        Json::String(m.key.clone()),
+                        e.written
+                    )
+                })
+            })
+            .collect();
+        let removal_reason = (!ended.is_empty()).then(|| ended.join("; "));
         for (action, members) in [(Action::AddMembers, add), (Action::RemoveMembers, remove)] {
             if !members.is_empty() {
+                let reason = match action {
+                    Action::RemoveMembers => removal_reason.clone(),
+                    _ => None,
+                };
                 let change = Change {
                     members,
                     ..self.change(
@@ -829,7 +1044,7 @@ impl<'a> Planner<'a> {
                         action,
                         Some(live.id.clone()),
                         Vec::new(),
-                        None,
+                        reason,
                     )
                 };
                 self.changes.push(change);
@@ -871,7 +1086,12 @@ impl<'a> Planner<'a> {
         self.changes.push(change);
     }
 
-    fn finish(mut self, unmanaged: Vec<UnmanagedUser>, unmanaged_checked: bool) -> Plan {
+    fn finish(
+        mut self,
+        unmanaged: Vec<UnmanagedUser>,
+        unmanaged_checked: bool,
+        expiring: Vec<Expiring>,
+    ) -> Plan {
         let mut references = std::collections::BTreeMap::new();
         for c in &self.changes {
             let referenced = c
@@ -919,6 +1139,11 @@ impl<'a> Planner<'a> {
             empty_desired: summary.deprovision > 0 && self.config.users.iter().all(|u| !u.in_scope),
         };
         gate.exceeded = gate.count > gate.max_count || gate.percent() > gate.max_percent;
+        let seats = Seats {
+            added: summary.create + summary.reactivate,
+            removed: summary.deprovision,
+            price: policy.seat_price.clone(),
+        };
         Plan {
             changes: self.changes,
             unmanaged,
@@ -930,17 +1155,30 @@ impl<'a> Planner<'a> {
             reactivation_blocked: self.reactivation_blocked,
             references,
             profile: self.config.settings.target.profile,
+            evaluated_at: self.at,
+            expiring,
+            seats,
         }
     }
 }
 
-/// Whether the config wants the declared user `key` active in the target, as the planner
-/// decides it (the `active` mapping, else `accountEnabled`); `None` when `key` is not declared
-/// or its mappings fail. Apply uses it to refuse a saved plan's deprovision the config contradicts.
-pub fn wants_active(config: &Config, key: &str) -> Option<bool> {
+/// Whether the config wants the declared user `key` active in the target at `at` (seconds
+/// since the epoch), as the planner decides it (the `active` mapping, else `accountEnabled`;
+/// never past its `expires`); `None` when `key` is not declared or its mappings fail. Apply
+/// uses it, at the instant the saved plan was evaluated at, to refuse a saved plan's
+/// deprovision the config contradicts.
+pub fn wants_active(config: &Config, key: &str, at: i64) -> Option<bool> {
     let u = config.user(key)?;
-    let mapped = mapping::map_user(&config.settings.user_mappings, u, true, Flow::Create).ok()?;
-    Some(desired_active(&mapped, u))
+    let expired = u.expired_at(at);
+    let mapped =
+        mapping::map_user(&config.settings.user_mappings, u, !expired, Flow::Create).ok()?;
+    Some(desired_active(&mapped, u) && !expired)
+}
+
+/// Whether the mappings would keep `u` active if it had not expired: then its expiry is why it
+/// is deprovisioned.
+fn desired_active_but_for_expiry(mappings: &[crate::config::model::Mapping], u: &User) -> bool {
+    mapping::map_user(mappings, u, true, Flow::Update).is_ok_and(|m| desired_active(&m, u))
 }
 
 /// Whether the mappings make the user active (the `active` target), else `accountEnabled`.

@@ -534,6 +534,7 @@ fn scope_limits_the_plan_to_changed_objects() {
     let scope = Scope {
         users: Some(["b@example.com".to_string()].into()),
         groups: Some(Default::default()),
+        ..Scope::default()
     };
     let l = Live {
         complete: false,
@@ -602,6 +603,7 @@ fn item8_names_match_across_normal_forms_in_references_teams_and_scope() {
     let scope = Scope {
         users: Some([JOSE_NFD.to_uppercase()].into()),
         groups: Some(Default::default()),
+        ..Scope::default()
     };
     let l = Live {
         complete: false,
@@ -669,4 +671,390 @@ fn low_an_ambiguous_live_match_is_not_acted_on_anywhere() {
         )),
         "{warnings}"
     );
+}
+
+// ---- expiring access (issue 14) -----------------------------------------------------------
+
+/// Seconds since the epoch of an RFC 3339 timestamp, for readable tests.
+fn at(text: &str) -> i64 {
+    crate::civil_time::parse_rfc3339(text).unwrap()
+}
+
+fn run_at(config: &Config, live: &Live, when: &str) -> Plan {
+    let scope = Scope {
+        at: at(when),
+        ..Scope::default()
+    };
+    plan(config, live, Capabilities::ASANA, &scope)
+}
+
+fn one_user(expires: &str) -> Config {
+    config_with(
+        SETTINGS,
+        &format!("users:\n  - userPrincipalName: a@x.io\n    expires: {expires}\n"),
+        "",
+    )
+}
+
+#[test]
+fn issue14_expiry_before_at_and_after_the_instant_in_every_form() {
+    let l = live(vec![live_user("1", "a@x.io", json!({}))], vec![]);
+    // (expires, planned at, deprovisioned)
+    let cases = [
+        // A date is access through the end of that day, in UTC.
+        ("2026-03-01", "2026-02-28T12:00:00Z", false),
+        ("2026-03-01", "2026-03-01T23:59:59Z", false),
+        ("2026-03-01", "2026-03-02T00:00:00Z", true),
+        ("2026-03-01", "2026-03-01T23:30:00-01:00", true),
+        ("2026-03-01", "2026-03-02T00:30:00+01:00", false),
+        ("'2026-03-01'", "2027-01-01T00:00:00Z", true),
+        // A timestamp is that instant, in whatever offset it is written.
+        ("2026-03-01T12:00:00+02:00", "2026-03-01T09:59:59Z", false),
+        ("2026-03-01T12:00:00+02:00", "2026-03-01T10:00:00Z", true),
+        ("2026-03-01T12:00:00-05:30", "2026-03-01T17:29:59Z", false),
+        ("2026-03-01T12:00:00-05:30", "2026-03-01T17:30:00Z", true),
+        ("2026-03-01T12:00:00Z", "2026-03-01T12:00:00+00:00", true),
+        ("2026-03-01T12:00:00.5Z", "2026-03-01T12:00:00Z", false),
+    ];
+    for (expires, when, deprovisioned) in cases {
+        let p = run_at(&one_user(expires), &l, when);
+        let what = format!("expires {expires}, planned at {when}: {:#?}", p.changes);
+        if deprovisioned {
+            assert_eq!(p.changes.len(), 1, "{what}");
+            let c = &p.changes[0];
+            assert_eq!(c.action, Action::Deprovision, "{what}");
+            let written = expires.trim_matches('\'');
+            assert_eq!(c.reason.as_deref(), Some(&*format!("expired on {written}")));
+            assert_eq!(p.summary.deprovision, 1);
+            assert_eq!(p.seats.line(), "Seats: +0, \u{2212}1 (net \u{2212}1)");
+        } else {
+            assert!(p.changes.is_empty(), "{what}");
+            assert_eq!(p.summary.no_op, 1, "{what}");
+        }
+        assert_eq!(p.evaluated_at, at(when));
+    }
+}
+
+#[test]
+fn issue14_an_expired_user_is_neither_created_nor_added_to_a_team_and_the_gates_count_it() {
+    let users = "users:\n  - userPrincipalName: a@x.io\n    expires: 2026-03-01\n  - userPrincipalName: b@x.io\n    expires: 2026-03-01\n  - userPrincipalName: c@x.io\n";
+    let groups = "groups:\n  - displayName: T\n    members: [a@x.io, b@x.io, c@x.io]\n";
+    let config = config_with(
+        "version: 1\npolicy: { max_deprovisions: { count: 0 } }\n",
+        users,
+        groups,
+    );
+    let l = live(
+        vec![live_user("2", "b@x.io", json!({}))],
+        vec![json!({ "id": "9", "displayName": "T", "members": [{ "value": "2" }] })],
+    );
+    let before = run_at(&config, &l, "2026-03-01T08:00:00Z");
+    let actions: Vec<(String, Action)> = (before.changes.iter())
+        .map(|c| (c.address(), c.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (r#"user["a@x.io"]"#.into(), Action::Create),
+            (r#"user["c@x.io"]"#.into(), Action::Create),
+            (r#"group["T"]"#.into(), Action::AddMembers),
+        ]
+    );
+    assert_eq!(before.seats.line(), "Seats: +2, \u{2212}0 (net +2)");
+    let after = run_at(&config, &l, "2026-03-02T08:00:00Z");
+    let actions: Vec<(String, Action)> = (after.changes.iter())
+        .map(|c| (c.address(), c.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (r#"user["b@x.io"]"#.into(), Action::Deprovision),
+            (r#"user["c@x.io"]"#.into(), Action::Create),
+            (r#"group["T"]"#.into(), Action::AddMembers),
+            (r#"group["T"]"#.into(), Action::RemoveMembers),
+        ]
+    );
+    let add = &after.changes[2];
+    assert_eq!(
+        add.members
+            .iter()
+            .map(|m| m.key.as_str())
+            .collect::<Vec<_>>(),
+        ["c@x.io"]
+    );
+    // The deprovision gates hold for expiries as for any deprovision.
+    assert!(after.deprovision_gate.exceeded);
+    assert_eq!(after.deprovision_gate.count, 1);
+}
+
+#[test]
+fn issue14_a_membership_that_ends_is_removed_and_nothing_else() {
+    let users = "users:\n  - userPrincipalName: a@x.io\n  - userPrincipalName: b@x.io\n";
+    let groups = "groups:\n  - displayName: T\n    members:\n      - a@x.io\n      - { user: B@x.io, expires: 2026-03-01 }\n  - displayName: U\n    members: [b@x.io]\n";
+    let config = config_with(SETTINGS, users, groups);
+    let l = live(
+        vec![
+            live_user("1", "a@x.io", json!({})),
+            live_user("2", "b@x.io", json!({})),
+        ],
+        vec![
+            json!({ "id": "9", "displayName": "T", "members": [{ "value": "1" }, { "value": "2" }] }),
+            json!({ "id": "8", "displayName": "U", "members": [{ "value": "2" }] }),
+        ],
+    );
+    let before = run_at(&config, &l, "2026-03-01T23:59:59Z");
+    assert!(before.changes.is_empty(), "{:#?}", before.changes);
+    assert_eq!(before.expiring.len(), 1);
+    assert_eq!(before.expiring[0].address(), r#"group["T"]"#);
+    assert_eq!(before.expiring[0].in_words(), "expires today");
+    let after = run_at(&config, &l, "2026-03-02T00:00:00Z");
+    assert_eq!(after.changes.len(), 1, "{:#?}", after.changes);
+    let c = &after.changes[0];
+    assert_eq!(
+        (c.address().as_str(), c.action),
+        (r#"group["T"]"#, Action::RemoveMembers)
+    );
+    assert_eq!(
+        c.members.iter().map(|m| m.key.as_str()).collect::<Vec<_>>(),
+        ["b@x.io"]
+    );
+    assert_eq!(
+        c.reason.as_deref(),
+        Some(r#"membership of "b@x.io" expired on 2026-03-01"#)
+    );
+    assert!(after.expiring.is_empty());
+    assert_eq!(after.seats.line(), "Seats: +0, \u{2212}0 (net 0)");
+    // A team created after the membership ended never gets the member.
+    let l = live(l.users.clone(), vec![]);
+    let created = run_at(&config, &l, "2026-03-02T00:00:00Z");
+    let t = created.changes.iter().find(|c| c.key == "T").unwrap();
+    assert_eq!(
+        t.members.iter().map(|m| m.key.as_str()).collect::<Vec<_>>(),
+        ["a@x.io"]
+    );
+}
+
+#[test]
+fn issue14_the_warning_window_lists_what_ends_soonest_first() {
+    let users = "users:
+  - userPrincipalName: later@x.io
+    expires: 2026-03-15
+  - userPrincipalName: beyond@x.io
+    expires: 2026-03-16
+  - userPrincipalName: gone@x.io
+    expires: 2026-02-28
+  - userPrincipalName: today@x.io
+    expires: 2026-03-01
+  - userPrincipalName: noon@x.io
+    expires: 2026-03-01T18:00:00+01:00
+  - userPrincipalName: tomorrow@x.io
+    expires: 2026-03-02
+  - userPrincipalName: off@x.io
+    accountEnabled: false
+    expires: 2026-03-02
+  - userPrincipalName: plain@x.io
+";
+    let groups = "groups:\n  - displayName: T\n    members:\n      - { user: plain@x.io, expires: 2026-03-04 }\n      - { user: gone@x.io, expires: 2026-03-04 }\n";
+    let expiring = |settings: &str| {
+        let p = run_at(
+            &config_with(settings, users, groups),
+            &live(vec![], vec![]),
+            "2026-03-01T10:00:00Z",
+        );
+        p.expiring
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}{}",
+                    e.user,
+                    e.in_words(),
+                    e.group
+                        .as_ref()
+                        .map_or(String::new(), |g| format!(" in {g}"))
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // The default window is 14 days: 2026-03-15 is 14 days ahead, 2026-03-16 is 15.
+    assert_eq!(
+        expiring("version: 1\n"),
+        [
+            "noon@x.io expires within a day",
+            "today@x.io expires today",
+            "tomorrow@x.io expires tomorrow",
+            "plain@x.io expires in 3 days in T",
+            "later@x.io expires in 14 days",
+        ]
+    );
+    assert_eq!(
+        expiring("version: 1\npolicy: { expiry_warning_days: 1 }\n"),
+        [
+            "noon@x.io expires within a day",
+            "today@x.io expires today",
+            "tomorrow@x.io expires tomorrow",
+        ]
+    );
+    assert_eq!(
+        expiring("version: 1\npolicy: { expiry_warning_days: 0 }\n"),
+        ["noon@x.io expires within a day", "today@x.io expires today"]
+    );
+}
+
+#[test]
+fn issue14_a_protected_user_is_kept_past_its_expiry_with_a_warning() {
+    let config = config_with(
+        "version: 1\npolicy: { protected: [\"a@*\"] }\n",
+        "users:\n  - userPrincipalName: a@x.io\n    expires: 2026-03-01\n",
+        "",
+    );
+    let l = live(vec![live_user("1", "a@x.io", json!({}))], vec![]);
+    let p = run_at(&config, &l, "2026-06-01T00:00:00Z");
+    assert!(p.changes.is_empty());
+    assert_eq!(
+        p.warnings,
+        [
+            r#"user["a@x.io"] is protected by policy: it is not deprovisioned although its access expired on 2026-03-01"#
+        ]
+    );
+}
+
+#[test]
+fn issue14_a_disabled_user_past_its_expiry_keeps_the_disabled_reason() {
+    let config = config_with(
+        SETTINGS,
+        "users:\n  - userPrincipalName: a@x.io\n    accountEnabled: false\n    expires: 2026-03-01\n",
+        "",
+    );
+    let l = live(vec![live_user("1", "a@x.io", json!({}))], vec![]);
+    let p = run_at(&config, &l, "2026-06-01T00:00:00Z");
+    assert_eq!(
+        p.changes[0].reason.as_deref(),
+        Some("accountEnabled is false")
+    );
+}
+
+#[test]
+fn issue14_wants_active_judges_expiry_at_the_instant_given() {
+    let config = one_user("2026-03-01");
+    assert_eq!(
+        wants_active(&config, "a@x.io", at("2026-03-01T12:00:00Z")),
+        Some(true)
+    );
+    assert_eq!(
+        wants_active(&config, "A@x.io", at("2026-03-02T00:00:00Z")),
+        Some(false)
+    );
+    assert_eq!(wants_active(&config, "b@x.io", 0), None);
+}
+
+#[test]
+fn issue14_seats_count_creates_reactivations_and_deprovisions_with_the_monthly_cost() {
+    let settings = "version: 1\npolicy:\n  max_deprovisions: { count: 5, percent: 100 }\n  seat_price: { amount: 10.99, currency: USD }\n";
+    let users = "users:\n  - userPrincipalName: a@x.io\n  - userPrincipalName: b@x.io\n  - userPrincipalName: c@x.io\n  - userPrincipalName: d@x.io\n    accountEnabled: false\n  - userPrincipalName: e@x.io\n";
+    let l = live(
+        vec![
+            live_user("4", "d@x.io", json!({})),
+            live_user("5", "e@x.io", json!({ "active": false })),
+        ],
+        vec![],
+    );
+    let config = config_with(settings, users, "");
+    let asana = run_at(&config, &l, "2026-03-01T00:00:00Z");
+    assert_eq!(
+        (asana.seats.added, asana.seats.removed, asana.seats.net()),
+        (3, 1, 2)
+    );
+    assert_eq!(
+        asana.seats.line(),
+        "Seats: +3, \u{2212}1 (net +2): +21.98 USD a month"
+    );
+    // A target that can reactivate counts the reactivation as a seat.
+    let scope = Scope {
+        at: at("2026-03-01T00:00:00Z"),
+        ..Scope::default()
+    };
+    let generic = plan(&config, &l, Capabilities::GENERIC, &scope);
+    assert_eq!(generic.summary.reactivate, 1);
+    assert_eq!((generic.seats.added, generic.seats.net()), (4, 3));
+    let fewer = Seats {
+        added: 0,
+        removed: 3,
+        price: Some(crate::config::model::SeatPrice {
+            amount: 8.0,
+            currency: "EUR".into(),
+        }),
+    };
+    assert_eq!(
+        fewer.line(),
+        "Seats: +0, \u{2212}3 (net \u{2212}3): \u{2212}24.00 EUR a month"
+    );
+}
+
+#[test]
+fn issue14_expired_only_keeps_what_expiry_causes_and_nothing_else() {
+    let users = "users:
+  - userPrincipalName: gone@x.io
+    expires: 2026-02-01
+  - userPrincipalName: off@x.io
+    accountEnabled: false
+  - userPrincipalName: edited@x.io
+    jobTitle: Lead
+  - userPrincipalName: new@x.io
+  - userPrincipalName: stays@x.io
+";
+    let groups = "groups:\n  - displayName: T\n    members:\n      - { user: stays@x.io, expires: 2026-02-01 }\n      - new@x.io\n";
+    let config = config_with(
+        "version: 1\npolicy: { unmanaged: deprovision, max_deprovisions: { count: 9, percent: 100 } }\n",
+        users,
+        groups,
+    );
+    let l = live(
+        vec![
+            live_user("1", "gone@x.io", json!({})),
+            live_user("2", "off@x.io", json!({})),
+            live_user("3", "edited@x.io", json!({ "title": "Engineer" })),
+            live_user("5", "stays@x.io", json!({})),
+            live_user("6", "stranger@x.io", json!({})),
+        ],
+        vec![json!({ "id": "9", "displayName": "T", "members": [
+            { "value": "1" }, { "value": "2" }, { "value": "5" }, { "value": "6" }] })],
+    );
+    let scope = |expired_only| Scope {
+        at: at("2026-03-01T00:00:00Z"),
+        expired_only,
+        ..Scope::default()
+    };
+    let show = |p: &Plan| -> Vec<String> {
+        (p.changes.iter())
+            .map(|c| {
+                let members: Vec<&str> = c.members.iter().map(|m| m.key.as_str()).collect();
+                format!(
+                    "{} {} {}",
+                    c.address(),
+                    c.action.as_str(),
+                    members.join(",")
+                )
+            })
+            .collect()
+    };
+    let all = plan(&config, &l, Capabilities::ASANA, &scope(false));
+    assert_eq!(all.changes.len(), 7, "{:#?}", show(&all));
+    let only = plan(&config, &l, Capabilities::ASANA, &scope(true));
+    assert_eq!(
+        show(&only),
+        [
+            r#"user["gone@x.io"] deprovision "#,
+            r#"group["T"] remove_members gone@x.io,stays@x.io"#,
+        ]
+    );
+    assert_eq!(
+        (only.summary.deprovision, only.summary.remove_members),
+        (1, 1)
+    );
+    assert_eq!(
+        only.summary.create + only.summary.update + only.summary.add_members,
+        0
+    );
+    assert_eq!(only.deprovision_gate.count, 1);
+    assert_eq!(only.seats.line(), "Seats: +0, \u{2212}1 (net \u{2212}1)");
 }

@@ -36,6 +36,10 @@ fn render(d: &Drift, md: bool) -> String {
             "No drift: {} matches the configuration.",
             d.profile.target_name_capitalized()
         );
+        if !d.expiring.is_empty() {
+            s.push('\n');
+            s.push_str(&super::expiring_section(&d.expiring, md));
+        }
         return s;
     }
     // Markdown goes into a GitHub issue, which holds at most 65,536 characters: lines are
@@ -134,6 +138,10 @@ fn render(d: &Drift, md: bool) -> String {
             })
             .collect(),
     );
+    if !d.expiring.is_empty() {
+        s.push_str(&super::expiring_section(&d.expiring, md));
+        s.push('\n');
+    }
     if !d.unmanaged_checked {
         let _ = writeln!(
             s,

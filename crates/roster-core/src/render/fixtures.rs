@@ -4,7 +4,8 @@ use serde_json::json;
 
 use crate::config::model::DeprovisionWith;
 use crate::plan::{
-    Action, AttrChange, Change, DeprovisionGate, Kind, Member, Plan, Summary, UnmanagedUser,
+    Action, AttrChange, Change, DeprovisionGate, Expiring, Kind, Member, Plan, Seats, Summary,
+    UnmanagedUser,
 };
 
 fn attr(path: &str, before: Option<serde_json::Value>, after: serde_json::Value) -> AttrChange {
@@ -123,6 +124,29 @@ pub fn plan() -> Plan {
         reactivation_blocked: vec!["zed@example.com".into()],
         references: [("bob@example.com".to_string(), "1200000000000002".to_string())].into(),
         profile: Default::default(),
+        // 2026-11-29T01:59:13Z.
+        evaluated_at: 1_795_917_553,
+        expiring: vec![
+            Expiring {
+                user: "carol@example.com".into(),
+                group: None,
+                expires: "2026-12-01".into(),
+                ends_at: 1_796_169_600,
+                days_left: 2,
+            },
+            Expiring {
+                user: "bob@example.com".into(),
+                group: Some("Platform".into()),
+                expires: "2026-12-10".into(),
+                ends_at: 1_796_947_200,
+                days_left: 11,
+            },
+        ],
+        seats: Seats {
+            added: 1,
+            removed: 1,
+            price: None,
+        },
     }
 }
 
@@ -149,5 +173,8 @@ pub fn empty() -> Plan {
         reactivation_blocked: vec![],
         references: Default::default(),
         profile: Default::default(),
+        evaluated_at: 1_795_917_553,
+        expiring: vec![],
+        seats: Seats::default(),
     }
 }

@@ -46,5 +46,11 @@ mod tests {
             assert!(c.get(key).is_some(), "changes[].{key}");
         }
         assert!(v["unmanaged"][0]["key"].is_string());
+        assert_eq!(v["evaluated_at"], "2026-11-29T01:59:13Z");
+        assert_eq!(v["expiring"][0]["message"], "expires in 2 days");
+        assert_eq!(
+            (v["seats"]["added"].as_u64(), v["seats"]["net"].as_i64()),
+            (Some(1), Some(0))
+        );
     }
 }

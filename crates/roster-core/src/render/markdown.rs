@@ -44,6 +44,11 @@ pub fn to_string(plan: &Plan) -> String {
         s.no_op,
         s.unmanaged
     );
+    let _ = writeln!(head, "**{}**\n", escape(&plan.seats.line()));
+    if !plan.expiring.is_empty() {
+        head.push_str(&super::expiring_section(&plan.expiring, true));
+        head.push('\n');
+    }
     if let Some(caps) = plan.deprovision_gate.caps_applied() {
         let _ = writeln!(head, "> [!NOTE]\n> {}\n", escape(&caps));
     }
@@ -270,7 +275,7 @@ fn fence_safe(s: &str) -> String {
 }
 
 /// Text in Markdown prose: no HTML, no table or emphasis surprises.
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     visible(
         &s.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -344,6 +349,33 @@ mod tests {
         assert!(md.contains("**Plan: 10000 to create"));
         // Code fences stay balanced, so the comment renders.
         assert_eq!(md.matches("```").count() % 2, 0);
+    }
+
+    #[test]
+    fn issue14_ten_thousand_expiring_users_are_listed_in_part_under_the_limit() {
+        let mut plan = fixtures::plan();
+        let long = "x".repeat(200);
+        plan.expiring = (0..10_000)
+            .map(|i| crate::plan::Expiring {
+                user: format!("{long}{i:05}@example.com"),
+                group: Some(format!("{long} team")),
+                expires: "2026-12-01T00:00:00+01:00".into(),
+                ends_at: 1_796_169_600,
+                days_left: 2,
+            })
+            .collect();
+        let md = to_string(&plan);
+        assert!(md.chars().count() < MAX_CHARS, "{}", md.chars().count());
+        assert!(md.contains("#### Expiring soon (10000)"));
+        assert!(md.contains("… and 9950 more: the JSON output lists them all."));
+        assert!(md.contains("**Seats: +1, \u{2212}1 (net 0)**"));
+        for c in &plan.changes {
+            assert!(
+                md.contains(&code(&c.address())),
+                "{} is missing",
+                c.address()
+            );
+        }
     }
 
     #[test]

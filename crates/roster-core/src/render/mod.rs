@@ -11,7 +11,7 @@ pub mod text;
 use serde_json::Value as Json;
 
 use crate::config::model::Profile;
-use crate::plan::{Action, Change, Kind, Summary};
+use crate::plan::{Action, Change, Expiring, Kind, Summary};
 
 /// Output formats of reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +86,56 @@ pub fn symbol(action: Action) -> char {
         Action::Deprovision | Action::RemoveMembers => '-',
     }
 }
+
+/// The access that ends soon, soonest first: a heading and one line each (`user["a@x.io"]
+/// expires in 3 days (2026-03-01)`), in Markdown (code spans, a list, at most
+/// [`MAX_EXPIRING_SHOWN`] lines) or text. Keys are declared, not read from the target, but
+/// still shown through `visible`/`code`.
+pub fn expiring_section(expiring: &[Expiring], md: bool) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let title = format!("Expiring soon ({})", expiring.len());
+    if md {
+        let _ = writeln!(s, "#### {title}\n");
+    } else {
+        let _ = writeln!(s, "{title}:");
+    }
+    for (i, e) in expiring.iter().enumerate() {
+        if md && i == MAX_EXPIRING_SHOWN {
+            let _ = writeln!(
+                s,
+                "- _… and {} more: the JSON output lists them all._",
+                expiring.len() - i
+            );
+            break;
+        }
+        let when = format!("{} ({})", e.in_words(), e.expires);
+        let address = e.address();
+        let member = e.group.as_ref().map(|_| &e.user);
+        if md {
+            let member = member.map_or(String::new(), |m| {
+                format!(" member `{}`", markdown::code(m))
+            });
+            let _ = writeln!(
+                s,
+                "- `{}`{member} {}",
+                markdown::code(&address),
+                markdown::escape(&when)
+            );
+        } else {
+            let member = member.map_or(String::new(), |m| format!(" member {m:?}"));
+            let _ = writeln!(
+                s,
+                "  {}",
+                markdown::visible(&format!("{address}{member} {when}"))
+            );
+        }
+    }
+    s
+}
+
+/// Most expiring lines a Markdown report shows (the comment has a size limit).
+pub const MAX_EXPIRING_SHOWN: usize = 50;
 
 /// The one-line summary: `Plan: 1 to create, 2 to update, 0 to deprovision…`.
 pub fn summary_line(s: &Summary) -> String {

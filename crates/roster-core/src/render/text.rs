@@ -175,6 +175,10 @@ pub fn render_with(plan: &Plan, color: bool, why: bool, out: &mut dyn Write) -> 
             plan.profile.target_name()
         )?;
     }
+    if !plan.expiring.is_empty() {
+        writeln!(out)?;
+        write!(out, "{}", super::expiring_section(&plan.expiring, false))?;
+    }
     for w in &plan.warnings {
         writeln!(out)?;
         writeln!(out, "{} {}", paint(WARNING, "Warning:"), visible(w))?;
@@ -189,6 +193,7 @@ pub fn render_with(plan: &Plan, color: bool, why: bool, out: &mut dyn Write) -> 
     }
     writeln!(out)?;
     writeln!(out, "{}", paint(BOLD, &summary_line(&plan.summary)))?;
+    writeln!(out, "{}", plan.seats.line())?;
     Ok(())
 }
 
@@ -276,6 +281,7 @@ mod tests {
         No changes. Asana matches the configuration.
 
         Plan: 0 to create, 0 to update, 0 to deprovision, 0 team membership changes; 20 unchanged, 0 unmanaged.
+        Seats: +0, −0 (net 0)
         ");
     }
 }

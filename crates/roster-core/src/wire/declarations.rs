@@ -63,6 +63,7 @@ fn user(u: &User) -> Json {
         account_enabled_set: _,
         in_scope,
         app_role_assignments,
+        expires,
         // Where it is written.
         origin: _,
         ..
@@ -71,13 +72,19 @@ fn user(u: &User) -> Json {
         .into_iter()
         .filter_map(|a| Some((a.name().to_string(), Json::from(u.get(a)?))))
         .collect();
-    json!({
+    let mut out = json!({
         "upn": upn,
         "attributes": attributes,
         "account_enabled": account_enabled,
         "in_scope": in_scope,
         "app_role_assignments": app_role_assignments,
-    })
+    });
+    // Only when written, so that the digests of users without one are those of earlier
+    // versions; by the instant it means, however it is written.
+    if let Some(e) = expires {
+        out["expires_at"] = Json::from(e.ends_at);
+    }
+    out
 }
 
 /// A declared team: its name and its members by key, sorted.
@@ -87,6 +94,7 @@ fn group(g: &Group) -> Json {
         members,
         member_rules,
         exclude,
+        member_expires,
         origin: _,
     } = g;
     let keys = |list: &[String]| {
@@ -108,6 +116,13 @@ fn group(g: &Group) -> Json {
     }
     if !exclude.is_empty() {
         out["exclude"] = json!(keys(exclude));
+    }
+    // As for a user's `expires`: only when some membership ends.
+    if !member_expires.is_empty() {
+        let ends: Map<String, Json> = (member_expires.iter())
+            .map(|(key, e)| (key.clone(), Json::from(e.ends_at)))
+            .collect();
+        out["member_expires_at"] = Json::Object(ends);
     }
     out
 }
@@ -131,6 +146,9 @@ fn settings(s: &Settings) -> Json {
         max_deprovisions: _,
         // Checked by validation; they change no plan.
         rules: _,
+        // What a plan says beside its changes (warnings, the cost of seats).
+        expiry_warning_days: _,
+        seat_price: _,
     } = policy;
     let unmanaged = match unmanaged {
         Unmanaged::Ignore => "ignore",
@@ -281,6 +299,7 @@ mod tests {
                 "account_enabled_set",
                 "in_scope",
                 "app_role_assignments",
+                "expires",
                 "origin"
             ]
         );

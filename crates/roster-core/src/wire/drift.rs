@@ -4,12 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::plan::{AttrJson, MemberJson};
+use super::plan::{AttrJson, ExpiringJson, MemberJson};
 use crate::plan::UnmanagedUser;
 use crate::plan::drift::{AttributeDrift, Drift, MembershipDrift};
 
 /// Version of the JSON drift format.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// The report; each field means what [`Drift`]'s does, and docs/plan-format.md ("Drift
 /// reports") says so for consumers.
@@ -23,6 +23,12 @@ pub struct DriftJson {
     pub unmanaged: Vec<UnmanagedDriftJson>,
     pub membership: Vec<MembershipDriftJson>,
     pub unmanaged_checked: bool,
+    /// Added in 1.1: access that ends within `policy.expiry_warning_days`, soonest first.
+    #[serde(default)]
+    pub expiring: Vec<ExpiringJson>,
+    /// Added in 1.1: the instant the report was made as of (RFC 3339, UTC).
+    #[serde(default)]
+    pub evaluated_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +61,8 @@ impl From<&Drift> for DriftJson {
             unmanaged,
             membership,
             unmanaged_checked,
+            expiring,
+            evaluated_at,
             // Names the target in text reports; not part of the format.
             profile: _,
         } = d;
@@ -102,6 +110,10 @@ impl From<&Drift> for DriftJson {
                 })
                 .collect(),
             unmanaged_checked: *unmanaged_checked,
+            expiring: expiring.iter().map(ExpiringJson::from).collect(),
+            evaluated_at: Some(crate::civil_time::rfc3339(
+                u64::try_from(*evaluated_at).unwrap_or(0),
+            )),
         }
     }
 }

@@ -102,6 +102,15 @@ fn structure(file: &PlanFile) -> Vec<String> {
             ));
         }
     }
+    // The instant the plan was evaluated at decides which expiries it carries out, and apply
+    // judges the plan's deprovisions against the config at that instant: it must be one.
+    if let Some(at) = &saved.plan.evaluated_at
+        && crate::civil_time::parse_rfc3339(at).is_err()
+    {
+        out.push(format!(
+            "the plan's evaluated_at `{at}` is not an RFC 3339 timestamp"
+        ));
+    }
     let counted = summary_of(&saved.plan.changes);
     let s = &saved.plan.summary;
     let claimed = [
@@ -308,6 +317,29 @@ mod tests {
     }
 
     type Tamper = Box<dyn FnOnce(&mut serde_json::Value)>;
+
+    #[test]
+    fn issue14_the_evaluation_instant_is_covered_by_the_digest_and_must_be_an_instant() {
+        // Moved a year ahead and sealed again: a well-formed instant passes here (apply then
+        // refuses a plan evaluated ahead of its clock); not one is refused.
+        assert_eq!(
+            refusals(|v| v["plan"]["evaluated_at"] = json!("2027-12-02T00:00:00Z")),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            refusals(|v| v["plan"]["evaluated_at"] = json!("next year")),
+            ["the plan's evaluated_at `next year` is not an RFC 3339 timestamp"]
+        );
+        // Edited without sealing: the digest no longer matches.
+        let mut f = file();
+        f.saved.plan.evaluated_at = Some("2027-12-02T00:00:00Z".into());
+        f.contents_digest = contents_digest(&serde_json::to_value(&f.saved).unwrap());
+        let refused = check(&f, None).unwrap_err();
+        assert!(
+            refused[0].contains("was edited after roster wrote it"),
+            "{refused:?}"
+        );
+    }
 
     #[test]
     fn item2_each_inconsistency_is_named() {

@@ -11,11 +11,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::config::model::{DeprovisionWith, Profile};
+use crate::civil_time;
+use crate::config::model::{DeprovisionWith, Profile, SeatPrice};
 use crate::plan::source::Source;
 use crate::plan::{
-    Action, ActiveCount, AttrChange, Change, DeprovisionGate, Kind, Member, Plan, Summary,
-    UnmanagedUser,
+    Action, ActiveCount, AttrChange, Change, DeprovisionGate, Expiring, Kind, Member, Plan, Seats,
+    Summary, UnmanagedUser,
 };
 
 /// Version of the JSON plan format. Minor: fields added; major: fields changed or removed.
@@ -42,6 +43,55 @@ pub struct PlanJson {
     /// The target profile planned for: `asana` or `generic`.
     #[serde(default)]
     pub profile: ProfileJson,
+    /// The instant the plan was evaluated at (RFC 3339, UTC): `expires` was judged against it.
+    /// Added in 1.3; `None` in older plans, which knew no expiry.
+    #[serde(default)]
+    pub evaluated_at: Option<String>,
+    /// Users and team memberships whose access ends within `policy.expiry_warning_days`,
+    /// soonest first. Added in 1.3.
+    #[serde(default)]
+    pub expiring: Vec<ExpiringJson>,
+    /// How the count of active users changes. Added in 1.3.
+    #[serde(default)]
+    pub seats: SeatsJson,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiringJson {
+    /// `user["a@x.io"]`, or `group["Platform"]` for a membership.
+    pub address: String,
+    pub user: String,
+    /// The team, for a membership.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// As written: a date or a timestamp.
+    pub expires: String,
+    /// The first instant at which the access no longer holds (RFC 3339, UTC).
+    pub ends_at: String,
+    pub days_left: i64,
+    /// `expires in 3 days`.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeatsJson {
+    /// Creates and reactivations.
+    pub added: u64,
+    /// Deprovisions.
+    pub removed: u64,
+    pub net: i64,
+    /// `policy.seat_price`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<PriceJson>,
+    /// `net` times the price, rounded to cents, when a price is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_cost_change: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceJson {
+    pub amount: f64,
+    pub currency: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +230,9 @@ impl From<&Plan> for PlanJson {
             reactivation_blocked,
             references,
             profile,
+            evaluated_at,
+            expiring,
+            seats,
         } = p;
         PlanJson {
             format_version: FORMAT_VERSION.into(),
@@ -192,6 +245,104 @@ impl From<&Plan> for PlanJson {
             reactivation_blocked: reactivation_blocked.clone(),
             references: references.clone(),
             profile: (*profile).into(),
+            evaluated_at: Some(instant(*evaluated_at)),
+            expiring: expiring.iter().map(ExpiringJson::from).collect(),
+            seats: seats.into(),
+        }
+    }
+}
+
+/// An instant as RFC 3339 (instants before 1970 are no plan's).
+fn instant(secs: i64) -> String {
+    civil_time::rfc3339(u64::try_from(secs).unwrap_or(0))
+}
+
+/// Back from RFC 3339; 0 when absent or unreadable (`wire::integrity` refuses the latter).
+fn seconds(text: Option<&str>) -> i64 {
+    text.and_then(|t| civil_time::parse_rfc3339(t).ok())
+        .unwrap_or(0)
+}
+
+impl From<&Expiring> for ExpiringJson {
+    fn from(e: &Expiring) -> Self {
+        let Expiring {
+            user,
+            group,
+            expires,
+            ends_at,
+            days_left,
+        } = e;
+        ExpiringJson {
+            address: e.address(),
+            user: user.clone(),
+            group: group.clone(),
+            expires: expires.clone(),
+            ends_at: instant(*ends_at),
+            days_left: *days_left,
+            message: e.in_words(),
+        }
+    }
+}
+
+impl ExpiringJson {
+    pub fn to_expiring(&self) -> Expiring {
+        let ExpiringJson {
+            // Said again from the rest.
+            address: _,
+            user,
+            group,
+            expires,
+            ends_at,
+            days_left,
+            message: _,
+        } = self;
+        Expiring {
+            user: user.clone(),
+            group: group.clone(),
+            expires: expires.clone(),
+            ends_at: seconds(Some(ends_at)),
+            days_left: *days_left,
+        }
+    }
+}
+
+impl From<&Seats> for SeatsJson {
+    fn from(s: &Seats) -> Self {
+        let Seats {
+            added,
+            removed,
+            price,
+        } = s;
+        SeatsJson {
+            added: *added,
+            removed: *removed,
+            net: s.net(),
+            price: price.as_ref().map(|p| PriceJson {
+                amount: p.amount,
+                currency: p.currency.clone(),
+            }),
+            monthly_cost_change: s.monthly_cost(),
+        }
+    }
+}
+
+impl SeatsJson {
+    pub fn to_seats(&self) -> Seats {
+        let SeatsJson {
+            added,
+            removed,
+            // Said again from the rest.
+            net: _,
+            price,
+            monthly_cost_change: _,
+        } = self;
+        Seats {
+            added: *added,
+            removed: *removed,
+            price: price.as_ref().map(|p| SeatPrice {
+                amount: p.amount,
+                currency: p.currency.clone(),
+            }),
         }
     }
 }
@@ -211,6 +362,9 @@ impl PlanJson {
             reactivation_blocked,
             references,
             profile,
+            evaluated_at,
+            expiring,
+            seats,
         } = self;
         Plan {
             changes: changes.iter().map(ChangeJson::to_change).collect(),
@@ -223,6 +377,9 @@ impl PlanJson {
             reactivation_blocked: reactivation_blocked.clone(),
             references: references.clone(),
             profile: (*profile).into(),
+            evaluated_at: seconds(evaluated_at.as_deref()),
+            expiring: expiring.iter().map(ExpiringJson::to_expiring).collect(),
+            seats: seats.to_seats(),
         }
     }
 

@@ -28,6 +28,11 @@ fn full_plan() -> Plan {
     plan.profile = Profile::Generic;
     plan.deprovision_gate.active_from = ActiveCount::TargetTotal;
     plan.deprovision_gate.exceeded = true;
+    plan.seats.added = 3;
+    plan.seats.price = Some(crate::config::model::SeatPrice {
+        amount: 10.99,
+        currency: "USD".into(),
+    });
     plan
 }
 

@@ -185,13 +185,41 @@ fn a_team_whose_last_member_left_keeps_an_empty_list() {
     let members: Vec<Vec<String>> = raw
         .groups
         .iter()
-        .map(|g| g.value.members.iter().map(|m| m.value.clone()).collect())
+        .map(|g| {
+            g.value
+                .members
+                .iter()
+                .map(|m| m.value.user().to_string())
+                .collect()
+        })
         .collect();
     assert_eq!(members, [vec![], vec!["ada@x.io".to_string()]]);
     assert!(!text.contains("# lead"), "{text}");
     assert!(
         text.starts_with("groups:\n  - displayName: Ops\n"),
         "{text}"
+    );
+}
+
+#[test]
+fn a_member_written_with_its_expiry_is_removed_like_a_plain_one() {
+    let users = "users:\n  - userPrincipalName: ada@x.io\n  - userPrincipalName: bo@x.io\n";
+    let groups = "groups:\n  - displayName: Ops\n    members:\n      - { user: ada@x.io, expires: 2099-01-31 }\n      - bo@x.io\n";
+    let live = live_of(
+        vec![
+            user("1", "ada@x.io", json!({})),
+            user("2", "bo@x.io", json!({})),
+        ],
+        vec![json!({"id": "9", "displayName": "Ops", "members": [{"value": "2"}]})],
+    );
+    let update = run(
+        "version: 1\n",
+        &[("users/a.yaml", users), ("groups/t.yaml", groups)],
+        &live,
+    );
+    assert_eq!(
+        after(&update, "groups/t.yaml"),
+        "groups:\n  - displayName: Ops\n    members:\n      - bo@x.io\n"
     );
 }
 
