@@ -11,7 +11,7 @@ use crate::output::{self, say};
 use crate::render::{self, Format};
 
 pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
-    let Some(mut loaded) = super::load_config(global)? else {
+    let Some(mut loaded) = super::load_config_at(global, args.at)? else {
         return Ok(Outcome::Failed);
     };
     let rt = ops::runtime()?;

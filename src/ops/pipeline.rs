@@ -36,9 +36,15 @@ pub struct Invalid {
     pub profile: Option<Profile>,
 }
 
-/// Loads and validates the config directory, every problem at once.
+/// Loads and validates the config directory, every problem at once, with `policy.rules`
+/// checked now.
 pub fn load(dir: &Path) -> Result<Loaded, Invalid> {
-    let (config, report) = crate::config::load(dir);
+    load_at(dir, super::now_secs())
+}
+
+/// [`load`], with `policy.rules` checked at `at` (`--at`).
+pub fn load_at(dir: &Path, at: i64) -> Result<Loaded, Invalid> {
+    let (config, report) = crate::config::load::load_at(dir, Some(at));
     match config {
         Some(config) => Ok(Loaded { config, report }),
         None => {

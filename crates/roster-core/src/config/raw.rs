@@ -489,7 +489,7 @@ pub struct RawGroup {
     /// Rules that make declared users members, in the shape of `entra.scoping_filters`: a user
     /// is a member when every clause of at least one rule is true (Entra's operators and null
     /// rule). They add to `members`; disabled and expired users are never members.
-    #[serde(default)]
+    #[serde(default, rename = "member_rules")]
     pub member_rules: Vec<Spanned<RawScopingFilter>>,
     /// Users who are never members, whatever `members` and `member_rules` say, by
     /// userPrincipalName; each must be a declared user.
