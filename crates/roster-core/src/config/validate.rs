@@ -2180,3 +2180,154 @@ mod tests {
         assert_eq!(&text[scalar_offset(text, 3, 5)..][..1], "[");
     }
 }
+
+#[cfg(test)]
+mod policy_rule_tests {
+    use crate::config::parse;
+    use crate::diagnostics::Report;
+
+    /// 2026-06-01T00:00:00Z.
+    const AT: i64 = 1_780_272_000;
+
+    /// The errors validating the files at [`AT`] gives, as messages.
+    fn errors(rules: &str, users: &str, groups: &str) -> Vec<String> {
+        let settings = format!("version: 1\npolicy:\n  rules:\n{rules}");
+        let mut report = Report::default();
+        let groups: Vec<(&str, &str)> = match groups {
+            "" => vec![],
+            g => vec![("groups/g.yaml", g)],
+        };
+        let raw = parse::from_texts(&settings, &[("users/u.yaml", users)], &groups, &mut report);
+        let config = super::validate_at(raw, std::path::Path::new("."), Some(AT), &mut report);
+        let errors: Vec<String> = (report.diagnostics.iter())
+            .filter(|d| d.severity == crate::diagnostics::Severity::Error)
+            .map(|d| d.message.clone())
+            .collect();
+        assert_eq!(config.is_some(), errors.is_empty(), "{errors:?}");
+        errors
+    }
+
+    const USERS: &str = "users:
+  - { userPrincipalName: ada@example.com, jobTitle: Engineer, department: Eng, employeeType: Employee }
+  - { userPrincipalName: bob@example.com, mail: bob@example.com, employeeType: Contractor, expires: 2026-09-01 }
+  - { userPrincipalName: off@elsewhere.example, accountEnabled: false }
+  - { userPrincipalName: old@elsewhere.example, expires: 2026-01-01, employeeType: Contractor }
+";
+
+    /// `(rules, users, groups, expected errors)`: each rule passing and failing. Disabled and
+    /// expired users are not checked.
+    #[test]
+    fn each_policy_rule_passes_and_fails() {
+        let team = "groups:\n  - displayName: T\n    members: [ada@example.com]\n    member_rules: [{ clauses: [{ attribute: employeeType, operator: IS NOT NULL }] }]\n";
+        let cases: &[(&str, &str, &str, &[&str])] = &[
+            ("    - allowed_domains: [Example.com]\n", USERS, "", &[]),
+            (
+                "    - allowed_domains: [example.org]\n",
+                USERS,
+                "",
+                &[
+                    "user `ada@example.com`: userPrincipalName `ada@example.com` is not in an allowed domain",
+                    "user `bob@example.com`: userPrincipalName `bob@example.com` is not in an allowed domain",
+                    "user `bob@example.com`: mail `bob@example.com` is not in an allowed domain",
+                ],
+            ),
+            // A subdomain is not the domain.
+            (
+                "    - allowed_domains: [example.com]\n",
+                "users:\n  - { userPrincipalName: a@mail.example.com }\n",
+                "",
+                &[
+                    "user `a@mail.example.com`: userPrincipalName `a@mail.example.com` is not in an allowed domain",
+                ],
+            ),
+            ("    - required: [employeeType]\n", USERS, "", &[]),
+            (
+                "    - required: [jobTitle, department]\n",
+                USERS,
+                "",
+                &[
+                    "user `bob@example.com` has no `jobTitle` or `department`, which policy.rules requires",
+                ],
+            ),
+            (
+                "    - required: [jobTitle, manager]\n      when: [{ attribute: employeeType, operator: EQUALS, value: Employee }]\n",
+                USERS,
+                "",
+                &[
+                    "user `ada@example.com` has no `manager`, which policy.rules requires of users with employeeType EQUALS \"Employee\"",
+                ],
+            ),
+            (
+                "    - expiry_required: { when: [{ attribute: employeeType, operator: EQUALS, value: Contractor }], max_days: 180 }\n",
+                USERS,
+                "",
+                &[],
+            ),
+            (
+                "    - expiry_required: { when: [{ attribute: employeeType, operator: EQUALS, value: Contractor }], max_days: 60 }\n",
+                USERS,
+                "",
+                &[
+                    "user `bob@example.com` expires 2026-09-01, more than the 60 days policy.rules allows",
+                ],
+            ),
+            (
+                "    - expiry_required: {}\n",
+                USERS,
+                "",
+                &["user `ada@example.com` has no `expires`, which policy.rules requires"],
+            ),
+            ("    - max_team_size: 2\n", USERS, team, &[]),
+            (
+                "    - max_team_size: 1\n",
+                USERS,
+                team,
+                &["team `T` has 2 members, more than the 1 policy.rules allows"],
+            ),
+        ];
+        for (rules, users, groups, want) in cases {
+            assert_eq!(errors(rules, users, groups), *want, "{rules}");
+        }
+    }
+
+    #[test]
+    fn bad_policy_rules_are_located_errors() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "    - required: [jobtitle]\n",
+                "unknown user attribute `jobtitle` in a policy rule",
+            ),
+            (
+                "    - required: [jobTitle]\n      when: [{ attribute: employeeType, operator: LIKE, value: x }]\n",
+                "unknown operator `LIKE` in a policy rule",
+            ),
+            (
+                "    - expiry_required: { when: [{ attribute: manager, operator: IS NULL }] }\n",
+                "`manager` cannot be used in a policy rule",
+            ),
+            (
+                "    - expiry_required: { when: [{ attribute: employeeId, operator: Greater_Than, value: x }] }\n",
+                "`Greater_Than` compares integers, and `x` is not one",
+            ),
+            (
+                "    - allowed_domains: ['not a domain']\n",
+                "`not a domain` is not a domain",
+            ),
+            (
+                "    - max_team_size: 0\n",
+                "max_team_size must be at least 1",
+            ),
+            (
+                "    - expiry_required: { max_days: 0 }\n",
+                "max_days must be at least 1",
+            ),
+            (
+                "    - max_team_size: 3\n      when: [{ attribute: department, operator: IS NULL }]\n",
+                "`when` here goes with `required`",
+            ),
+        ];
+        for (rules, want) in cases {
+            assert_eq!(errors(rules, "users: []\n", ""), [*want], "{rules}");
+        }
+    }
+}
