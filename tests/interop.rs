@@ -15,7 +15,8 @@
 //! The scenario: a server that already holds users and a team (seeded over HTTP, as an earlier
 //! system would have), then `check`, `validate`, a plan with creates (managers first), an update,
 //! a deprovision, an unmanaged user, a protected one and team membership both ways, `apply` of
-//! the saved plan, an empty plan, `drift` clean, a change made directly on the server found by
+//! the saved plan, an empty plan, `drift` clean, a rule-based team following a job title
+//! change, a change made directly on the server found by
 //! `drift`, saved plans that went stale (a changed user, a user now existing) refused, the
 //! deprovision cap, and reactivation, which only the generic profile allows. Every exit code of
 //! `check`, `validate`, `plan`, `apply` and `drift` is asserted. The steps and expectations are
