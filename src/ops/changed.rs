@@ -422,4 +422,31 @@ mod tests {
         assert_eq!(c.removed_users, ["b@x.io".to_string()].into());
         assert_eq!(c.groups, ["t".to_string()].into());
     }
+
+    /// A user's new department moves it between rule-based teams whose declarations did not
+    /// change: with any user changed, every team with rules is planned; with none, none is.
+    #[test]
+    fn issue14_rule_based_teams_are_planned_when_a_user_changed() {
+        let (config, report) = crate::config::from_texts(
+            "version: 1\n",
+            &[(
+                "users/u.yaml",
+                "users:\n  - { userPrincipalName: a@x.io, department: Eng }\n",
+            )],
+            &[(
+                "groups/g.yaml",
+                "groups:\n  - displayName: Eng\n    member_rules: [{ clauses: [{ attribute: department, operator: EQUALS, value: Eng }] }]\n  - displayName: Listed\n    members: [a@x.io]\n",
+            )],
+        );
+        let config = config.unwrap_or_else(|| panic!("{:?}", report.diagnostics));
+        let mut none = Changed::default();
+        none.include_rule_teams(&config);
+        assert!(none.groups.is_empty());
+        let mut one = Changed {
+            users: ["a@x.io".to_string()].into(),
+            ..Changed::default()
+        };
+        one.include_rule_teams(&config);
+        assert_eq!(one.groups, ["eng".to_string()].into());
+    }
 }
