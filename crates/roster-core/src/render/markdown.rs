@@ -319,6 +319,29 @@ mod tests {
         insta::assert_snapshot!(to_string(&fixtures::plan()));
     }
 
+    /// Issue 14: the comment says which rule put each member there, on a team's creation as
+    /// on its additions.
+    #[test]
+    fn issue14_members_say_which_rule_put_them_there() {
+        let mut plan = fixtures::plan();
+        let md = to_string(&plan);
+        assert!(
+            md.contains("+   member ada@example.com  # rule 1 \"engineering\"\n"),
+            "{md}"
+        );
+        assert!(md.contains("+   member bob@example.com\n"), "{md}");
+        let team = (plan.changes.iter_mut())
+            .find(|c| c.action == crate::plan::Action::AddMembers)
+            .unwrap();
+        team.action = crate::plan::Action::Create;
+        let md = to_string(&plan);
+        assert!(
+            md.contains("    # ada@example.com: rule 1 \"engineering\"\n"),
+            "{md}"
+        );
+        assert!(!md.contains("# bob@example.com"), "{md}");
+    }
+
     #[test]
     fn ten_thousand_changes_stay_under_the_limit_with_a_note() {
         let mut plan = fixtures::plan();

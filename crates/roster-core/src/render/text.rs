@@ -221,6 +221,24 @@ mod tests {
         insta::assert_snapshot!(text(&fixtures::plan(), false));
     }
 
+    /// Issue 14: `-v` says which rule put a member there; without it, the names alone.
+    #[test]
+    fn why_a_member_is_there_only_with_verbose() {
+        let mut why = Vec::new();
+        render_with(&fixtures::plan(), false, true, &mut why).unwrap();
+        let why = String::from_utf8(why).unwrap();
+        assert!(
+            why.contains(
+                "+ member \"ada@example.com\" (known after apply)  # rule 1 \"engineering\"\n"
+            ),
+            "{why}"
+        );
+        assert!(why.contains("+ member \"bob@example.com\"\n"), "{why}");
+        let plain = text(&fixtures::plan(), false);
+        assert!(!plain.contains("# rule"), "{plain}");
+        assert_eq!(plain, why.replace("  # rule 1 \"engineering\"", ""));
+    }
+
     #[test]
     fn colour_only_when_asked() {
         assert!(!text(&fixtures::plan(), false).contains('\x1b'));
