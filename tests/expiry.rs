@@ -228,6 +228,11 @@ fn issue14_plan_at_a_year_ahead_deprovisions_both_and_the_gates_still_hold() {
     assert!(
         stdout(&text).contains("Seats: +0, \u{2212}2 (net \u{2212}2): \u{2212}25.00 EUR a month")
     );
+    assert!(
+        stderr(&text).contains(&format!("note: planned as of {ahead} (--at), not now")),
+        "{}",
+        stderr(&text)
+    );
     // Saved, the what-if plan cannot be applied: nothing is written.
     let file = o.h.path("ahead.json");
     let saved =

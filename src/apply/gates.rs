@@ -183,6 +183,26 @@ mod tests {
     }
 
     #[test]
+    fn issue14_a_saved_deprovision_of_an_expired_user_is_judged_at_the_plans_instant() {
+        // The fixture deprovisions dennis@example.com, whose access ends with 2026-11-28; the
+        // fixture plan was evaluated at 2026-11-29T01:59:13Z.
+        let (config, _) = crate::config::from_texts(
+            "version: 1\n",
+            &[(
+                "users/u.yaml",
+                "users:\n  - userPrincipalName: dennis@example.com\n    expires: 2026-11-28\n",
+            )],
+            &[],
+        );
+        let config = config.unwrap();
+        assert!(contradicted_deprovisions(&fixtures::plan(), &config).is_empty());
+        // The same plan said to be evaluated before the expiry: the config keeps dennis then.
+        let mut early = fixtures::plan();
+        early.evaluated_at -= 86_400;
+        assert_eq!(contradicted_deprovisions(&early, &config).len(), 1);
+    }
+
+    #[test]
     fn an_empty_desired_set_never_deprovisions() {
         let e = check(&fixtures::plan(), &policy(25, 100.0, &[]), 0, Some(1000)).unwrap_err();
         assert!(e[0].contains("declares no users"), "{e:?}");

@@ -33,6 +33,12 @@ pub fn run(global: &GlobalArgs, args: &DriftArgs) -> anyhow::Result<Outcome> {
     let Planning::Planned(planned) = planning? else {
         return Ok(Outcome::Failed);
     };
+    if let Some(at) = args.at {
+        output::say!(
+            "note: reported as of {} (--at), not now",
+            crate::civil_time::rfc3339(u64::try_from(at).unwrap_or(0))
+        );
+    }
     let drift = plan::drift::drift(&planned.plan);
     let mut out = output::stdout();
     match args.format {

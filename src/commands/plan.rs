@@ -30,6 +30,12 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     let Planning::Planned(planned) = planning? else {
         return Ok(Outcome::Failed);
     };
+    if let Some(at) = args.at {
+        say!(
+            "note: planned as of {} (--at), not now",
+            crate::civil_time::rfc3339(u64::try_from(at).unwrap_or(0))
+        );
+    }
     if let Some(path) = &args.out {
         planned.save(&loaded, path)?;
         say!(

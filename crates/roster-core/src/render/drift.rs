@@ -165,6 +165,21 @@ mod tests {
     use crate::render::fixtures;
 
     #[test]
+    fn issue14_no_drift_still_lists_what_expires_soon() {
+        let mut d = drift(&fixtures::empty());
+        d.expiring = fixtures::plan().expiring;
+        assert!(d.is_empty(), "expiring access is not drift");
+        let mut t = Vec::new();
+        super::text(&d, &mut t).unwrap();
+        assert_eq!(
+            String::from_utf8(t).unwrap(),
+            "No drift: Asana matches the configuration.\n\nExpiring soon (2):\n  \
+             user[\"carol@example.com\"] expires in 2 days (2026-12-01)\n  \
+             group[\"Platform\"] member \"bob@example.com\" expires in 11 days (2026-12-10)\n"
+        );
+    }
+
+    #[test]
     fn ten_thousand_unmanaged_users_fit_in_an_issue() {
         // The Markdown report was unbounded: 10,000 undeclared users (and a team missing them
         // all) made an issue body of 790,000 characters, which GitHub refuses.
