@@ -1620,6 +1620,19 @@ impl Validator<'_> {
                             "declare the user under users/, or correct the userPrincipalName",
                         );
                     }
+                    if members.iter().any(|m| match_key(m) == match_key(&x.value)) {
+                        self.report.push(
+                            Diagnostic::warning(
+                                format!(
+                                    "`{}` is both in `members` and in `exclude` of group `{}`: \
+                                     it is not a member",
+                                    x.value, g.display_name.value
+                                ),
+                                Some(span(*file, x)),
+                            )
+                            .with_hint("exclude wins: remove the user from one of the lists"),
+                        );
+                    }
                     exclude.push(x.value.clone());
                 }
                 index.insert(key, groups.len());
@@ -2288,6 +2301,31 @@ mod policy_rule_tests {
         for (rules, users, groups, want) in cases {
             assert_eq!(errors(rules, users, groups), *want, "{rules}");
         }
+    }
+
+    #[test]
+    fn a_user_both_listed_and_excluded_is_a_warning() {
+        let mut report = Report::default();
+        let raw = parse::from_texts(
+            "version: 1\n",
+            &[("users/u.yaml", "users:\n  - userPrincipalName: a@x.io\n")],
+            &[(
+                "groups/g.yaml",
+                "groups:\n  - displayName: T\n    members: [a@x.io]\n    exclude: [A@x.io]\n",
+            )],
+            &mut report,
+        );
+        assert!(
+            super::validate_at(raw, std::path::Path::new("."), Some(AT), &mut report).is_some()
+        );
+        let warnings: Vec<&str> = (report.diagnostics.iter())
+            .filter(|d| d.severity == crate::diagnostics::Severity::Warning)
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            warnings,
+            ["`A@x.io` is both in `members` and in `exclude` of group `T`: it is not a member"]
+        );
     }
 
     #[test]
