@@ -308,6 +308,10 @@ pub struct ValidateArgs {
     /// `text` for people, `github` for GitHub workflow annotations on the pull request
     #[arg(long, value_enum, default_value = "text")]
     pub format: DiagnosticFormat,
+    /// Check `policy.rules` as of TIMESTAMP instead of now (as `plan --at`): who has expired,
+    /// and how far ahead `expiry_required`'s `max_days` lets `expires` be
+    #[arg(long, value_name = "TIMESTAMP", value_parser = parse_at)]
+    pub at: Option<i64>,
 }
 
 #[derive(Debug, Args)]

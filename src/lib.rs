@@ -28,7 +28,7 @@ pub mod scim;
 
 pub use roster_core::{
     civil_time, diagnostics, expr, import, mapping, names, pacing, plan, redact, render, retry,
-    splitmix, urls, wire,
+    splitmix, teams, urls, wire,
 };
 pub use roster_emulator as emulator;
 pub use roster_fsio as fsio;

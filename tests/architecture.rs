@@ -484,6 +484,7 @@ const CRATES_BELOW: &[&str] = &[
     "render",
     "retry",
     "splitmix",
+    "teams",
     "urls",
     "wire",
     "emulator",

@@ -510,3 +510,89 @@ users:
     assert_exit(&plan, 2);
     assert!(stdout(&plan).contains("deprovision"), "{}", stdout(&plan));
 }
+
+/// Issue 15 with issue 14's rule-based teams: a member the team's `member_rules` give, whom
+/// someone took out of the team in Asana, is reported and never written into `members:` (the
+/// rule decides); so is an excluded user someone added; a declared user added in Asana
+/// otherwise is written into `members:` as before.
+#[test]
+fn issue14_a_rule_member_is_reported_not_written_as_an_explicit_member() {
+    let users = "\
+users:
+  - { userPrincipalName: ada@example.com, department: Engineering }
+  - { userPrincipalName: bob@example.com, department: Engineering }
+  - { userPrincipalName: cy@example.com, department: Sales }
+  - { userPrincipalName: eve@example.com, department: Engineering }
+  - { userPrincipalName: gail@example.com, department: Sales }
+";
+    let groups = "\
+groups:
+  - displayName: Platform
+    member_rules:
+      - name: engineers
+        clauses: [{ attribute: department, operator: EQUALS, value: Engineering }]
+    members:
+      - cy@example.com
+    exclude:
+      - eve@example.com
+";
+    let dir = support::config_dir("version: 1\nasana:\n  token_env: ASANA_TOKEN\n", users);
+    std::fs::create_dir(dir.path().join("groups")).unwrap();
+    std::fs::write(dir.path().join("groups/teams.yaml"), groups).unwrap();
+    let u = |id: &str, name: &str, dept: &str| {
+        user(id, name, name, json!({ ENTERPRISE: {"department": dept} }))
+    };
+    // Bob was taken out of Platform in Asana; eve (excluded) and gail were put in.
+    let org = Org::with_state(&json!({
+        "format": "roster-emulator-state/1",
+        "users": [
+            u(ADA, "ada@example.com", "Engineering"),
+            u(BOB, "bob@example.com", "Engineering"),
+            u(CY, "cy@example.com", "Sales"),
+            u(EVE, "eve@example.com", "Engineering"),
+            u(GAIL, "gail@example.com", "Sales"),
+        ],
+        "groups": [{"id": "1204000000000100", "displayName": "Platform",
+                    "members": [ADA, CY, EVE, GAIL]}],
+    }));
+    let out = org.run(dir.path(), &["import", "asana", "--update"]);
+    let err = stderr(&out);
+    assert_exit(&out, 2);
+    assert!(
+        err.contains(r#"not codified: group["Platform"] member bob@example.com: the member comes from member_rules (rule 1 "engineers"), which decide"#),
+        "{err}"
+    );
+    assert!(
+        err.contains(r#"not codified: group["Platform"] member eve@example.com: the user is in the team's `exclude:`"#),
+        "{err}"
+    );
+    let after = std::fs::read_to_string(dir.path().join("groups/teams.yaml")).unwrap();
+    assert_eq!(
+        after,
+        groups.replace(
+            "      - cy@example.com\n",
+            "      - cy@example.com\n      - gail@example.com\n"
+        ),
+        "only gail is written"
+    );
+    assert!(!after.contains("bob@example.com"));
+    // The rule still wants bob back and eve out: that is what the next plan says.
+    let plan = org.run(dir.path(), &["plan", "--format", "json"]);
+    assert_exit(&plan, 0);
+    let plan: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let team: Vec<(String, String)> = (plan["changes"].as_array().unwrap().iter())
+        .filter(|c| c["kind"] == "group")
+        .flat_map(|c| {
+            let action = c["action"].as_str().unwrap().to_string();
+            (c["members"].as_array().unwrap().iter())
+                .map(move |m| (action.clone(), m["key"].as_str().unwrap().to_string()))
+        })
+        .collect();
+    assert_eq!(
+        team,
+        [
+            ("add_members".to_string(), "bob@example.com".to_string()),
+            ("remove_members".to_string(), "eve@example.com".to_string()),
+        ]
+    );
+}

@@ -15,7 +15,8 @@
 //! The scenario: a server that already holds users and a team (seeded over HTTP, as an earlier
 //! system would have), then `check`, `validate`, a plan with creates (managers first), an update,
 //! a deprovision, an unmanaged user, a protected one and team membership both ways, `apply` of
-//! the saved plan, an empty plan, `drift` clean, a change made directly on the server found by
+//! the saved plan, an empty plan, `drift` clean, a rule-based team following a job title
+//! change, a change made directly on the server found by
 //! `drift`, saved plans that went stale (a changed user, a user now existing) refused, the
 //! deprovision cap, and reactivation, which only the generic profile allows. Every exit code of
 //! `check`, `validate`, `plan`, `apply` and `drift` is asserted. The steps and expectations are
@@ -415,7 +416,11 @@ const TEAMS: &str = "groups:
   - displayName: Platform
     members: [grace@interop.example, ada@interop.example]
   - displayName: Research
-    members: [ada@interop.example, alan@interop.example]
+    # A rule-based team (issue 14): the engineers, but not their VP.
+    member_rules:
+      - name: engineers
+        clauses: [{ attribute: jobTitle, operator: Includes, value: Engineer }]
+    exclude: [grace@interop.example]
 ";
 
 struct Config {
@@ -577,6 +582,19 @@ fn lifecycle(server: &Server) {
         member_keys(change(&plan, r#"group["Platform"]"#, "remove_members")),
         ["stranger@interop.example"]
     );
+    // The rule-based team is created with the users its rule matches, each saying why.
+    let research = change(&plan, r#"group["Research"]"#, "create");
+    let via: Vec<(&str, &str)> = (research["members"].as_array().unwrap().iter())
+        .map(|m| (m["key"].as_str().unwrap(), m["via"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        via,
+        [
+            ("ada@interop.example", "rule 1 \"engineers\""),
+            ("alan@interop.example", "rule 1 \"engineers\"")
+        ],
+        "{name}"
+    );
     // show renders the saved plan without the network.
     let out = Command::cargo_bin("roster")
         .unwrap()
@@ -635,6 +653,35 @@ fn lifecycle(server: &Server) {
     plan_json(server, dir, &[], 0, "plan after adopting the stranger");
     let out = roster(server, dir, &["drift"]);
     exit(server, &out, 0, "drift when clean");
+
+    // Alan is no longer an engineer: the rule-based team loses him on the next plan, with no
+    // edit to the team; applied, then put back.
+    let mathematician = ALAN.replace("jobTitle: Engineer", "jobTitle: Mathematician");
+    config.users(&[GRACE, ADA, &mathematician, LINUS_DISABLED, STRANGER]);
+    let plan = plan_json(server, dir, &[], 2, "plan a rule-based team's change");
+    assert_eq!(
+        summary(&plan).0,
+        [
+            r#"group["Research"] remove_members"#,
+            r#"user["alan@interop.example"] update"#
+        ],
+        "{name}"
+    );
+    let out = roster(server, dir, &["apply", "--auto-approve"]);
+    exit(server, &out, 0, "apply a rule-based team's change");
+    assert_eq!(
+        server.members("Research"),
+        set(&["ada@interop.example"]),
+        "{name}"
+    );
+    config.users(&[GRACE, ADA, ALAN, LINUS_DISABLED, STRANGER]);
+    let out = roster(server, dir, &["apply", "--auto-approve"]);
+    exit(server, &out, 0, "apply the rule-based team back");
+    assert_eq!(
+        server.members("Research"),
+        set(&["ada@interop.example", "alan@interop.example"]),
+        "{name}"
+    );
 
     // A change made directly on the server shows up in drift (2), and plan would undo it.
     server.set("grace@interop.example", "title", json!("Chief Engineer"));

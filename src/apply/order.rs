@@ -167,6 +167,7 @@ mod tests {
         team.members = vec![Member {
             key: "b@x".into(),
             id: None,
+            via: None,
         }];
         vec![
             change(Kind::Group, "Design", Action::RemoveMembers),

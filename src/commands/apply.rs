@@ -62,7 +62,12 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     };
     if ready.fresh {
         // Shown before anything is sent: a plan that cannot be shown is not applied.
-        render::text::render(&ready.plan, output::stdout_color(), &mut output::stdout())?;
+        render::text::render_with(
+            &ready.plan,
+            output::stdout_color(),
+            global.verbose > 0,
+            &mut output::stdout(),
+        )?;
     }
     if !ready.gates.is_empty() {
         for r in &ready.gates {

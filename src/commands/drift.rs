@@ -12,7 +12,7 @@ use crate::plan;
 use crate::render::{self, Format};
 
 pub fn run(global: &GlobalArgs, args: &DriftArgs) -> anyhow::Result<Outcome> {
-    let Some(mut loaded) = super::load_config(global)? else {
+    let Some(mut loaded) = super::load_config_at(global, args.at)? else {
         return Ok(Outcome::Failed);
     };
     // Drift reports every undeclared user, whatever apply would do about them.

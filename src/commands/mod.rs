@@ -58,7 +58,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 /// Loads and validates the config directory, printing every problem; `None` when invalid.
 /// Every command calls this before any request, so bad input never reaches the target.
 pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Option<Loaded>> {
-    match pipeline::load(&global.config_dir) {
+    load_config_at(global, None)
+}
+
+/// [`load_config`], with `policy.rules` checked at `at` (`--at`) rather than now.
+pub fn load_config_at(global: &GlobalArgs, at: Option<i64>) -> anyhow::Result<Option<Loaded>> {
+    let at = at.unwrap_or_else(crate::ops::now_secs);
+    match pipeline::load_at(&global.config_dir, at) {
         Ok(loaded) => {
             render_diagnostics(&loaded.report)?;
             Ok(Some(loaded))

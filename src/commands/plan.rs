@@ -11,7 +11,7 @@ use crate::output::{self, say};
 use crate::render::{self, Format};
 
 pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
-    let Some(mut loaded) = super::load_config(global)? else {
+    let Some(mut loaded) = super::load_config_at(global, args.at)? else {
         return Ok(Outcome::Failed);
     };
     let rt = ops::runtime()?;
@@ -48,7 +48,9 @@ pub fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     let plan = &planned.plan;
     let mut out = output::stdout();
     match args.format {
-        Format::Text => render::text::render(plan, output::stdout_color(), &mut out)?,
+        Format::Text => {
+            render::text::render_with(plan, output::stdout_color(), global.verbose > 0, &mut out)?
+        }
         Format::Json => render::json::render(plan, &mut out)?,
         Format::Markdown => render::markdown::render(plan, &mut out)?,
     }

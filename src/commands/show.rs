@@ -35,7 +35,9 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> anyhow::Result<Outcome> {
     let plan = saved.plan.to_plan();
     let mut out = output::stdout();
     match args.format {
-        Format::Text => render::text::render(&plan, output::stdout_color(), &mut out)?,
+        Format::Text => {
+            render::text::render_with(&plan, output::stdout_color(), global.verbose > 0, &mut out)?
+        }
         Format::Json => render::json::render(&plan, &mut out)?,
         Format::Markdown => render::markdown::render(&plan, &mut out)?,
     }

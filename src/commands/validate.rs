@@ -8,7 +8,8 @@ use crate::config;
 use crate::diagnostics::{self, DiagnosticFormat};
 
 pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> {
-    let (config, report) = config::load(&global.config_dir);
+    let at = args.at.unwrap_or_else(crate::ops::now_secs);
+    let (config, report) = config::load::load_at(&global.config_dir, Some(at));
     match args.format {
         DiagnosticFormat::Text => diagnostics::render(
             &report,

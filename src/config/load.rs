@@ -19,11 +19,17 @@ use crate::fsio::{FileError, Root, Walk};
 pub use super::parse::{MAX_FILE_BYTES, SETTINGS_FILE, parse_raw};
 
 /// Reads, parses and validates a config directory. The config is `Some` only when the report
-/// has no errors.
+/// has no errors. Without an instant, `policy.rules`' `max_days` is not checked: commands
+/// call [`load_at`] with theirs.
 pub fn load(dir: &Path) -> (Option<Config>, Report) {
+    load_at(dir, None)
+}
+
+/// [`load`], checking `policy.rules` at `at` (seconds since the epoch: `--at`, else now).
+pub fn load_at(dir: &Path, at: Option<i64>) -> (Option<Config>, Report) {
     let mut report = Report::default();
     let raw = read_dir(dir, &mut report);
-    let config = super::validate::validate(raw, dir, &mut report);
+    let config = super::validate::validate_at(raw, dir, at, &mut report);
     report.sort();
     (config, report)
 }

@@ -114,6 +114,18 @@ impl Changed {
         out
     }
 
+    /// Teams whose `member_rules` may now match differently: every team with rules, when any
+    /// user changed or was removed (a user's new department moves it between teams without
+    /// the teams' declarations changing).
+    pub fn include_rule_teams(&mut self, config: &Config) {
+        if self.users.is_empty() && self.removed_users.is_empty() {
+            return;
+        }
+        for g in config.groups.iter().filter(|g| !g.member_rules.is_empty()) {
+            self.groups.insert(g.key());
+        }
+    }
+
     /// Reads and plans one more object, as if its declaration had changed: a declared user
     /// (or one no longer declared), or a team (`apply --replan` adds every object the saved
     /// plan changes, so each saved change is planned again).
@@ -366,13 +378,17 @@ pub async fn read_scoped(
         .iter()
         .filter(|g| changed.groups.contains(&g.key()));
     for g in groups {
-        wanted.extend(g.members.iter().map(|m| crate::plan::match_key(m)));
+        let members = crate::teams::members(config, g, crate::config::model::User::provisioned);
+        wanted.extend(members.iter().map(|m| crate::plan::match_key(&m.upn)));
     }
     // `--target`: the declared teams a targeted user is in, for that user's addition.
     let mut read_groups = changed.groups.clone();
     if changed.targeted() {
+        // Explicit members and the users its rules give.
         let lists_target = |g: &&crate::config::model::Group| {
-            (g.members.iter()).any(|m| changed.users.contains(&crate::plan::match_key(m)))
+            crate::teams::members(config, g, crate::config::model::User::provisioned)
+                .iter()
+                .any(|m| changed.users.contains(&crate::plan::match_key(&m.upn)))
         };
         read_groups.extend(config.groups.iter().filter(lists_target).map(|g| g.key()));
     }
@@ -527,5 +543,32 @@ mod tests {
         assert_eq!(c.users, ["a@x.io".to_string(), "c@x.io".into()].into());
         assert_eq!(c.removed_users, ["b@x.io".to_string()].into());
         assert_eq!(c.groups, ["t".to_string()].into());
+    }
+
+    /// A user's new department moves it between rule-based teams whose declarations did not
+    /// change: with any user changed, every team with rules is planned; with none, none is.
+    #[test]
+    fn issue14_rule_based_teams_are_planned_when_a_user_changed() {
+        let (config, report) = crate::config::from_texts(
+            "version: 1\n",
+            &[(
+                "users/u.yaml",
+                "users:\n  - { userPrincipalName: a@x.io, department: Eng }\n",
+            )],
+            &[(
+                "groups/g.yaml",
+                "groups:\n  - displayName: Eng\n    member_rules: [{ clauses: [{ attribute: department, operator: EQUALS, value: Eng }] }]\n  - displayName: Listed\n    members: [a@x.io]\n",
+            )],
+        );
+        let config = config.unwrap_or_else(|| panic!("{:?}", report.diagnostics));
+        let mut none = Changed::default();
+        none.include_rule_teams(&config);
+        assert!(none.groups.is_empty());
+        let mut one = Changed {
+            users: ["a@x.io".to_string()].into(),
+            ..Changed::default()
+        };
+        one.include_rule_teams(&config);
+        assert_eq!(one.groups, ["eng".to_string()].into());
     }
 }

@@ -36,9 +36,15 @@ pub struct Invalid {
     pub profile: Option<Profile>,
 }
 
-/// Loads and validates the config directory, every problem at once.
+/// Loads and validates the config directory, every problem at once, with `policy.rules`
+/// checked now.
 pub fn load(dir: &Path) -> Result<Loaded, Invalid> {
-    let (config, report) = crate::config::load(dir);
+    load_at(dir, super::now_secs())
+}
+
+/// [`load`], with `policy.rules` checked at `at` (`--at`).
+pub fn load_at(dir: &Path, at: i64) -> Result<Loaded, Invalid> {
+    let (config, report) = crate::config::load::load_at(dir, Some(at));
     match config {
         Some(config) => Ok(Loaded { config, report }),
         None => {
@@ -177,7 +183,11 @@ pub async fn merge_and_scope(
         return Ok(None);
     }
     let changed = match (selection.changed_since, selection.targets) {
-        (Some(git_ref), _) => Some(self::changed_since(&loaded.config.dir, git_ref, notes)?),
+        (Some(git_ref), _) => {
+            let mut changed = self::changed_since(&loaded.config.dir, git_ref, notes)?;
+            changed.include_rule_teams(&loaded.config);
+            Some(changed)
+        }
         (None, []) => None,
         (None, targets) => {
             let changed = Changed::of_targets(&loaded.config, targets)?;

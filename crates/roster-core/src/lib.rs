@@ -3,7 +3,8 @@
 //! The config's model and its validation (`config`), Entra-style attribute mappings and their
 //! expression language (`mapping`, `expr`), how names compare (`names`), the planner (`plan`),
 //! the wire formats (`wire`), the renderers (`render`), diagnostics, adoption (`import`),
-//! Entra's scoping and merging (`entra`), and the decisions the HTTP adapter takes (`retry`,
+//! Entra's scoping and merging (`entra`), the one evaluator of attribute filters (`filter`:
+//! Entra's scoping filters and team `member_rules`), who is in a team (`teams`), and the decisions the HTTP adapter takes (`retry`,
 //! `pacing`, `redact`, `urls`). Its `Cargo.toml` has no tokio, HTTP or file-system crate, so
 //! "the core never does IO" is something the compiler keeps; the binary `roster`, the HTTP
 //! adapter (`roster-http`), the emulators (`roster-emulator`) and the file rules
@@ -14,6 +15,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod entra;
 pub mod expr;
+pub mod filter;
 pub mod import;
 pub mod mapping;
 pub mod names;
@@ -24,5 +26,6 @@ pub mod render;
 pub mod retry;
 pub mod scim;
 pub mod splitmix;
+pub mod teams;
 pub mod urls;
 pub mod wire;

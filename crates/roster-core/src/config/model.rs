@@ -5,8 +5,8 @@
 //! Nothing here does IO.
 //!
 //! A leaf: the model names no raw YAML type (stage two converts them, [`super::validate`]),
-//! no part that works on it (`mapping` evaluates its mappings, `entra::filter` its scoping
-//! filters) and no wire format (`wire` has its own types, with their own serde names). It
+//! no part that works on it (`mapping` evaluates its mappings, `filter` its scoping
+//! filters and member rules, `teams` who is in a team) and no wire format (`wire` has its own types, with their own serde names). It
 //! names only the vocabulary beneath it: spans, the expression language, how names compare.
 
 use std::collections::HashMap;
@@ -312,8 +312,9 @@ pub struct TargetDef {
     pub max_chars: usize,
 }
 
-/// An Entra scoping filter (`entra.scoping_filters[]`): true when every clause is. Evaluated
-/// by `entra::filter`.
+/// A filter in Entra's clause model: true when every clause is. An Entra scoping filter
+/// (`entra.scoping_filters[]`), a team's member rule (`member_rules[]`) or a policy rule's
+/// `when:`. Evaluated by `filter`.
 #[derive(Debug, Clone)]
 pub struct ScopingFilter {
     /// Entra's "Scoping Filter Title", for messages.
@@ -534,6 +535,41 @@ pub struct Policy {
     /// The monthly price of one active user (`policy.seat_price`).
     pub seat_price: Option<SeatPrice>,
     pub unset_attributes: UnsetAttributes,
+    /// `policy.rules:`, checked by validation.
+    pub rules: Vec<PolicyRule>,
+}
+
+/// One of `policy.rules:`, validated: what every declaration must satisfy.
+#[derive(Debug, Clone)]
+pub enum PolicyRule {
+    /// userPrincipalName and mail end in one of these domains (lowercased, compared without
+    /// case; a subdomain is not the domain).
+    AllowedDomains(Vec<String>),
+    /// These attributes are set on every user the filter matches (every user without one).
+    Required {
+        attributes: Vec<&'static str>,
+        when: Option<ScopingFilter>,
+    },
+    /// Every user the filter matches has `expires`, at most `max_days` days after the
+    /// instant of the check when given.
+    ExpiryRequired {
+        when: Option<ScopingFilter>,
+        max_days: Option<u32>,
+    },
+    /// No team has more members than this (rule members and explicit ones, enabled users).
+    MaxTeamSize(u64),
+}
+
+impl PolicyRule {
+    /// The rule's key in roster.yaml, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PolicyRule::AllowedDomains(_) => "allowed_domains",
+            PolicyRule::Required { .. } => "required",
+            PolicyRule::ExpiryRequired { .. } => "expiry_required",
+            PolicyRule::MaxTeamSize(_) => "max_team_size",
+        }
+    }
 }
 
 /// The monthly price of one seat: an amount in a currency.
@@ -560,6 +596,7 @@ impl Default for Policy {
             protected: Vec::new(),
             deprovision_with: DeprovisionWith::Deactivate,
             max_deprovisions: MaxDeprovisions::default(),
+            rules: Vec::new(),
             expiry_warning_days: EXPIRY_WARNING_DAYS,
             seat_price: None,
             unset_attributes: UnsetAttributes::Clear,
@@ -889,15 +926,42 @@ pub fn manager_cycles(manager_of: &[Option<usize>]) -> Vec<Vec<usize>> {
 }
 
 /// A declared group (an Asana team).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Group {
     pub display_name: String,
-    /// Members by userPrincipalName, as written, expiring memberships included.
+    /// Explicit members by userPrincipalName, as written, expiring memberships included;
+    /// `teams::members` adds the ones `member_rules` match and takes out `exclude`.
     pub members: Vec<String>,
+    /// `member_rules:`: declared users who pass any of these filters are members.
+    pub member_rules: Vec<ScopingFilter>,
+    /// `exclude:`: never members, whatever `members` and `member_rules` say (userPrincipalNames).
+    pub exclude: Vec<String>,
     /// When memberships end (`- { user: x@example.com, expires: 2026-03-01 }`), by the
     /// member's [`match_key`]; members not here stay.
     pub member_expires: std::collections::BTreeMap<String, Expiry>,
     pub origin: Option<Span>,
+}
+
+impl PartialEq for Group {
+    /// Filters hold compiled regexes, which do not compare: rules compare as written.
+    fn eq(&self, other: &Group) -> bool {
+        let rules = |g: &Group| -> Vec<(Option<String>, Vec<String>)> {
+            (g.member_rules.iter())
+                .map(|f| {
+                    (
+                        f.name.clone(),
+                        f.clauses.iter().map(Clause::describe).collect(),
+                    )
+                })
+                .collect()
+        };
+        self.display_name == other.display_name
+            && self.members == other.members
+            && self.exclude == other.exclude
+            && self.member_expires == other.member_expires
+            && self.origin == other.origin
+            && rules(self) == rules(other)
+    }
 }
 
 impl Group {

@@ -244,6 +244,53 @@ pub struct RawPolicy {
     /// it, as Entra does. Attributes no mapping targets are never touched.
     #[serde(default)]
     pub unset_attributes: Option<Spanned<UnsetAttributes>>,
+    /// Checks every declaration must pass, run by `roster validate` (and so by plan and
+    /// apply): each violation is an error at the user or team. Each rule has one of
+    /// `allowed_domains`, `required`, `expiry_required` or `max_team_size`.
+    #[serde(default)]
+    pub rules: Vec<Spanned<RawPolicyRule>>,
+}
+
+/// One policy rule: exactly one of `allowed_domains`, `required` (with an optional `when`),
+/// `expiry_required` or `max_team_size`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "PolicyRule")]
+pub struct RawPolicyRule {
+    /// Domains userPrincipalName and mail must be in, e.g. `[example.com]` (case-insensitive;
+    /// a subdomain is not the domain).
+    #[serde(default)]
+    pub allowed_domains: Option<Spanned<Vec<Spanned<String>>>>,
+    /// User attributes that must be set, e.g. `[jobTitle, department, manager]`; on every user,
+    /// or on those `when` matches.
+    #[serde(default)]
+    pub required: Option<Spanned<Vec<Spanned<String>>>>,
+    /// With `required`: the clauses (AND-ed, as in a scoping filter) that pick the users the
+    /// rule applies to, e.g. `employeeType EQUALS Employee`.
+    #[serde(default)]
+    pub when: Option<Vec<Spanned<RawClause>>>,
+    /// Users `when` matches (every user without it) must have `expires`, at most `max_days`
+    /// days after the check's instant (`--at`, else now) when given.
+    #[serde(default)]
+    pub expiry_required: Option<Spanned<RawExpiryRequired>>,
+    /// The most members a team may have (rule members and explicit ones; disabled and
+    /// expired users do not count).
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub max_team_size: Option<Spanned<u64>>,
+}
+
+/// `expiry_required:` of a policy rule.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "ExpiryRequired")]
+pub struct RawExpiryRequired {
+    /// The clauses (AND-ed) that pick the users who must have an end date, e.g.
+    /// `employeeType EQUALS Contractor`; every user when absent.
+    #[serde(default)]
+    pub when: Option<Vec<Spanned<RawClause>>>,
+    /// The furthest `expires` may be, in days after the check's instant.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub max_days: Option<Spanned<u32>>,
 }
 
 /// The monthly price of one seat.
@@ -454,6 +501,15 @@ pub struct RawGroup {
     /// the user from this team (and only from this team).
     #[serde(default)]
     pub members: Vec<Spanned<RawMember>>,
+    /// Rules that make declared users members, in the shape of `entra.scoping_filters`: a user
+    /// is a member when every clause of at least one rule is true (Entra's operators and null
+    /// rule). They add to `members`; disabled and expired users are never members.
+    #[serde(default, rename = "member_rules")]
+    pub member_rules: Vec<Spanned<RawScopingFilter>>,
+    /// Users who are never members, whatever `members` and `member_rules` say, by
+    /// userPrincipalName; each must be a declared user.
+    #[serde(default)]
+    pub exclude: Vec<Spanned<String>>,
 }
 
 /// A team member: a userPrincipalName, or one with the date its membership ends.

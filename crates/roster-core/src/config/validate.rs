@@ -18,12 +18,26 @@ use crate::mapping::{self, targets};
 use crate::names::{self, match_key};
 use crate::urls::{check_base_url, check_url, is_loopback, normalize_url};
 
-/// Validates the parsed files; returns the model when there were no errors.
+/// Validates the parsed files; returns the model when there were no errors. Without an
+/// instant: `policy.rules` `expiry_required` `max_days` is not checked ([`validate_at`]).
 pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> Option<Config> {
+    validate_at(raw, dir, None, report)
+}
+
+/// [`validate`], with the instant `policy.rules` are checked at (seconds since the epoch: the
+/// command's `--at`, else now), which decides who has expired and how far `expires` may be.
+pub fn validate_at(
+    raw: RawConfig,
+    dir: &std::path::Path,
+    at: Option<i64>,
+    report: &mut Report,
+) -> Option<Config> {
     let mut v = Validator {
         report,
         profile: Profile::Asana,
         long_values: HashMap::new(),
+        places: HashMap::new(),
+        rule_spans: Vec::new(),
     };
     let settings = raw.settings.map(|(file, s)| v.settings(file, s));
     // In live mode Entra provides users at plan time, so a manager or member the YAML does not
@@ -45,14 +59,16 @@ pub fn validate(raw: RawConfig, dir: &std::path::Path, report: &mut Report) -> O
     if v.report.has_errors() {
         return None;
     }
-    Some(Config {
+    let config = Config {
         dir: dir.to_path_buf(),
         settings,
         users,
         groups,
         user_index,
         provenance: None,
-    })
+    };
+    v.policy_rules(&config, at);
+    (!v.report.has_errors()).then_some(config)
 }
 
 /// What `asana:` or `target:` gives: the profile, the URL, the token's variable and the budget.
@@ -70,6 +86,18 @@ struct Validator<'r> {
     /// Where users' values longer than the shortest length limit are written, by user key and
     /// source attribute, so a value over its target's limit is reported where it is written.
     long_values: HashMap<String, Vec<(&'static str, Span)>>,
+    /// Where each user's userPrincipalName, mail and expires are written, by user key, so a
+    /// policy rule's violation is reported at the value.
+    places: HashMap<String, UserPlaces>,
+    /// Where each of `policy.rules` is written, in order.
+    rule_spans: Vec<Span>,
+}
+
+#[derive(Debug, Clone)]
+struct UserPlaces {
+    upn: Span,
+    mail: Option<Span>,
+    expires: Option<Span>,
 }
 
 fn span<T>(file: FileId, s: &Spanned<T>) -> Span {
@@ -300,17 +328,42 @@ impl Validator<'_> {
         file: FileId,
         f: &Spanned<raw::RawScopingFilter>,
     ) -> model::ScopingFilter {
-        use model::{Clause, Operator, filterable_attributes};
+        self.filter(file, f, "scoping filter")
+    }
+
+    /// A filter in the scoping-filter shape: an Entra scoping filter or a team's member rule
+    /// (`what` names it in messages).
+    fn filter(
+        &mut self,
+        file: FileId,
+        f: &Spanned<raw::RawScopingFilter>,
+        what: &str,
+    ) -> model::ScopingFilter {
         if f.value.clauses.is_empty() {
             let at = span(file, f);
             self.error(
-                "scoping filter has no clauses",
+                format!("{what} has no clauses"),
                 Span::new(at.file, at.range.start..at.range.start),
                 "give at least one clause, or remove the filter",
             );
         }
+        model::ScopingFilter {
+            name: f.value.name.as_ref().map(|n| n.value.clone()),
+            clauses: self.clauses(file, &f.value.clauses, what),
+        }
+    }
+
+    /// Clauses checked and compiled; each bad attribute, operator or value is an error where
+    /// it is written, and its clause is left out.
+    fn clauses(
+        &mut self,
+        file: FileId,
+        list: &[Spanned<raw::RawClause>],
+        what: &str,
+    ) -> Vec<model::Clause> {
+        use model::{Clause, Operator, filterable_attributes};
         let mut clauses = Vec::new();
-        for c in &f.value.clauses {
+        for c in list {
             let c = &c.value;
             let attribute = c.attribute.value.as_str();
             let attr_ok = filterable_attributes().any(|a| a == attribute);
@@ -332,7 +385,7 @@ impl Validator<'_> {
                     },
                 };
                 self.error(
-                    format!("`{attribute}` cannot be used in a scoping filter"),
+                    format!("`{attribute}` cannot be used in a {what}"),
                     span(file, &c.attribute),
                     hint,
                 );
@@ -357,11 +410,11 @@ impl Validator<'_> {
                     (_, Some(s)) => format!("did you mean `{s}`?"),
                     (_, None) => format!("Entra's operators: {}", names.join(", ")),
                 };
-                self.error(
-                    format!("unknown scoping operator `{}`", c.operator.value),
-                    span(file, &c.operator),
-                    hint,
-                );
+                let message = match what {
+                    "scoping filter" => format!("unknown scoping operator `{}`", c.operator.value),
+                    _ => format!("unknown operator `{}` in a {what}", c.operator.value),
+                };
+                self.error(message, span(file, &c.operator), hint);
                 continue;
             };
             if !attr_ok {
@@ -391,10 +444,7 @@ impl Validator<'_> {
                 }
             }
         }
-        model::ScopingFilter {
-            name: f.value.name.as_ref().map(|n| n.value.clone()),
-            clauses,
-        }
+        clauses
     }
 
     /// The target's profile, URL and token variable, from `target:` or `asana:` (not both).
@@ -633,6 +683,12 @@ impl Validator<'_> {
             };
             policy.max_deprovisions = MaxDeprovisions { count, percent };
         }
+        for r in &p.rules {
+            if let Some(rule) = self.policy_rule(file, r) {
+                policy.rules.push(rule);
+                self.rule_spans.push(span(file, r));
+            }
+        }
         if let Some(days) = p.expiry_warning_days {
             policy.expiry_warning_days = days.value;
         }
@@ -667,6 +723,285 @@ impl Validator<'_> {
             }
         }
         policy
+    }
+
+    /// One of `policy.rules`: exactly one kind of rule, its values checked.
+    fn policy_rule(
+        &mut self,
+        file: FileId,
+        r: &Spanned<raw::RawPolicyRule>,
+    ) -> Option<model::PolicyRule> {
+        use model::PolicyRule;
+        let at = span(file, r);
+        let rule = &r.value;
+        let kinds = [
+            ("allowed_domains", rule.allowed_domains.is_some()),
+            ("required", rule.required.is_some()),
+            ("expiry_required", rule.expiry_required.is_some()),
+            ("max_team_size", rule.max_team_size.is_some()),
+        ];
+        let given: Vec<&str> = kinds.iter().filter(|k| k.1).map(|k| k.0).collect();
+        if given.len() != 1 {
+            let message = match given.as_slice() {
+                [] => "policy rule has none of allowed_domains, required, expiry_required and \
+                       max_team_size"
+                    .to_string(),
+                many => format!("policy rule has {}: one rule each", many.join(" and ")),
+            };
+            self.error(
+                message,
+                Span::new(at.file, at.range.start..at.range.start),
+                "write each rule as its own list item: `- allowed_domains: [example.com]`",
+            );
+            return None;
+        }
+        if let (Some(when), None) = (&rule.when, &rule.required) {
+            let place = when.first().map_or(at.clone(), |c| span(file, c));
+            self.error(
+                "`when` here goes with `required`",
+                place,
+                "expiry_required takes its own: `expiry_required: { when: [...], max_days: 180 }`",
+            );
+            return None;
+        }
+        let when = |v: &mut Self, clauses: &Option<Vec<Spanned<raw::RawClause>>>| {
+            clauses
+                .as_ref()
+                .filter(|c| !c.is_empty())
+                .map(|c| model::ScopingFilter {
+                    name: None,
+                    clauses: v.clauses(file, c, "policy rule"),
+                })
+        };
+        if let Some(domains) = &rule.allowed_domains {
+            let mut out = Vec::new();
+            if domains.value.is_empty() {
+                self.error(
+                    "allowed_domains is empty",
+                    span(file, domains),
+                    "name at least one domain, such as `[example.com]`",
+                );
+            }
+            for d in &domains.value {
+                let domain = d.value.trim().trim_start_matches('@').to_lowercase();
+                if !is_domain(&domain) {
+                    self.error(
+                        format!("`{}` is not a domain", d.value),
+                        span(file, d),
+                        "write the part after the @, such as `example.com`",
+                    );
+                    continue;
+                }
+                out.push(domain);
+            }
+            return Some(PolicyRule::AllowedDomains(out));
+        }
+        if let Some(required) = &rule.required {
+            let names = || UserAttr::ALL.into_iter().map(UserAttr::name);
+            let mut attributes = Vec::new();
+            if required.value.is_empty() {
+                self.error(
+                    "required is empty",
+                    span(file, required),
+                    "name the attributes every user must have, such as `[jobTitle, department]`",
+                );
+            }
+            for a in &required.value {
+                match UserAttr::from_name(&a.value) {
+                    Some(attr) => attributes.push(attr.name()),
+                    None => {
+                        let hint = match did_you_mean(&a.value, names()) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => format!(
+                                "user attributes: {}",
+                                names().collect::<Vec<_>>().join(", ")
+                            ),
+                        };
+                        self.error(
+                            format!("unknown user attribute `{}` in a policy rule", a.value),
+                            span(file, a),
+                            hint,
+                        );
+                    }
+                }
+            }
+            let when = when(self, &rule.when);
+            return Some(PolicyRule::Required { attributes, when });
+        }
+        if let Some(e) = &rule.expiry_required {
+            let max_days = e.value.max_days.as_ref().map(|m| m.value);
+            if let Some(m) = e.value.max_days.as_ref().filter(|m| m.value == 0) {
+                self.error(
+                    "max_days must be at least 1",
+                    span(file, m),
+                    "e.g. `max_days: 180`: every `expires` within 180 days",
+                );
+            }
+            let when = when(self, &e.value.when);
+            return Some(PolicyRule::ExpiryRequired { when, max_days });
+        }
+        if let Some(n) = &rule.max_team_size {
+            if n.value == 0 {
+                self.error(
+                    "max_team_size must be at least 1",
+                    span(file, n),
+                    "e.g. `max_team_size: 50`",
+                );
+            }
+            return Some(PolicyRule::MaxTeamSize(n.value));
+        }
+        None
+    }
+
+    /// Checks every declared user and team against `policy.rules`, at `at` (who has expired,
+    /// how far `expires` may be). Users who will not hold an account (disabled, out of scope,
+    /// expired) are not checked: the rules are about who has access.
+    fn policy_rules(&mut self, config: &Config, at: Option<i64>) {
+        use model::PolicyRule;
+        let active = |u: &User| match at {
+            Some(at) => u.provisioned_at(at),
+            None => u.provisioned(),
+        };
+        let rules = config.settings.policy.rules.clone();
+        for (rule, rule_at) in rules.iter().zip(self.rule_spans.clone()) {
+            let note = |d: Diagnostic| d.with_note(rule_at.clone(), "the policy rule");
+            match rule {
+                PolicyRule::AllowedDomains(domains) => {
+                    for u in config.users.iter().filter(|u| active(u)) {
+                        let places = self.places.get(&u.key()).cloned();
+                        let values = [
+                            (
+                                "userPrincipalName",
+                                Some(u.upn.as_str()),
+                                places.as_ref().map(|p| p.upn.clone()),
+                            ),
+                            (
+                                "mail",
+                                u.get(UserAttr::Mail),
+                                places.as_ref().and_then(|p| p.mail.clone()),
+                            ),
+                        ];
+                        for (name, value, place) in values {
+                            let Some(value) = value else { continue };
+                            let domain = value.rsplit_once('@').map(|(_, d)| d.to_lowercase());
+                            if domain.as_ref().is_some_and(|d| domains.contains(d)) {
+                                continue;
+                            }
+                            let d = Diagnostic::error(
+                                format!(
+                                    "user `{}`: {name} `{value}` is not in an allowed domain",
+                                    u.upn
+                                ),
+                                place.or(u.origin.clone()),
+                            )
+                            .with_hint(format!(
+                                "policy.rules allows {}: use an address there, or add the domain \
+                                 to allowed_domains",
+                                domains.join(", ")
+                            ));
+                            self.report.push(note(d));
+                        }
+                    }
+                }
+                PolicyRule::Required { attributes, when } => {
+                    for u in config.users.iter().filter(|u| active(u)) {
+                        if when.as_ref().is_some_and(|w| !crate::filter::matches(w, u)) {
+                            continue;
+                        }
+                        let missing: Vec<&str> = (attributes.iter().copied())
+                            .filter(|a| {
+                                UserAttr::from_name(a)
+                                    .and_then(|a| u.get(a))
+                                    .is_none_or(|v| v.trim().is_empty())
+                            })
+                            .collect();
+                        if missing.is_empty() {
+                            continue;
+                        }
+                        let list: Vec<String> = missing.iter().map(|a| format!("`{a}`")).collect();
+                        let d = Diagnostic::error(
+                            format!(
+                                "user `{}` has no {}, which policy.rules requires{}",
+                                u.upn,
+                                list.join(" or "),
+                                describe_when(when.as_ref())
+                            ),
+                            u.origin.clone(),
+                        )
+                        .with_hint(format!("add `{}: …` to the user", missing[0]));
+                        self.report.push(note(d));
+                    }
+                }
+                PolicyRule::ExpiryRequired { when, max_days } => {
+                    for u in config.users.iter().filter(|u| active(u)) {
+                        if when.as_ref().is_some_and(|w| !crate::filter::matches(w, u)) {
+                            continue;
+                        }
+                        let Some(expires) = &u.expires else {
+                            let d = Diagnostic::error(
+                                format!(
+                                    "user `{}` has no `expires`, which policy.rules requires{}",
+                                    u.upn,
+                                    describe_when(when.as_ref())
+                                ),
+                                u.origin.clone(),
+                            )
+                            .with_hint(match max_days {
+                                Some(n) => format!(
+                                    "add `expires: YYYY-MM-DD` to the user, at most {n} days ahead"
+                                ),
+                                None => "add `expires: YYYY-MM-DD` to the user".into(),
+                            });
+                            self.report.push(note(d));
+                            continue;
+                        };
+                        let (Some(n), Some(at)) = (max_days, at) else {
+                            continue;
+                        };
+                        let latest = at + i64::from(*n) * 86_400;
+                        if expires.ends_at <= latest {
+                            continue;
+                        }
+                        let place = self.places.get(&u.key()).and_then(|p| p.expires.clone());
+                        let d = Diagnostic::error(
+                            format!(
+                                "user `{}` expires {}, more than the {n} days policy.rules allows",
+                                u.upn, expires.written
+                            ),
+                            place.or(u.origin.clone()),
+                        )
+                        .with_hint(format!(
+                            "set an earlier `expires`: at most {n} days after the check \
+                             (`--at`, else now)"
+                        ));
+                        self.report.push(note(d));
+                    }
+                }
+                PolicyRule::MaxTeamSize(n) => {
+                    for g in &config.groups {
+                        let members = crate::teams::members(config, g, |u| active(u));
+                        let size = members
+                            .iter()
+                            .filter(|m| at.is_none_or(|at| !g.membership_expired_at(&m.upn, at)))
+                            .count() as u64;
+                        if size <= *n {
+                            continue;
+                        }
+                        let d = Diagnostic::error(
+                            format!(
+                                "team `{}` has {size} members, more than the {n} policy.rules allows",
+                                g.display_name
+                            ),
+                            g.origin.clone(),
+                        )
+                        .with_hint(
+                            "narrow its member_rules, exclude some users, or raise max_team_size",
+                        );
+                        self.report.push(note(d));
+                    }
+                }
+            }
+        }
     }
 
     fn mappings(&mut self, file: FileId, list: &[Spanned<RawMapping>], kind: Kind) -> Vec<Mapping> {
@@ -916,6 +1251,17 @@ impl Validator<'_> {
                     continue;
                 }
                 self.lookalikes(&mut lookalikes, &user, entry.value.mail.as_ref());
+                if let Some(upn) = &entry.value.user_principal_name {
+                    let r = &entry.value;
+                    self.places.insert(
+                        key.clone(),
+                        UserPlaces {
+                            upn: span(*file, upn),
+                            mail: r.mail.as_ref().map(|m| span(*file, m)),
+                            expires: r.expires.as_ref().map(|e| span(*file, e)),
+                        },
+                    );
+                }
                 index.insert(key, users.len());
                 users.push(user);
                 manager_spans.push(entry.value.manager.as_ref().map(|m| span(*file, m)));
@@ -1262,10 +1608,42 @@ impl Validator<'_> {
                     }
                     members.push(upn.clone());
                 }
+                let member_rules: Vec<model::ScopingFilter> = (g.member_rules.iter())
+                    .map(|f| self.filter(*file, f, "member rule"))
+                    .collect();
+                let mut exclude: Vec<String> = Vec::new();
+                for x in &g.exclude {
+                    if !users_incomplete && !live && !users.contains_key(&match_key(&x.value)) {
+                        self.error(
+                            format!(
+                                "`{}` in `exclude` of group `{}` is not a declared user",
+                                x.value, g.display_name.value
+                            ),
+                            span(*file, x),
+                            "declare the user under users/, or correct the userPrincipalName",
+                        );
+                    }
+                    if members.iter().any(|m| match_key(m) == match_key(&x.value)) {
+                        self.report.push(
+                            Diagnostic::warning(
+                                format!(
+                                    "`{}` is both in `members` and in `exclude` of group `{}`: \
+                                     it is not a member",
+                                    x.value, g.display_name.value
+                                ),
+                                Some(span(*file, x)),
+                            )
+                            .with_hint("exclude wins: remove the user from one of the lists"),
+                        );
+                    }
+                    exclude.push(x.value.clone());
+                }
                 index.insert(key, groups.len());
                 groups.push(Group {
                     display_name: g.display_name.value.clone(),
                     members,
+                    member_rules,
+                    exclude,
                     member_expires,
                     origin: Some(at),
                 });
@@ -1298,6 +1676,17 @@ raw_to_model!(UnsetAttributes, [Clear, Keep]);
 raw_to_model!(EntraScope, [Assigned, All]);
 raw_to_model!(GroupMembers, [Direct, Transitive]);
 raw_to_model!(EntraMode, [Seed, Live]);
+
+/// ` for users with employeeType EQUALS "Contractor"`, or nothing for a rule on every user.
+fn describe_when(when: Option<&model::ScopingFilter>) -> String {
+    match when {
+        Some(w) => {
+            let clauses: Vec<String> = w.clauses.iter().map(|c| c.describe()).collect();
+            format!(" of users with {}", clauses.join(" AND "))
+        }
+        None => String::new(),
+    }
+}
 
 fn self_text(report: &Report, file: FileId) -> &str {
     report.sources.text(file)
@@ -1806,5 +2195,181 @@ mod tests {
         assert_eq!(&text[scalar_offset(text, 3, 3)..][..1], "[");
         let text = "e: Left([x], 2)";
         assert_eq!(&text[scalar_offset(text, 3, 5)..][..1], "[");
+    }
+}
+
+#[cfg(test)]
+mod policy_rule_tests {
+    use crate::config::parse;
+    use crate::diagnostics::Report;
+
+    /// 2026-06-01T00:00:00Z.
+    const AT: i64 = 1_780_272_000;
+
+    /// The errors validating the files at [`AT`] gives, as messages.
+    fn errors(rules: &str, users: &str, groups: &str) -> Vec<String> {
+        let settings = format!("version: 1\npolicy:\n  rules:\n{rules}");
+        let mut report = Report::default();
+        let groups: Vec<(&str, &str)> = match groups {
+            "" => vec![],
+            g => vec![("groups/g.yaml", g)],
+        };
+        let raw = parse::from_texts(&settings, &[("users/u.yaml", users)], &groups, &mut report);
+        let config = super::validate_at(raw, std::path::Path::new("."), Some(AT), &mut report);
+        let errors: Vec<String> = (report.diagnostics.iter())
+            .filter(|d| d.severity == crate::diagnostics::Severity::Error)
+            .map(|d| d.message.clone())
+            .collect();
+        assert_eq!(config.is_some(), errors.is_empty(), "{errors:?}");
+        errors
+    }
+
+    const USERS: &str = "users:
+  - { userPrincipalName: ada@example.com, jobTitle: Engineer, department: Eng, employeeType: Employee }
+  - { userPrincipalName: bob@example.com, mail: bob@example.com, employeeType: Contractor, expires: 2026-09-01 }
+  - { userPrincipalName: off@elsewhere.example, accountEnabled: false }
+  - { userPrincipalName: old@elsewhere.example, expires: 2026-01-01, employeeType: Contractor }
+";
+
+    /// `(rules, users, groups, expected errors)`: each rule passing and failing. Disabled and
+    /// expired users are not checked.
+    #[test]
+    fn each_policy_rule_passes_and_fails() {
+        let team = "groups:\n  - displayName: T\n    members: [ada@example.com]\n    member_rules: [{ clauses: [{ attribute: employeeType, operator: IS NOT NULL }] }]\n";
+        let cases: &[(&str, &str, &str, &[&str])] = &[
+            ("    - allowed_domains: [Example.com]\n", USERS, "", &[]),
+            (
+                "    - allowed_domains: [example.org]\n",
+                USERS,
+                "",
+                &[
+                    "user `ada@example.com`: userPrincipalName `ada@example.com` is not in an allowed domain",
+                    "user `bob@example.com`: userPrincipalName `bob@example.com` is not in an allowed domain",
+                    "user `bob@example.com`: mail `bob@example.com` is not in an allowed domain",
+                ],
+            ),
+            // A subdomain is not the domain.
+            (
+                "    - allowed_domains: [example.com]\n",
+                "users:\n  - { userPrincipalName: a@mail.example.com }\n",
+                "",
+                &[
+                    "user `a@mail.example.com`: userPrincipalName `a@mail.example.com` is not in an allowed domain",
+                ],
+            ),
+            ("    - required: [employeeType]\n", USERS, "", &[]),
+            (
+                "    - required: [jobTitle, department]\n",
+                USERS,
+                "",
+                &[
+                    "user `bob@example.com` has no `jobTitle` or `department`, which policy.rules requires",
+                ],
+            ),
+            (
+                "    - required: [jobTitle, manager]\n      when: [{ attribute: employeeType, operator: EQUALS, value: Employee }]\n",
+                USERS,
+                "",
+                &[
+                    "user `ada@example.com` has no `manager`, which policy.rules requires of users with employeeType EQUALS \"Employee\"",
+                ],
+            ),
+            (
+                "    - expiry_required: { when: [{ attribute: employeeType, operator: EQUALS, value: Contractor }], max_days: 180 }\n",
+                USERS,
+                "",
+                &[],
+            ),
+            (
+                "    - expiry_required: { when: [{ attribute: employeeType, operator: EQUALS, value: Contractor }], max_days: 60 }\n",
+                USERS,
+                "",
+                &[
+                    "user `bob@example.com` expires 2026-09-01, more than the 60 days policy.rules allows",
+                ],
+            ),
+            (
+                "    - expiry_required: {}\n",
+                USERS,
+                "",
+                &["user `ada@example.com` has no `expires`, which policy.rules requires"],
+            ),
+            ("    - max_team_size: 2\n", USERS, team, &[]),
+            (
+                "    - max_team_size: 1\n",
+                USERS,
+                team,
+                &["team `T` has 2 members, more than the 1 policy.rules allows"],
+            ),
+        ];
+        for (rules, users, groups, want) in cases {
+            assert_eq!(errors(rules, users, groups), *want, "{rules}");
+        }
+    }
+
+    #[test]
+    fn a_user_both_listed_and_excluded_is_a_warning() {
+        let mut report = Report::default();
+        let raw = parse::from_texts(
+            "version: 1\n",
+            &[("users/u.yaml", "users:\n  - userPrincipalName: a@x.io\n")],
+            &[(
+                "groups/g.yaml",
+                "groups:\n  - displayName: T\n    members: [a@x.io]\n    exclude: [A@x.io]\n",
+            )],
+            &mut report,
+        );
+        assert!(
+            super::validate_at(raw, std::path::Path::new("."), Some(AT), &mut report).is_some()
+        );
+        let warnings: Vec<&str> = (report.diagnostics.iter())
+            .filter(|d| d.severity == crate::diagnostics::Severity::Warning)
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            warnings,
+            ["`A@x.io` is both in `members` and in `exclude` of group `T`: it is not a member"]
+        );
+    }
+
+    #[test]
+    fn bad_policy_rules_are_located_errors() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "    - required: [jobtitle]\n",
+                "unknown user attribute `jobtitle` in a policy rule",
+            ),
+            (
+                "    - required: [jobTitle]\n      when: [{ attribute: employeeType, operator: LIKE, value: x }]\n",
+                "unknown operator `LIKE` in a policy rule",
+            ),
+            (
+                "    - expiry_required: { when: [{ attribute: manager, operator: IS NULL }] }\n",
+                "`manager` cannot be used in a policy rule",
+            ),
+            (
+                "    - expiry_required: { when: [{ attribute: employeeId, operator: Greater_Than, value: x }] }\n",
+                "`Greater_Than` compares integers, and `x` is not one",
+            ),
+            (
+                "    - allowed_domains: ['not a domain']\n",
+                "`not a domain` is not a domain",
+            ),
+            (
+                "    - max_team_size: 0\n",
+                "max_team_size must be at least 1",
+            ),
+            (
+                "    - expiry_required: { max_days: 0 }\n",
+                "max_days must be at least 1",
+            ),
+            (
+                "    - max_team_size: 3\n      when: [{ attribute: department, operator: IS NULL }]\n",
+                "`when` here goes with `required`",
+            ),
+        ];
+        for (rules, want) in cases {
+            assert_eq!(errors(rules, "users: []\n", ""), [*want], "{rules}");
+        }
     }
 }

@@ -193,6 +193,8 @@ mod tests {
             groups: vec![crate::config::model::Group {
                 display_name: "team".into(),
                 members: vec!["ada@x.io".into()],
+                member_rules: Vec::new(),
+                exclude: Vec::new(),
                 member_expires: Default::default(),
                 origin: None,
             }],

@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::directory::DirUser;
-use super::filter;
 use crate::config::model::{EntraScope, EntraSettings, Group, User, UserAttr};
+use crate::filter;
 
 /// An app role assignment of the Asana app's service principal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +173,8 @@ pub fn resolve(dir: &Directory, settings: &EntraSettings, read_manager: bool) ->
         teams.push(Group {
             display_name: name.to_string(),
             members,
+            member_rules: Vec::new(),
+            exclude: Vec::new(),
             member_expires: Default::default(),
             origin: None,
         });

@@ -562,8 +562,24 @@ fn fixes(
                 None => {}
             },
             (Kind::Group, Action::AddMembers) => {
+                let declared = config.groups.iter().find(|g| g.display_name == c.key);
                 for m in &c.members {
-                    if m.id.is_some() {
+                    // A member the team's rules give is in no `members:` list to delete it
+                    // from: the rule decides, so it is reported, never written.
+                    let by_rule = declared.is_some_and(|g| {
+                        !g.member_rules.is_empty()
+                            && !g.members.iter().any(|e| match_key(e) == m.key)
+                    });
+                    if by_rule && m.id.is_some() {
+                        left(
+                            format!("{address} member {}", m.key),
+                            &format!(
+                                "the member comes from member_rules ({}), which decide: to keep \
+                                 the user out, add it to `exclude:` or change the rule",
+                                m.via.as_deref().unwrap_or("a rule")
+                            ),
+                        );
+                    } else if m.id.is_some() {
                         teams
                             .entry(c.key.clone())
                             .or_default()
@@ -578,7 +594,18 @@ fn fixes(
                 }
             }
             (Kind::Group, Action::RemoveMembers) => {
+                let declared = config.groups.iter().find(|g| g.display_name == c.key);
                 for m in &c.members {
+                    let excluded =
+                        declared.is_some_and(|g| g.exclude.iter().any(|x| match_key(x) == m.key));
+                    if excluded {
+                        left(
+                            format!("{address} member {}", m.key),
+                            "the user is in the team's `exclude:`, which wins over `members:`: \
+                             take it out of `exclude:` to keep the membership",
+                        );
+                        continue;
+                    }
                     match written_as(&m.key) {
                         Some(upn) => teams.entry(c.key.clone()).or_default().add.push(upn),
                         None if options.unmanaged_to.is_none() => left(

@@ -197,6 +197,8 @@ fn groups_map_display_name_and_members() {
     let group = Group {
         display_name: "Platform".into(),
         members: vec!["bob@example.com".into(), "ghost@example.com".into()],
+        member_rules: Vec::new(),
+        exclude: Vec::new(),
         member_expires: Default::default(),
         origin: None,
     };

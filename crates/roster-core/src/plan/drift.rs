@@ -97,10 +97,16 @@ pub fn drift(plan: &Plan) -> Drift {
                         d.membership.last_mut().expect("just pushed")
                     }
                 };
+                // The drift report (format 1.0) names members by user; which rule wants one
+                // is the plan's to say.
+                let members = c.members.iter().map(|m| Member {
+                    via: None,
+                    ..m.clone()
+                });
                 if c.action == Action::AddMembers {
-                    entry.missing.extend(c.members.iter().cloned());
+                    entry.missing.extend(members);
                 } else {
-                    entry.extra.extend(c.members.iter().cloned());
+                    entry.extra.extend(members);
                 }
             }
         }

@@ -26,6 +26,7 @@ use crate::mapping::{self, Flow, MappedValue};
 pub use crate::names::match_key;
 use crate::names::same_name;
 use crate::scim::AttrPath;
+use crate::teams;
 pub use live::{Live, LiveGroup, LiveUser, ReportedUsers};
 
 /// What the target can do that matters for planning.
@@ -92,6 +93,10 @@ pub struct AttrChange {
 pub struct Member {
     pub key: String,
     pub id: Option<String>,
+    /// Why a member is added, for a team with `member_rules`: `explicit` or the rule
+    /// (`rule 1 "engineering"`, [`crate::teams::describe`]); `None` for removals and for
+    /// teams without rules.
+    pub via: Option<String>,
 }
 
 /// One change to one object.
@@ -585,7 +590,9 @@ impl<'a> Planner<'a> {
             if in_scope(&scope.groups, &g.key()) {
                 self.group(g, None);
             } else if let Some(users) = &members_of
-                && g.members.iter().any(|m| users.contains(&match_key(m)))
+                && teams::members(self.config, g, |u| u.provisioned_at(self.at))
+                    .iter()
+                    .any(|m| users.contains(&match_key(&m.upn)))
             {
                 self.group(g, Some(users));
             }
@@ -1012,8 +1019,23 @@ impl<'a> Planner<'a> {
 
     /// Plans a declared team; with `only` (`--target`), just the additions of those users,
     /// to a team that exists.
-    fn group(&mut self, g: &Group, only: Option<&BTreeSet<String>>) {
-        let key = g.display_name.clone();
+    fn group(&mut self, declared: &Group, only: Option<&BTreeSet<String>>) {
+        let key = declared.display_name.clone();
+        // The members the config decides (rules, explicit, excludes; only users who should
+        // hold an account at the plan's instant: not disabled, out of scope or expired), which
+        // the mappings see as `[members]`.
+        let at = self.at;
+        let resolved = teams::members(self.config, declared, |u| u.provisioned_at(at));
+        let via: HashMap<String, String> = match declared.member_rules.is_empty() {
+            true => HashMap::new(),
+            false => (resolved.iter())
+                .map(|m| (match_key(&m.upn), teams::describe(declared, m.via)))
+                .collect(),
+        };
+        let g = &Group {
+            members: resolved.into_iter().map(|m| m.upn).collect(),
+            ..declared.clone()
+        };
         let Ok(mapped) = mapping::map_group(&self.config.settings.group_mappings, g, Flow::Update)
         else {
             self.warnings.push(format!(
@@ -1034,7 +1056,6 @@ impl<'a> Planner<'a> {
         };
         // A member whose declaration matches several live users is neither added nor, below,
         // removed: the user's own warning says why.
-        let at = self.at;
         let desired: Vec<Member> = match mapped.get("members") {
             Some(MappedValue::UserRefs(upns)) => upns
                 .iter()
@@ -1049,6 +1070,7 @@ impl<'a> Planner<'a> {
                         .matched
                         .get(&key)
                         .map(|&i| self.live.users[i].id.clone()),
+                    via: via.get(&key).cloned(),
                     key,
                 })
                 .collect(),
@@ -1131,6 +1153,7 @@ impl<'a> Planner<'a> {
                     None => id.clone(),
                 },
                 id: Some(id.clone()),
+                via: None,
             })
             .collect();
         if add.is_empty() && remove.is_empty() && only.is_none() {

@@ -1318,3 +1318,186 @@ fn issue14_addresses_parse_as_the_plan_prints_them_and_nothing_else() {
         assert!(e.to_string().contains("user[\"ada@example.com\"]"), "{e}");
     }
 }
+
+// ---- rule-based teams (issue 14) ------------------------------------------------------------
+
+const RULE_USERS: &str = "users:
+  - { userPrincipalName: ada@x.io, department: Eng, employeeId: '1001', employeeType: Employee }
+  - { userPrincipalName: bob@x.io, department: Eng, employeeId: '999', employeeType: Contractor }
+  - { userPrincipalName: cy@x.io, department: Sales, mail: cy@x.io }
+  - { userPrincipalName: dee@x.io }
+  - { userPrincipalName: off@x.io, department: Eng, accountEnabled: false }
+  - { userPrincipalName: old@x.io, department: Eng, expires: 2026-01-31 }
+";
+
+/// The members a rule-based team is created with, and why each is there, at 2026-06-01.
+fn rule_team(rules: &str, extra: &str) -> Vec<(String, Option<String>)> {
+    let groups = format!("groups:\n  - displayName: T\n    member_rules:\n{rules}{extra}");
+    let config = config_with(SETTINGS, RULE_USERS, &groups);
+    let p = run_at(&config, &live(vec![], vec![]), "2026-06-01T00:00:00Z");
+    let team = p
+        .changes
+        .iter()
+        .find(|c| c.kind == Kind::Group)
+        .unwrap_or_else(|| panic!("no team change: {:#?}", p.changes));
+    assert_eq!(team.action, Action::Create);
+    team.members
+        .iter()
+        .map(|m| (m.key.clone(), m.via.clone()))
+        .collect()
+}
+
+/// Every operator and the null rule, through the planner: `(one clause, members)`. Disabled
+/// (off) and expired (old) users never become members, whichever rule they match.
+#[test]
+fn issue14_rule_based_teams_follow_every_operator_and_the_null_rule() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "{ attribute: department, operator: EQUALS, value: Eng }",
+            &["ada", "bob"],
+        ),
+        // The null rule: dee has no department, so NOT EQUALS is false for her.
+        (
+            "{ attribute: department, operator: NOT EQUALS, value: Eng }",
+            &["cy"],
+        ),
+        ("{ attribute: department, operator: IS NULL }", &["dee"]),
+        (
+            "{ attribute: department, operator: IS NOT NULL }",
+            &["ada", "bob", "cy"],
+        ),
+        (
+            "{ attribute: department, operator: Includes, value: al }",
+            &["cy"],
+        ),
+        (
+            "{ attribute: mail, operator: ENDS_WITH, value: '@x.io' }",
+            &["cy"],
+        ),
+        (
+            "{ attribute: department, operator: '&', value: 'Eng,Ops' }",
+            &["ada", "bob"],
+        ),
+        (
+            "{ attribute: department, operator: '!&', value: 'Eng,Ops' }",
+            &["cy"],
+        ),
+        (
+            "{ attribute: employeeId, operator: Greater_Than, value: 1000 }",
+            &["ada"],
+        ),
+        (
+            "{ attribute: employeeId, operator: Greater_Than_OR_EQUALS, value: 999 }",
+            &["ada", "bob"],
+        ),
+        (
+            "{ attribute: employeeType, operator: REGEX MATCH, value: '^Con' }",
+            &["bob"],
+        ),
+        (
+            "{ attribute: employeeType, operator: NOT REGEX MATCH, value: '^Con' }",
+            &["ada"],
+        ),
+        (
+            "{ attribute: accountEnabled, operator: IS TRUE }",
+            &["ada", "bob", "cy", "dee"],
+        ),
+        // Disabled users match IS FALSE, and are still never members.
+        ("{ attribute: accountEnabled, operator: IS FALSE }", &[]),
+    ];
+    let mut covered = std::collections::BTreeSet::new();
+    for (clause, want) in cases {
+        let op = clause
+            .split("operator: ")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap();
+        let op = op.trim_end_matches(" }").trim_matches('\'');
+        covered.insert(crate::config::model::Operator::parse(op).expect(op).name());
+        let rules = format!("      - clauses: [{clause}]\n");
+        let groups = format!("groups:\n  - displayName: T\n    member_rules:\n{rules}");
+        let config = config_with(SETTINGS, RULE_USERS, &groups);
+        let p = run_at(&config, &live(vec![], vec![]), "2026-06-01T00:00:00Z");
+        let got: Vec<String> = (p.changes.iter().filter(|c| c.kind == Kind::Group))
+            .flat_map(|c| {
+                c.members
+                    .iter()
+                    .map(|m| m.key.trim_end_matches("@x.io").to_string())
+            })
+            .collect();
+        assert_eq!(got, *want, "{clause}");
+    }
+    assert_eq!(covered.len(), crate::config::model::Operator::ALL.len());
+}
+
+#[test]
+fn issue14_rules_or_explicit_members_and_excludes_say_why() {
+    let rules = "      - name: engineering\n        clauses: [{ attribute: department, operator: EQUALS, value: Eng }]\n      - clauses: [{ attribute: department, operator: EQUALS, value: Sales }, { attribute: mail, operator: IS NOT NULL }]\n";
+    let via = |s: &str| Some(s.to_string());
+    assert_eq!(
+        rule_team(
+            rules,
+            "    members: [dee@x.io, off@x.io, old@x.io]\n    exclude: [bob@x.io]\n"
+        ),
+        [
+            ("dee@x.io".to_string(), via("explicit")),
+            ("ada@x.io".to_string(), via("rule 1 \"engineering\"")),
+            (
+                "cy@x.io".to_string(),
+                via("rule 2 (department EQUALS \"Sales\" AND mail IS NOT NULL)")
+            ),
+        ]
+    );
+    // An exclude wins over an explicit entry too.
+    assert_eq!(
+        rule_team(
+            rules,
+            "    members: [dee@x.io]\n    exclude: [dee@x.io, cy@x.io]\n"
+        ),
+        [
+            ("ada@x.io".to_string(), via("rule 1 \"engineering\"")),
+            ("bob@x.io".to_string(), via("rule 1 \"engineering\"")),
+        ]
+    );
+}
+
+/// On an existing team, a user who no longer matches is removed and one who now does is
+/// added: the team follows the declarations, with no edit to the team.
+#[test]
+fn issue14_a_rule_based_team_follows_a_department_change() {
+    let groups = "groups:\n  - displayName: T\n    member_rules:\n      - clauses: [{ attribute: department, operator: EQUALS, value: Eng }]\n";
+    let users = "users:\n  - { userPrincipalName: ada@x.io, department: Eng }\n  - { userPrincipalName: bob@x.io, department: Sales }\n";
+    let l = live(
+        vec![
+            live_user("1", "ada@x.io", json!({})),
+            live_user("2", "bob@x.io", json!({})),
+        ],
+        vec![json!({ "id": "t", "displayName": "T", "members": [{ "value": "1" }] })],
+    );
+    let p = run(&config_with(SETTINGS, users, groups), &l);
+    assert!(
+        !p.changes.iter().any(|c| c.kind == Kind::Group),
+        "{:#?}",
+        p.changes
+    );
+    let moved = users
+        .replace("department: Eng", "department: Sales")
+        .replacen(
+            "bob@x.io, department: Sales",
+            "bob@x.io, department: Eng",
+            1,
+        );
+    let p = run(&config_with(SETTINGS, &moved, groups), &l);
+    let team: Vec<(Action, Vec<&str>)> = (p.changes.iter().filter(|c| c.kind == Kind::Group))
+        .map(|c| (c.action, c.members.iter().map(|m| m.key.as_str()).collect()))
+        .collect();
+    assert_eq!(
+        team,
+        [
+            (Action::AddMembers, vec!["bob@x.io"]),
+            (Action::RemoveMembers, vec!["ada@x.io"])
+        ]
+    );
+}

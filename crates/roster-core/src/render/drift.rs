@@ -195,6 +195,7 @@ mod tests {
             .map(|i| Member {
                 key: format!("user{i:05}@example.com"),
                 id: None,
+                via: None,
             })
             .collect();
         let mut m = Vec::new();

@@ -67,10 +67,12 @@ pub fn plan() -> Plan {
                 Member {
                     key: "ada@example.com".into(),
                     id: None,
+                    via: Some("rule 1 \"engineering\"".into()),
                 },
                 Member {
                     key: "bob@example.com".into(),
                     id: Some("1200000000000002".into()),
+                    via: None,
                 },
             ],
             ..change(
@@ -84,6 +86,7 @@ pub fn plan() -> Plan {
             members: vec![Member {
                 key: "eve@example.com".into(),
                 id: Some("1200000000000009".into()),
+                via: None,
             }],
             ..change(
                 Kind::Group,

@@ -243,6 +243,13 @@ fn detail(c: &Change) -> String {
             }
         }
     }
+    if c.action == Action::Create {
+        // The members list says who; for a team with rules, say why each is there.
+        for m in c.members.iter().filter(|m| m.via.is_some()) {
+            let via = m.via.as_deref().unwrap_or_default();
+            let _ = writeln!(s, "    # {}: {}", fence_safe(&m.key), fence_safe(via));
+        }
+    }
     if c.action != Action::Create {
         for m in &c.members {
             let mark = if c.action == Action::RemoveMembers {
@@ -250,7 +257,10 @@ fn detail(c: &Change) -> String {
             } else {
                 '+'
             };
-            let _ = writeln!(s, "{mark}   member {}", fence_safe(&m.key));
+            let via = (m.via.as_deref())
+                .map(|v| format!("  # {}", fence_safe(v)))
+                .unwrap_or_default();
+            let _ = writeln!(s, "{mark}   member {}{via}", fence_safe(&m.key));
         }
     }
     s
@@ -311,6 +321,29 @@ mod tests {
     #[test]
     fn markdown_plan() {
         insta::assert_snapshot!(to_string(&fixtures::plan()));
+    }
+
+    /// Issue 14: the comment says which rule put each member there, on a team's creation as
+    /// on its additions.
+    #[test]
+    fn issue14_members_say_which_rule_put_them_there() {
+        let mut plan = fixtures::plan();
+        let md = to_string(&plan);
+        assert!(
+            md.contains("+   member ada@example.com  # rule 1 \"engineering\"\n"),
+            "{md}"
+        );
+        assert!(md.contains("+   member bob@example.com\n"), "{md}");
+        let team = (plan.changes.iter_mut())
+            .find(|c| c.action == crate::plan::Action::AddMembers)
+            .unwrap();
+        team.action = crate::plan::Action::Create;
+        let md = to_string(&plan);
+        assert!(
+            md.contains("    # ada@example.com: rule 1 \"engineering\"\n"),
+            "{md}"
+        );
+        assert!(!md.contains("# bob@example.com"), "{md}");
     }
 
     #[test]

@@ -33,6 +33,12 @@ pub fn paint(color: bool, style: Style, s: &str) -> String {
 /// Writes the plan. `color` adds ANSI colours (the caller decides whether its stream takes
 /// them).
 pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    render_with(plan, color, false, out)
+}
+
+/// Writes the plan; with `why` (`-v`), each member a team with `member_rules` gains says why
+/// it is one (`# rule 1 "engineering"`, `# explicit`).
+pub fn render_with(plan: &Plan, color: bool, why: bool, out: &mut dyn Write) -> io::Result<()> {
     let paint = |style: Style, s: &str| paint(color, style, s);
     let sym = |a: Action| {
         let s = symbol(a);
@@ -97,9 +103,13 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
                             path(&a.path)
                         )?;
                         for item in items {
+                            let via = match (why, item.as_str()) {
+                                (true, Some(key)) => via(c, key),
+                                _ => String::new(),
+                            };
                             writeln!(
                                 out,
-                                "          {} {},",
+                                "          {} {},{via}",
                                 sym(Action::Create),
                                 value(Some(item))
                             )?;
@@ -139,9 +149,10 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
                 } else {
                     ""
                 };
+                let via = if why { via(c, &m.key) } else { String::new() };
                 writeln!(
                     out,
-                    "      {} member {}{known}",
+                    "      {} member {}{known}{via}",
                     sym(c.action),
                     visible(&format!("{:?}", m.key))
                 )?;
@@ -194,6 +205,14 @@ pub fn render(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// ` # rule 1 "engineering"` for a member the change records a reason for, else nothing.
+fn via(c: &crate::plan::Change, key: &str) -> String {
+    (c.members.iter().find(|m| m.key == key))
+        .and_then(|m| m.via.as_deref())
+        .map(|v| format!("  # {}", visible(v)))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +227,24 @@ mod tests {
     #[test]
     fn text_plan() {
         insta::assert_snapshot!(text(&fixtures::plan(), false));
+    }
+
+    /// Issue 14: `-v` says which rule put a member there; without it, the names alone.
+    #[test]
+    fn why_a_member_is_there_only_with_verbose() {
+        let mut why = Vec::new();
+        render_with(&fixtures::plan(), false, true, &mut why).unwrap();
+        let why = String::from_utf8(why).unwrap();
+        assert!(
+            why.contains(
+                "+ member \"ada@example.com\" (known after apply)  # rule 1 \"engineering\"\n"
+            ),
+            "{why}"
+        );
+        assert!(why.contains("+ member \"bob@example.com\"\n"), "{why}");
+        let plain = text(&fixtures::plan(), false);
+        assert!(!plain.contains("# rule"), "{plain}");
+        assert_eq!(plain, why.replace("  # rule 1 \"engineering\"", ""));
     }
 
     #[test]

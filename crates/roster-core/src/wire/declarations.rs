@@ -93,13 +93,31 @@ fn group(g: &Group) -> Json {
     let Group {
         display_name,
         members,
+        member_rules,
+        exclude,
         member_expires,
         origin: _,
     } = g;
-    let mut members: Vec<String> = members.iter().map(|m| match_key(m)).collect();
-    members.sort();
-    members.dedup();
-    let mut out = json!({ "display_name": display_name, "members": members });
+    let keys = |list: &[String]| {
+        let mut keys: Vec<String> = list.iter().map(|m| match_key(m)).collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    };
+    let mut out = json!({ "display_name": display_name, "members": keys(members) });
+    // Written only when there are some, so a team without them keeps its digest of before.
+    if !member_rules.is_empty() {
+        let rules: Vec<Json> = (member_rules.iter())
+            .map(|f| {
+                let clauses: Vec<String> = f.clauses.iter().map(|c| c.describe()).collect();
+                json!({ "name": f.name, "clauses": clauses })
+            })
+            .collect();
+        out["member_rules"] = Json::Array(rules);
+    }
+    if !exclude.is_empty() {
+        out["exclude"] = json!(keys(exclude));
+    }
     // As for a user's `expires`: only when some membership ends.
     if !member_expires.is_empty() {
         let ends: Map<String, Json> = (member_expires.iter())
@@ -127,6 +145,8 @@ fn settings(s: &Settings) -> Json {
         protected,
         deprovision_with: _,
         max_deprovisions: _,
+        // Checked by validation; they change no plan.
+        rules: _,
         // What a plan says beside its changes (warnings, the cost of seats).
         expiry_warning_days: _,
         seat_price: _,

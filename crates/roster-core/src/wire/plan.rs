@@ -134,6 +134,9 @@ pub struct AttrJson {
 pub struct MemberJson {
     pub key: String,
     pub id: Option<String>,
+    /// Why the member is added, for a team with `member_rules` (added in 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -546,7 +549,7 @@ same_fields!(
     ]
 );
 same_fields!(AttrChange, AttrJson, [path, before, after]);
-same_fields!(Member, MemberJson, [key, id]);
+same_fields!(Member, MemberJson, [key, id, via]);
 same_fields!(Source, SourceJson, [object, attributes]);
 
 /// Both ways between a planner or model enum and its wire twin, one match each way, so a

@@ -182,7 +182,15 @@ fn details(saved: &Change, fresh: &Change) -> Vec<Detail> {
             });
         }
     }
-    let members = |c: &Change| -> BTreeSet<Member> { c.members.iter().cloned().collect() };
+    // Which rule put a member there is not what apply sends: members compare by user.
+    let members = |c: &Change| -> BTreeSet<Member> {
+        (c.members.iter())
+            .map(|m| Member {
+                via: None,
+                ..m.clone()
+            })
+            .collect()
+    };
     let (s, f) = (members(saved), members(fresh));
     if s != f {
         out.push(Detail::Members {

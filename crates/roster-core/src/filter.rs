@@ -1,4 +1,7 @@
-//! Entra's attribute-based scoping filters: clauses AND-ed within a filter, filters OR-ed.
+//! Attribute filters in Entra's clause model, the one evaluator of them: Entra's scoping
+//! filters (`entra.scoping_filters`, who is in scope), a team's `member_rules` (who is a
+//! member, [`crate::teams`]) and the `when:` of policy rules. Clauses are AND-ed within a
+//! filter, filters OR-ed.
 //!
 //! Semantics follow Entra's documentation ("Scoping users or groups to be provisioned with
 //! scoping filters"), including its null rule: every clause but `IS NULL` is false when the
@@ -64,10 +67,16 @@ fn value(user: &User, attribute: &str) -> Option<String> {
     }
 }
 
+/// The index of the first filter the user passes, `None` when there is none (an empty list
+/// matches no one here: callers that mean "no filter, everyone" say so, as [`check`] does).
+pub fn first_match(filters: &[ScopingFilter], user: &User) -> Option<usize> {
+    filters.iter().position(|f| matches(f, user))
+}
+
 /// Whether the user passes the filters: true when there are none, or when every clause of at
 /// least one filter is true. `Err` says which clause excluded the user (of the first filter).
 pub fn check(filters: &[ScopingFilter], user: &User) -> Result<(), String> {
-    if filters.is_empty() || filters.iter().any(|f| matches(f, user)) {
+    if filters.is_empty() || first_match(filters, user).is_some() {
         return Ok(());
     }
     let first = &filters[0];
