@@ -782,7 +782,8 @@ fn lifecycle(server: &Server) {
     // Cleared attributes (`policy.unset_attributes: clear`, the default): ada's title and city
     // and alan's manager are no longer declared, so the plan removes them (a PATCH `remove`,
     // or a PUT without them), the server holds none of them, and the next plan is empty.
-    // `--target` plans and applies alan alone.
+    // `--target` plans and applies alan alone. Without her title ada is no longer an engineer,
+    // so the rule-based Research team loses her too, and gets her back when it is restored.
     let ada_cleared = ADA
         .replace("    jobTitle: Staff Engineer\n", "")
         .replace("    city: London\n", "");
@@ -799,6 +800,7 @@ fn lifecycle(server: &Server) {
     assert_eq!(
         summary(&plan).0,
         [
+            r#"group["Research"] remove_members"#,
             r#"user["ada@interop.example"] update"#,
             r#"user["alan@interop.example"] update"#,
         ],
@@ -862,6 +864,11 @@ fn lifecycle(server: &Server) {
         ada[ENTERPRISE]["department"], "Engineering",
         "{name}: {ada}"
     );
+    assert_eq!(
+        server.members("Research"),
+        set(&["alan@interop.example"]),
+        "{name}"
+    );
     plan_json(server, dir, &[], 0, "plan after clearing");
     config.users(&[GRACE, ADA, ALAN, LINUS_DISABLED, STRANGER, BARBARA]);
     exit(
@@ -869,6 +876,11 @@ fn lifecycle(server: &Server) {
         &roster(server, dir, &["apply", "--auto-approve"]),
         0,
         "apply the cleared attributes back",
+    );
+    assert_eq!(
+        server.members("Research"),
+        set(&["ada@interop.example", "alan@interop.example"]),
+        "{name}"
     );
     plan_json(server, dir, &[], 0, "plan after restoring");
 
