@@ -303,6 +303,8 @@ struct Planner<'a> {
     match_indexes: Vec<(&'static str, HashMap<String, Vec<usize>>)>,
     /// Live user by id.
     by_id: HashMap<&'a str, usize>,
+    /// Each user mapping's target path, parsed once rather than once per user.
+    paths: HashMap<&'static str, AttrPath>,
     /// Which live user each declared user matched (by declared user key).
     matched: HashMap<String, usize>,
     /// Declared users whose key matches several live users (by declared user key): the plan
@@ -350,6 +352,9 @@ impl<'a> Planner<'a> {
                 .iter()
                 .enumerate()
                 .map(|(i, u)| (u.id.as_str(), i))
+                .collect(),
+            paths: (config.settings.user_mappings.iter())
+                .filter_map(|m| Some((m.target.path, AttrPath::parse(m.target.path).ok()?)))
                 .collect(),
             matched: HashMap::new(),
             ambiguous: HashMap::new(),
@@ -611,7 +616,14 @@ impl<'a> Planner<'a> {
             if *path == "active" {
                 continue;
             }
-            let target = AttrPath::parse(path).expect("known targets parse");
+            let parsed;
+            let target = match self.paths.get(path) {
+                Some(p) => p,
+                None => {
+                    parsed = AttrPath::parse(path).expect("known targets parse");
+                    &parsed
+                }
+            };
             let current = target.get(&resource);
             let (before, after, same) = match value {
                 MappedValue::UserRef(upn) => {
