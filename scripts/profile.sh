@@ -9,8 +9,11 @@
 # tables every Rust binary has); functions are named from the bench build's symbol table, so
 # inlined functions count as their callers.
 #
-# Only the bench process's samples are reported: the emulator runs as a child process and its
-# samples are left out (perf report --pid). The phases' CPU figures are the bench's own output.
+# Only the profiled process's samples are reported, every thread of it: the emulator runs as a
+# child process and its samples (and git's) are left out. The phases' CPU figures are the
+# bench's own output (getrusage). perf script's DWARF unwinding takes a few minutes.
+# The folded stacks (target/profile/folded.txt) are flamegraph input for inferno or
+# flamegraph.pl, neither of which this script needs.
 #
 # Usage: scripts/profile.sh [--changed-since]   (perf.data and reports land in target/profile/)
 #   --changed-since   profiles the `roster plan --changed-since` run of the bench instead
