@@ -1279,6 +1279,10 @@ impl Validator<'_> {
             ("mail", &r.mail),
         ] {
             let Some(v) = value else { continue };
+            // Nearly every name is plain ASCII, with nothing to warn about.
+            if v.value.bytes().all(|b| b.is_ascii_graphic()) {
+                continue;
+            }
             let scalar = span(file, v);
             let shown = escape_invisible(&v.value);
             for (i, c) in names::invisible(&v.value) {

@@ -463,6 +463,8 @@ struct Planner<'a> {
     /// The targets whose live value is cleared when their mapping yields nothing
     /// ([`clearable`]); empty with `policy.unset_attributes: keep`.
     clearable: Vec<(&'static str, AttrPath)>,
+    /// Each user mapping's target path, parsed once rather than once per user.
+    paths: HashMap<&'static str, AttrPath>,
     /// Which live user each declared user matched (by declared user key).
     matched: HashMap<String, usize>,
     /// Declared users whose key matches several live users (by declared user key): the plan
@@ -512,6 +514,9 @@ impl<'a> Planner<'a> {
                 .iter()
                 .enumerate()
                 .map(|(i, u)| (u.id.as_str(), i))
+                .collect(),
+            paths: (config.settings.user_mappings.iter())
+                .filter_map(|m| Some((m.target.path, AttrPath::parse(m.target.path).ok()?)))
                 .collect(),
             matched: HashMap::new(),
             ambiguous: HashMap::new(),
@@ -923,7 +928,14 @@ impl<'a> Planner<'a> {
             if *path == "active" {
                 continue;
             }
-            let target = AttrPath::parse(path).expect("known targets parse");
+            let parsed;
+            let target = match self.paths.get(path) {
+                Some(p) => p,
+                None => {
+                    parsed = AttrPath::parse(path).expect("known targets parse");
+                    &parsed
+                }
+            };
             let current = target.get(&resource);
             let (before, after, same) = match value {
                 MappedValue::UserRef(upn) => {
