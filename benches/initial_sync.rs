@@ -248,7 +248,8 @@ fn run_phase(
     let stdout_tail: String = stdout
         .lines()
         .rev()
-        .take(3)
+        // "No changes.", a blank line, the summary and the seats line.
+        .take(4)
         .collect::<Vec<_>>()
         .into_iter()
         .rev()
