@@ -292,7 +292,10 @@ fn changed_since(dir: &Path) {
             String::from_utf8_lossy(&out.stderr)
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let summary = stdout.lines().last().unwrap_or("");
+        let summary = stdout
+            .lines()
+            .find(|line| line.starts_with("Plan:"))
+            .unwrap_or("");
         assert!(
             summary.contains(&format!("{CHANGED} to update")),
             "unexpected plan: {stdout}"
