@@ -70,9 +70,46 @@ fn main() {
     );
     // ROSTER_BENCH_CHANGED_ONLY=1: only the `--changed-since` run (scripts/profile.sh).
     if std::env::var_os("ROSTER_BENCH_CHANGED_ONLY").is_none() {
+        yaml_floor(dir.path());
         full_plan(dir.path(), scale);
     }
     changed_since(dir.path());
+}
+
+/// What parsing the users files costs before roster's own work, on one thread (CPU seconds):
+/// the YAML parser's events alone (granit-parser, serde-saphyr's parser), serde-saphyr into
+/// `IgnoredAny` (its deserializer, no types), and roster's raw types with a span on every value
+/// (`parse_raw::<RawUsersFile>`, what loading does per file). The first is the floor any load
+/// through serde-saphyr has.
+fn yaml_floor(dir: &Path) {
+    let texts: Vec<String> = (0..FILES)
+        .map(|f| std::fs::read_to_string(dir.join(format!("users/part-{f:02}.yaml"))).unwrap())
+        .collect();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let timed = |parse: &dyn Fn(&str)| {
+        let start = cpu_thread();
+        for text in &texts {
+            parse(text);
+        }
+        cpu_thread() - start
+    };
+    let events = timed(&|text| {
+        for event in granit_parser::Parser::new_from_str(text) {
+            event.expect("the generated YAML parses");
+        }
+    });
+    let untyped = timed(&|text| {
+        serde_saphyr::from_str::<serde::de::IgnoredAny>(text).expect("the generated YAML parses");
+    });
+    let typed = timed(&|text| {
+        roster::config::load::parse_raw::<roster_core::config::raw::RawUsersFile>(text)
+            .expect("the generated YAML parses");
+    });
+    println!(
+        "YAML of the users files ({:.1} MB), one thread: parser events alone {events:.2} s CPU, \
+         serde-saphyr untyped {untyped:.2} s, roster's spanned raw types {typed:.2} s",
+        bytes as f64 / 1e6
+    );
 }
 
 /// The full plan, in this process: load, read every live user, plan, render.
@@ -451,6 +488,11 @@ fn generate(dir: &Path) {
 /// User + system CPU seconds of this process, every thread, from getrusage.
 fn cpu_self() -> f64 {
     rusage(libc::RUSAGE_SELF)
+}
+
+/// User + system CPU seconds of the calling thread.
+fn cpu_thread() -> f64 {
+    rusage(libc::RUSAGE_THREAD)
 }
 
 /// User + system CPU seconds of this process's children that have been waited for.

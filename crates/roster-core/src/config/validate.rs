@@ -1223,10 +1223,14 @@ impl Validator<'_> {
         &mut self,
         files: &[(FileId, raw::RawUsersFile)],
     ) -> (Vec<User>, HashMap<String, usize>, Vec<Option<Span>>) {
-        let mut users = Vec::new();
-        let mut manager_spans = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        // Sized once: growing these tables as 100,000 users arrive rehashes them many times.
+        let declared = files.iter().map(|(_, f)| f.users.len()).sum();
+        let mut users = Vec::with_capacity(declared);
+        let mut manager_spans = Vec::with_capacity(declared);
+        let mut index: HashMap<String, usize> = HashMap::with_capacity(declared);
         let mut lookalikes = Lookalikes::default();
+        lookalikes.users.reserve(declared);
+        self.places.reserve(declared);
         for (file, f) in files {
             for entry in &f.users {
                 let Some(user) = self.user(*file, entry) else {
@@ -1360,6 +1364,12 @@ impl Validator<'_> {
         }
         let domains = [Some(user.upn.as_str()), mail.map(|m| m.value.as_str())];
         for domain in domains.into_iter().flatten().filter_map(names::domain) {
+            // A domain written the same way again finds what it found the first time (and a
+            // pair is warned about once): nearly every user repeats one of a few domains.
+            if seen.domain_texts.contains(domain) {
+                continue;
+            }
+            seen.domain_texts.insert(domain.to_string());
             let key = match_key(domain);
             let (first, first_at) = seen
                 .domains
@@ -1702,6 +1712,8 @@ fn self_text(report: &Report, file: FileId) -> &str {
 struct Lookalikes {
     users: HashMap<String, (String, Option<Span>)>,
     domains: HashMap<String, (String, Option<Span>)>,
+    /// Domains as written, each looked at once.
+    domain_texts: std::collections::HashSet<String>,
     warned: std::collections::HashSet<(String, String)>,
 }
 
