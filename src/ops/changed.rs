@@ -231,21 +231,31 @@ pub fn since(dir: &Path, git_ref: &str) -> anyhow::Result<Changed> {
     let is_yaml = |p: &String| crate::config::load::is_yaml(Path::new(p));
     old_files.retain(is_yaml);
     new_files.retain(is_yaml);
-    let mut old = Declarations::default();
-    for f in &old_files {
-        let text = git(dir, &["show", &format!("{git_ref}:{f}")]).unwrap_or_default();
-        old.add(f, &text)?;
-    }
-    let mut new = Declarations::default();
+    let old_texts: Vec<(&str, String)> = (old_files.iter())
+        .map(|f| {
+            let text = git(dir, &["show", &format!("{git_ref}:{f}")]).unwrap_or_default();
+            (f.as_str(), text)
+        })
+        .collect();
     // As the config is read: regular files inside the config directory only.
     let root = crate::fsio::Root::new(dir)?;
-    for f in &new_files {
-        let rel = Path::new(f).strip_prefix(&prefix).unwrap_or(Path::new(f));
-        let bytes = root
-            .read(&dir.join(rel), crate::config::load::MAX_FILE_BYTES)
-            .unwrap_or_default();
-        new.add(f, &String::from_utf8(bytes).unwrap_or_default())?;
-    }
+    let new_texts: Vec<(&str, String)> = (new_files.iter())
+        .map(|f| {
+            let rel = Path::new(f).strip_prefix(&prefix).unwrap_or(Path::new(f));
+            let bytes = root
+                .read(&dir.join(rel), crate::config::load::MAX_FILE_BYTES)
+                .unwrap_or_default();
+            (f.as_str(), String::from_utf8(bytes).unwrap_or_default())
+        })
+        .collect();
+    // The two sides are parsed side by side: parsing is most of this, and each side is about
+    // as large as the other.
+    let (old, new) = std::thread::scope(|scope| {
+        let old = scope.spawn(|| Declarations::of(&old_texts));
+        let new = Declarations::of(&new_texts);
+        (old.join().expect("the parser thread panicked"), new)
+    });
+    let (old, new) = (old?, new?);
     let mut files: Vec<String> = old_files.into_iter().chain(new_files).collect();
     files.sort();
     files.dedup();
@@ -260,6 +270,15 @@ pub struct Declarations {
 }
 
 impl Declarations {
+    /// The declarations of files given as (path, text).
+    fn of(files: &[(&str, String)]) -> anyhow::Result<Declarations> {
+        let mut declarations = Declarations::default();
+        for (path, text) in files {
+            declarations.add(path, text)?;
+        }
+        Ok(declarations)
+    }
+
     /// Adds a users or groups file (by its path); an empty text is no file.
     pub fn add(&mut self, path: &str, text: &str) -> anyhow::Result<()> {
         if text.trim().is_empty() {
