@@ -468,9 +468,6 @@ struct Planner<'a> {
     paths: HashMap<&'static str, AttrPath>,
     /// The members of a live resource those paths read: the rest is not parsed.
     reads: read::Members,
-    /// The mappings give the same on create as on update (no `apply: on_create`, no
-    /// default), so a user's create-flow mapping serves for its update too.
-    flows_agree: bool,
     /// Which live user each declared user matched (by declared user key).
     matched: HashMap<String, usize>,
     /// Declared users whose key matches several live users (by declared user key): the plan
@@ -494,8 +491,9 @@ impl<'a> Planner<'a> {
                 (m.target.path, path)
             })
             .collect();
-        let mut match_indexes: Vec<(&'static str, HashMap<String, Vec<usize>>)> =
-            (matching.iter()).map(|(t, _)| (*t, HashMap::new())).collect();
+        let mut match_indexes: Vec<(&'static str, HashMap<String, Vec<usize>>)> = (matching.iter())
+            .map(|(t, _)| (*t, HashMap::with_capacity(live.users.len())))
+            .collect();
         // userName is at hand; anything else means reading the resource, once for them all.
         let from_resource = read::Members::of(
             (matching.iter())
@@ -533,9 +531,7 @@ impl<'a> Planner<'a> {
                 .collect(),
             reads: read::Members::of(paths.values()),
             paths,
-            flows_agree: (mappings.iter())
-                .all(|m| m.apply != Apply::OnCreate && m.default.is_none()),
-            matched: HashMap::new(),
+            matched: HashMap::with_capacity(config.users.len()),
             ambiguous: HashMap::new(),
             created: BTreeSet::new(),
             changes: Vec::new(),
@@ -565,23 +561,24 @@ impl<'a> Planner<'a> {
         // Each declared user's key, normalised once.
         let keys: Vec<String> = users.iter().map(User::key).collect();
         // Match every declared user first, so manager and member references resolve whatever
-        // the order of declaration. Each one's create-flow mapping is kept where it is used
-        // again below, rather than evaluated again.
+        // the order of declaration. The create-flow mapping of a user who matches no one is
+        // kept, for the two uses below (keeping every user's took 70 MB for 100,000 users,
+        // and saved no CPU).
         let mut create_mapped = Vec::with_capacity(users.len());
         for (u, key) in users.iter().zip(&keys) {
             let mapped = mapping::map_user(mappings, u, true, Flow::Create);
-            let keep = match self.find_live(&mapped) {
+            let kept = match self.find_live(&mapped) {
                 Found::One(i) => {
                     self.matched.insert(key.clone(), i);
-                    self.flows_agree
+                    None
                 }
                 Found::Many(live) => {
                     self.ambiguous.insert(key.clone(), live);
-                    false
+                    None
                 }
-                Found::None => true,
+                Found::None => Some(mapped),
             };
-            create_mapped.push(keep.then_some(mapped));
+            create_mapped.push(kept);
         }
         if let (true, Some(users)) = (scope.targeted, scope.users.as_mut()) {
             self.needed_managers(users);
@@ -793,7 +790,7 @@ impl<'a> Planner<'a> {
         // Validation evaluated every mapping already; a failure here means the config changed
         // under us, and skipping the user is the safe answer.
         let mapped = match create_mapped {
-            Some(m) if !expired && (flow == Flow::Create || self.flows_agree) => m,
+            Some(m) if !expired && flow == Flow::Create => m,
             _ => mapping::map_user(&self.config.settings.user_mappings, u, !expired, flow),
         };
         let Ok(mapped) = mapped else {

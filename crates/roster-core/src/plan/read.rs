@@ -150,7 +150,12 @@ mod tests {
         for p in &paths {
             assert_eq!(p.get(&read), p.get(&resource), "{p:?}");
         }
-        let kept: Vec<&str> = read.as_object().unwrap().keys().map(String::as_str).collect();
+        let kept: Vec<&str> = read
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
             kept,
             [
