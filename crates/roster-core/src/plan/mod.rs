@@ -556,16 +556,16 @@ impl<'a> Planner<'a> {
         // `--target`: the users whose team memberships are planned (not the managers below).
         let members_of = scope.users.clone().filter(|_| scope.targeted);
         let config = self.config;
-        let users = &config.users;
+        let declared = &config.users;
         let mappings = &config.settings.user_mappings;
         // Each declared user's key, normalised once.
-        let keys: Vec<String> = users.iter().map(User::key).collect();
+        let keys: Vec<String> = declared.iter().map(User::key).collect();
         // Match every declared user first, so manager and member references resolve whatever
         // the order of declaration. The create-flow mapping of a user who matches no one is
         // kept, for the two uses below (keeping every user's took 70 MB for 100,000 users,
         // and saved no CPU).
-        let mut create_mapped = Vec::with_capacity(users.len());
-        for (u, key) in users.iter().zip(&keys) {
+        let mut create_mapped = Vec::with_capacity(declared.len());
+        for (u, key) in declared.iter().zip(&keys) {
             let mapped = mapping::map_user(mappings, u, true, Flow::Create);
             let kept = match self.find_live(&mapped) {
                 Found::One(i) => {
@@ -584,7 +584,7 @@ impl<'a> Planner<'a> {
             self.needed_managers(users);
         }
         // And know who will be created, so a manager who will not exist is never referred to.
-        for ((u, key), kept) in users.iter().zip(&keys).zip(&create_mapped) {
+        for ((u, key), kept) in declared.iter().zip(&keys).zip(&create_mapped) {
             if !self.matched.contains_key(key)
                 && !self.ambiguous.contains_key(key)
                 && in_scope(&scope.users, key)
@@ -603,7 +603,7 @@ impl<'a> Planner<'a> {
                 }
             }
         }
-        for ((u, key), kept) in users.iter().zip(&keys).zip(create_mapped) {
+        for ((u, key), kept) in declared.iter().zip(&keys).zip(create_mapped) {
             if in_scope(&scope.users, key) {
                 self.user(u, key, kept);
             }
@@ -729,8 +729,7 @@ impl<'a> Planner<'a> {
     }
 
     /// The live user a declared one matches: by the first matching target (in precedence
-    /// order) whose value some live user has.
-    /// `mapped` is the user's create-flow mapping, in scope.
+    /// order) whose value some live user has, in its create-flow `mapped` (in scope).
     fn find_live(&self, mapped: &Result<Mapped, Vec<MappingError>>) -> Found {
         let Ok(mapped) = mapped else {
             return Found::None;
