@@ -98,6 +98,11 @@ impl LiveUser {
     pub fn resource(&self) -> Json {
         serde_json::from_str(&self.resource).expect("the text was written from a JSON value")
     }
+
+    /// The resource's JSON text, for a caller that parses only the parts it reads.
+    pub fn resource_text(&self) -> &str {
+        &self.resource
+    }
 }
 
 impl LiveGroup {
