@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::config::model::Profile;
 use crate::config::validate::check_profile_url;
 use crate::diagnostics::Diagnostic;
-use crate::plan::{Live, LiveGroup, LiveUser};
+use crate::plan::{Live, LiveGroup};
 use crate::scim::client::{
     ClientConfig, ClientError, Features, ListStop, LogSink, ReadClient, Secret, WriteClient,
     redact_url,

@@ -184,7 +184,7 @@ impl ReadClient {
         let want = crate::names::match_key(value);
         if !self.filter.load(Ordering::Relaxed) {
             // The server cannot filter (it would answer 501): read the list and match here.
-            let all = self.list(kind, Arc::new(|r| r)).await?;
+            let all = self.list(kind, Arc::new(|r: Resource| r)).await?;
             return Ok(all.into_iter().find(|r| {
                 r.str_attr(attr)
                     .is_some_and(|v| crate::names::match_key(v) == want)

@@ -363,12 +363,7 @@ mod tests {
             br#"{"resources":[{"id":"9"}],"Resources":[{"id":"8"},{"id":"7"}]}"#,
             br#"[{"id":"9"},{"id":"10"}]"#,
             br#"[]"#,
-            b"{
-  "Resources": [
-    {"id": "1", "userName": "a@x.io"}
-  ],
-  "totalResults": " 3 "
-}",
+            b"{\n  \"Resources\": [\n    {\"id\": \"1\", \"userName\": \"a@x.io\"}\n  ],\n  \"totalResults\": \" 3 \"\n}",
         ] {
             let want = ListPage::parse(body).unwrap();
             let got = UserText::parse_page(body).unwrap();
