@@ -110,8 +110,7 @@ impl Listed for Resource {
 /// and checked as parsing it would check it.
 impl Listed for UserText {
     fn parse_page(body: &[u8]) -> Result<ListPage<UserText>, String> {
-        let page: RawPage =
-            serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+        let page: RawPage = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
         let (list, others) = match page {
             RawPage::Array(items) => (Some(RawPage::Array(items)), BTreeMap::new()),
             RawPage::Object { list, others } => (list.map(|l| *l), others),
@@ -373,7 +372,7 @@ mod tests {
                 (want.total_results, want.start_index, want.items_per_page),
                 "{shown}"
             );
-            let ids = |p: &ListPage<UserText>| p.resources.iter().map(Listed::listed_id).collect();
+            let ids = |p: &ListPage<UserText>| p.resources.iter().map(Listed::listed_id).collect::<Vec<_>>();
             let want_ids: Vec<_> = want.resources.iter().map(Resource::id).collect();
             assert_eq!(ids(&got), want_ids, "{shown}");
         }

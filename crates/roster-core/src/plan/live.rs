@@ -489,7 +489,11 @@ mod tests {
             assert!(serde_json::from_str::<Json>(text).is_err(), "{text}");
             assert!(UserText::parse(text).is_err(), "{text}");
         }
-        let deep = format!("{{\"id\":\"1\",\"x\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+        let deep = format!(
+            "{{\"id\":\"1\",\"x\":{}1{}}}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
         assert!(serde_json::from_str::<Json>(&deep).is_err());
         assert!(UserText::parse(&deep).is_err());
         assert_eq!(
