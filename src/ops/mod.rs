@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::config::model::Profile;
 use crate::config::validate::check_profile_url;
 use crate::diagnostics::Diagnostic;
-use crate::plan::{Live, LiveGroup, LiveUser};
+use crate::plan::{Live, LiveGroup};
 use crate::scim::client::{
     ClientConfig, ClientError, Features, ListStop, LogSink, ReadClient, Secret, WriteClient,
     redact_url,
@@ -408,19 +408,19 @@ pub async fn read_live_with(
     progress: Option<Progress>,
     notes: &mut Notes,
 ) -> Result<Live, ClientError> {
-    // Users become `LiveUser`s page by page: holding every parsed resource at once would
-    // take about 4 kB a user (400 MB for 100,000).
+    // Users become `LiveUser`s page by page, from their text: a parsed resource takes about
+    // 4 kB a user (400 MB for 100,000), and building it most of the time of a read.
     let read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let keep = move |r: crate::scim::client::Resource| {
+    let keep = move |u: crate::plan::UserText| {
         let n = read.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         if let Some(p) = &progress
             && n.is_multiple_of(100)
         {
             p(n);
         }
-        LiveUser::from_resource(r.into_value())
+        u.into_live()
     };
-    let (users, groups) = tokio::join!(client.list_users_with(keep), client.list_groups());
+    let (users, groups) = tokio::join!(client.list_user_texts_with(keep), client.list_groups());
     let mut live = Live {
         complete: true,
         ..Live::default()

@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
 
-use super::resource::{ListPage, Resource};
+use super::resource::{ListPage, Listed};
 use crate::retry::plain_duration;
 
 /// The most resources one list may hold: ten times the largest organisation roster is meant
@@ -136,16 +136,16 @@ impl<T> Kept<T> {
     /// at once (100,000 parsed users take about 400 MB). A resource without an id is an
     /// error: it could not be matched to a declared user, and dropping it silently would make
     /// the plan create a duplicate.
-    pub(crate) fn from_page(
-        page: ListPage,
-        keep: &dyn Fn(Resource) -> T,
+    pub(crate) fn from_page<R: Listed>(
+        page: ListPage<R>,
+        keep: &dyn Fn(R) -> T,
     ) -> Result<Kept<T>, String> {
         let items = page
             .resources
             .into_iter()
             .map(|r| {
                 let id = r
-                    .id()
+                    .listed_id()
                     .ok_or_else(|| "a listed resource has no `id`".to_string())?;
                 Ok((id, keep(r)))
             })
@@ -291,6 +291,7 @@ pub(crate) fn window(next: u64, step: u64, total: u64, at_most: usize) -> Vec<u6
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::client::Resource;
     use serde_json::json;
 
     fn list_page(ids: &[u64], total: Option<u64>) -> ListPage {

@@ -14,12 +14,13 @@ use super::config::ClientConfig;
 use super::error::ClientError;
 use super::features::Features;
 use super::paging::{Collector, Kept, ListStop, window};
-use super::resource::{ListPage, Resource, encode_segment, eq_filter};
+use super::resource::{ListPage, Listed, Resource, encode_segment, eq_filter};
 use super::transport::{Reader, Response};
 use crate::http::{Method, Stats, Usage};
+use crate::plan::UserText;
 
 /// What a listing keeps of each resource; shared by the tasks that read pages.
-type Keep<T> = Arc<dyn Fn(Resource) -> T + Send + Sync>;
+type Keep<R, T> = Arc<dyn Fn(R) -> T + Send + Sync>;
 
 /// Read-only access to a SCIM server. Cheap to clone; clones share pacing and stats.
 #[derive(Clone)]
@@ -90,6 +91,16 @@ impl ReadClient {
     pub async fn list_users_with<T: Send + 'static>(
         &self,
         keep: impl Fn(Resource) -> T + Send + Sync + 'static,
+    ) -> Result<Vec<T>, ClientError> {
+        self.list("Users", Arc::new(keep)).await
+    }
+
+    /// Every user as its text and the fields a plan reads ([`UserText`]), each passed through
+    /// `keep` as soon as its page is read. Cheaper than [`ReadClient::list_users_with`]: no
+    /// `Value` is built for a user.
+    pub async fn list_user_texts_with<T: Send + 'static>(
+        &self,
+        keep: impl Fn(UserText) -> T + Send + Sync + 'static,
     ) -> Result<Vec<T>, ClientError> {
         self.list("Users", Arc::new(keep)).await
     }
@@ -173,7 +184,7 @@ impl ReadClient {
         let want = crate::names::match_key(value);
         if !self.filter.load(Ordering::Relaxed) {
             // The server cannot filter (it would answer 501): read the list and match here.
-            let all = self.list(kind, Arc::new(|r| r)).await?;
+            let all = self.list(kind, Arc::new(|r: Resource| r)).await?;
             return Ok(all.into_iter().find(|r| {
                 r.str_attr(attr)
                     .is_some_and(|v| crate::names::match_key(v) == want)
@@ -204,10 +215,10 @@ impl ReadClient {
 
     /// Reads every page of `kind`, passing each resource through `keep` as its page arrives.
     /// See `paging.rs` for the server behaviours this survives, and for the ones it stops.
-    async fn list<T: Send + 'static>(
+    async fn list<R: Listed + 'static, T: Send + 'static>(
         &self,
         kind: &'static str,
-        keep: Keep<T>,
+        keep: Keep<R, T>,
     ) -> Result<Vec<T>, ClientError> {
         let deadline = self.reader.read_deadline();
         let count = self.page_size();
@@ -278,28 +289,28 @@ impl ReadClient {
         self.finish(collector, kind)
     }
 
-    async fn page(
+    async fn page<R: Listed>(
         &self,
         kind: &'static str,
         start: u64,
         count: u32,
         deadline: (Instant, Duration),
-    ) -> Result<ListPage, ClientError> {
+    ) -> Result<ListPage<R>, ClientError> {
         let query = vec![
             ("startIndex", start.to_string()),
             ("count", count.to_string()),
         ];
         let response = self.reader.get_until(kind, query, Some(deadline)).await?;
-        ListPage::parse(&response.body).map_err(|e| response.invalid(e))
+        R::parse_page(&response.body).map_err(|e| response.invalid(e))
     }
 
     /// One page, its resources passed through `keep`.
-    async fn kept_page<T>(
+    async fn kept_page<R: Listed, T>(
         &self,
         kind: &'static str,
         start: u64,
         count: u32,
-        keep: &Keep<T>,
+        keep: &Keep<R, T>,
         deadline: (Instant, Duration),
     ) -> Result<Kept<T>, ClientError> {
         let page = self.page(kind, start, count, deadline).await?;
@@ -312,12 +323,12 @@ impl ReadClient {
 
     /// Fetches the pages at `starts` concurrently (at most `max_reads` at once; pacing bounds
     /// them further), sorted by start. The first error cancels the rest.
-    async fn fetch_pages<T: Send + 'static>(
+    async fn fetch_pages<R: Listed + 'static, T: Send + 'static>(
         &self,
         kind: &'static str,
         starts: Vec<u64>,
         count: u32,
-        keep: &Keep<T>,
+        keep: &Keep<R, T>,
         deadline: (Instant, Duration),
     ) -> Result<Vec<(u64, Kept<T>)>, ClientError> {
         let mut pending = starts.into_iter();

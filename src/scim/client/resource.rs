@@ -4,8 +4,15 @@
 //! responses without `startIndex`/`itemsPerPage`), so resources stay `serde_json::Value` and
 //! only the fields the client needs are read, accepting either form. No IO here.
 
+use std::collections::BTreeMap;
+use std::fmt;
+
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::plan::UserText;
 
 /// One SCIM resource (a user, a group, the service provider configuration) as the server sent it.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,12 +66,152 @@ fn json_count(v: Option<&Value>) -> Option<u64> {
 }
 
 /// One page of a list response (RFC 7644 §3.4.2), with the optional fields optional.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ListPage {
-    pub resources: Vec<Resource>,
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPage<R = Resource> {
+    pub resources: Vec<R>,
     pub total_results: Option<u64>,
     pub start_index: Option<u64>,
     pub items_per_page: Option<u64>,
+}
+
+impl<R> Default for ListPage<R> {
+    fn default() -> Self {
+        ListPage {
+            resources: Vec::new(),
+            total_results: None,
+            start_index: None,
+            items_per_page: None,
+        }
+    }
+}
+
+/// What a list response's resources are read into: each parsed ([`Resource`]), or each user
+/// kept as its text with the fields a plan needs ([`UserText`]).
+pub(crate) trait Listed: Sized {
+    /// Parses a list response; see [`ListPage::parse`].
+    fn parse_page(body: &[u8]) -> Result<ListPage<Self>, String>;
+
+    /// The resource's `id`, a string or a number on the wire.
+    fn listed_id(&self) -> Option<String>;
+}
+
+impl Listed for Resource {
+    fn parse_page(body: &[u8]) -> Result<ListPage, String> {
+        ListPage::parse(body)
+    }
+
+    fn listed_id(&self) -> Option<String> {
+        self.id()
+    }
+}
+
+/// Users read from their text: a `Value` tree per user took most of the CPU of reading a large
+/// organisation. The page is read as [`ListPage::parse`] reads it, each resource kept as text
+/// and checked as parsing it would check it.
+impl Listed for UserText {
+    fn parse_page(body: &[u8]) -> Result<ListPage<UserText>, String> {
+        let page: RawPage = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+        let (list, others) = match page {
+            RawPage::Array(items) => (Some(RawPage::Array(items)), BTreeMap::new()),
+            RawPage::Object { list, others } => (list.map(|l| *l), others),
+            RawPage::Null | RawPage::Scalar => {
+                return Err("expected a list response object".to_string());
+            }
+        };
+        let list = match list {
+            None | Some(RawPage::Null) => Vec::new(),
+            Some(RawPage::Array(items)) => items,
+            Some(_) => return Err("`Resources` is not a list".to_string()),
+        };
+        let resources = list
+            .into_iter()
+            .map(|item| {
+                if !item.get().starts_with('{') {
+                    return Err("`Resources` holds something that is not an object".to_string());
+                }
+                UserText::parse(item.get())
+            })
+            .collect::<Result<_, _>>()?;
+        let count = |key: &str| json_count(others.get(key));
+        Ok(ListPage {
+            resources,
+            total_results: count("totalResults"),
+            start_index: count("startIndex"),
+            items_per_page: count("itemsPerPage"),
+        })
+    }
+
+    fn listed_id(&self) -> Option<String> {
+        self.id().map(str::to_string)
+    }
+}
+
+/// A list response, or its `Resources`, with the resources unparsed.
+enum RawPage<'a> {
+    Array(Vec<&'a RawValue>),
+    Object {
+        /// `Resources`, else `resources`.
+        list: Option<Box<RawPage<'a>>>,
+        /// Every other member, parsed as the whole page once was, so that a page holding what
+        /// a `Value` cannot is refused as before.
+        others: BTreeMap<String, Value>,
+    },
+    Null,
+    Scalar,
+}
+
+impl<'de> Deserialize<'de> for RawPage<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawPage<'de>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawPage<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list response")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawPage<'de>, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(RawPage::Array(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawPage<'de>, A::Error> {
+                let (mut upper, mut lower, mut others) = (None, None, BTreeMap::new());
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "Resources" => upper = Some(Box::new(map.next_value()?)),
+                        "resources" => lower = Some(Box::new(map.next_value()?)),
+                        _ => {
+                            others.insert(key, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(RawPage::Object {
+                    list: upper.or(lower),
+                    others,
+                })
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<RawPage<'de>, E> {
+                Ok(RawPage::Null)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawPage<'de>, E> {
+                Ok(RawPage::Scalar)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawPage<'de>, E> {
+                Ok(RawPage::Scalar)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawPage<'de>, E> {
+                Ok(RawPage::Scalar)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawPage<'de>, E> {
+                Ok(RawPage::Scalar)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<RawPage<'de>, E> {
+                Ok(RawPage::Scalar)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl ListPage {
@@ -199,6 +346,60 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(bad)
             );
+        }
+    }
+
+    /// Users read from their text come from the same pages, with the same counts and errors.
+    #[test]
+    fn user_text_pages_read_as_value_pages() {
+        for body in [
+            &br#"{"Resources":[{"id":"1","userName":"a@x.io"}],"totalResults":1,
+                "schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"]}"#[..],
+            br#"{"Resources":[{"id":1},{"id":2}],"totalResults":"5","startIndex":1,"itemsPerPage":2}"#,
+            br#"{"totalResults":0}"#,
+            br#"{"Resources":null,"resources":[{"id":"9"}]}"#,
+            br#"{"resources":[{"id":"9"}]}"#,
+            br#"{"resources":[{"id":"9"}],"Resources":[{"id":"8"},{"id":"7"}]}"#,
+            br#"[{"id":"9"},{"id":"10"}]"#,
+            br#"[]"#,
+            b"{\n  \"Resources\": [\n    {\"id\": \"1\", \"userName\": \"a@x.io\"}\n  ],\n  \"totalResults\": \" 3 \"\n}",
+        ] {
+            let want = ListPage::parse(body).unwrap();
+            let got = UserText::parse_page(body).unwrap();
+            let shown = String::from_utf8_lossy(body);
+            assert_eq!(
+                (got.total_results, got.start_index, got.items_per_page),
+                (want.total_results, want.start_index, want.items_per_page),
+                "{shown}"
+            );
+            let ids = |p: &ListPage<UserText>| p.resources.iter().map(Listed::listed_id).collect::<Vec<_>>();
+            let want_ids: Vec<_> = want.resources.iter().map(Resource::id).collect();
+            assert_eq!(ids(&got), want_ids, "{shown}");
+        }
+        for bad in [
+            &b"<html>"[..],
+            b"42",
+            b"null",
+            b"\"x\"",
+            br#"{"Resources":{}}"#,
+            br#"{"Resources":"x"}"#,
+            br#"{"Resources":[1]}"#,
+            br#"{"Resources":[[]]}"#,
+            br#"{"Resources":[{"id":"1","x":"\ud800"}]}"#,
+            br#"{"Resources":[{"id":"1"}],"totalResults":1e999}"#,
+            br#"{"Resources":[{"id":"1"}]} x"#,
+        ] {
+            let shown = String::from_utf8_lossy(bad);
+            let want = ListPage::parse(bad).unwrap_err();
+            let got = UserText::parse_page(bad).unwrap_err();
+            assert_eq!(
+                got.starts_with("not JSON"),
+                want.starts_with("not JSON"),
+                "{shown}: {got} / {want}"
+            );
+            if !want.starts_with("not JSON") {
+                assert_eq!(got, want, "{shown}");
+            }
         }
     }
 

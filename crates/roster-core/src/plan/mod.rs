@@ -28,7 +28,7 @@ pub use crate::names::match_key;
 use crate::names::same_name;
 use crate::scim::AttrPath;
 use crate::teams;
-pub use live::{Live, LiveGroup, LiveUser, ReportedUsers};
+pub use live::{Live, LiveGroup, LiveUser, ReportedUsers, UserText};
 
 /// What the target can do that matters for planning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
