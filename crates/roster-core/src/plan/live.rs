@@ -112,6 +112,11 @@ impl LiveUser {
         serde_json::from_str(&self.resource)
             .expect("the text was written from a JSON value or parsed as one")
     }
+
+    /// The resource's JSON text, for a caller that parses only the parts it reads.
+    pub fn resource_text(&self) -> &str {
+        &self.resource
+    }
 }
 
 /// A listed user resource, its fields read from its JSON text in one pass without building a
@@ -170,31 +175,17 @@ impl UserText {
 }
 
 /// `text` without the line breaks and indentation of a pretty-printing server, which would
-/// double the memory a read organisation takes. Only multi-line text is rewritten: a raw line
-/// break cannot be inside a JSON string, so finding none is one fast scan.
+/// double the memory a read organisation takes. Only multi-line text is rewritten (a raw line
+/// break cannot be inside a JSON string, so finding none is one fast scan), by serde_json
+/// itself: [`UserText::parse`] has already checked that it parses.
 fn compact(text: &str) -> Box<str> {
     if !text.as_bytes().contains(&b'\n') {
         return text.into();
     }
-    let mut out = String::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in text.chars() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-        } else if matches!(c, ' ' | '\t' | '\n' | '\r') {
-            continue;
-        } else if c == '"' {
-            in_string = true;
-        }
-        out.push(c);
-    }
-    out.into_boxed_str()
+    serde_json::from_str::<Json>(text)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| text.to_string())
+        .into_boxed_str()
 }
 
 /// The fields of a user resource [`UserText`] reads, as `AttrPath::get` and `Value::get` would
@@ -389,11 +380,6 @@ impl<'de, R: ReadObject<'de>> Visitor<'de> for NotObject<R> {
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
-    }
-
-    /// The resource's JSON text, for a caller that parses only the parts it reads.
-    pub fn resource_text(&self) -> &str {
-        &self.resource
     }
 }
 
