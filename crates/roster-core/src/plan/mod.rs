@@ -1422,7 +1422,10 @@ fn show(v: &MappedValue) -> Json {
     }
 }
 
-/// [`equal`] of the value [`show`] gives for a mapped value, without building it.
+/// Whether a live value already equals the desired one, without building the desired JSON.
+/// userName and emails compare by [`match_key`] (no case, either normal form), because Asana
+/// and email do; booleans and numbers compare leniently; a manager reference compares as the
+/// name [`show`] gives it, and a list of them as the list.
 fn equal_mapped(path: &str, live: &Json, desired: &MappedValue) -> bool {
     match (live, desired) {
         (Json::String(a), MappedValue::String(b))
@@ -1434,22 +1437,8 @@ fn equal_mapped(path: &str, live: &Json, desired: &MappedValue) -> bool {
         (Json::Number(n), MappedValue::String(s)) => n.to_string() == *s,
         (_, MappedValue::String(_)) => false,
         (l, MappedValue::Boolean(b)) => live::boolean(l) == Some(*b),
-        (l, other) => equal(path, l, &show(other)),
-    }
-}
-
-/// Whether a live value already equals the desired one. userName and emails compare by
-/// [`match_key`] (no case, either normal form), because Asana and email do; booleans and
-/// numbers compare leniently.
-fn equal(path: &str, live: &Json, desired: &Json) -> bool {
-    match (live, desired) {
-        (Json::String(a), Json::String(b)) if path == "userName" || path.starts_with("emails") => {
-            same_name(a, b)
-        }
-        (Json::String(a), Json::String(b)) => a == b,
-        (l, Json::Bool(b)) => live::boolean(l) == Some(*b),
-        (Json::Number(n), Json::String(s)) => n.to_string() == *s,
-        (a, b) => a == b,
+        (l, MappedValue::UserRef(u)) => equal_mapped(path, l, &MappedValue::String(match_key(u))),
+        (l, refs @ MappedValue::UserRefs(_)) => *l == show(refs),
     }
 }
 
