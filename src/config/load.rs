@@ -8,10 +8,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
-
 use super::model::Config;
-use super::parse::{Parsed, Problem, RawConfig, parse_text, record};
+use super::parse::{Parsed, Problem, RawConfig, RawFile, parse_text, record};
 use super::raw::{RawGroupsFile, RawUsersFile};
 use crate::diagnostics::{Diagnostic, Report, Span};
 use crate::fsio::{FileError, Root, Walk};
@@ -123,7 +121,7 @@ fn list(root: &Root, dir: &Path, sub: &str, report: &mut Report) -> Vec<PathBuf>
 }
 
 /// Parses files on every core; results come back in the order of `paths`.
-fn parse_all<T: DeserializeOwned + Send>(root: &Root, paths: &[PathBuf]) -> Vec<Parsed<T>> {
+fn parse_all<T: RawFile + Send>(root: &Root, paths: &[PathBuf]) -> Vec<Parsed<T>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(paths.len())
@@ -157,7 +155,7 @@ fn display_path(path: &Path) -> PathBuf {
     path.strip_prefix(".").unwrap_or(path).to_path_buf()
 }
 
-fn parse_file<T: DeserializeOwned>(root: &Root, path: &Path) -> Parsed<T> {
+fn parse_file<T: RawFile>(root: &Root, path: &Path) -> Parsed<T> {
     let display = display_path(path);
     // A file that was not read is shown as an empty text: its diagnostic names the file (and a
     // GitHub annotation lands on it) without quoting a byte of whatever is behind it.

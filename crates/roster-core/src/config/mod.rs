@@ -7,6 +7,7 @@
 
 pub mod model;
 pub mod parse;
+mod plain;
 pub mod raw;
 pub mod schema;
 pub mod validate;

@@ -45,8 +45,28 @@ pub struct Problem {
     pub hint: Option<String>,
 }
 
+/// A config file's raw type. Users files in the plain style `roster import` writes are read
+/// without the YAML parser's machinery ([`super::plain`], the same values and spans); every
+/// other file, and every problem, is serde-saphyr's.
+pub trait RawFile: DeserializeOwned {
+    /// The file read without the YAML parser, or `None` to leave it to the parser.
+    fn read_plain(_text: &str) -> Option<Self> {
+        None
+    }
+}
+
+impl RawFile for RawSettings {}
+
+impl RawFile for RawGroupsFile {}
+
+impl RawFile for RawUsersFile {
+    fn read_plain(text: &str) -> Option<Self> {
+        super::plain::users_file(text)
+    }
+}
+
 /// Parses one declarations file's text into its raw type; the error is a one-line message.
-pub fn parse_raw<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+pub fn parse_raw<T: RawFile>(text: &str) -> Result<T, String> {
     match parse_text::<T>(PathBuf::new(), text.to_string()).result {
         Ok(v) => Ok(v),
         Err(p) => Err(p.message),
@@ -54,20 +74,31 @@ pub fn parse_raw<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 }
 
 /// Parses text already in memory, as if read from `display`.
-pub fn parse_text<T: DeserializeOwned>(display: PathBuf, text: String) -> Parsed<T> {
+pub fn parse_text<T: RawFile>(display: PathBuf, text: String) -> Parsed<T> {
+    if let Some(value) = T::read_plain(&text) {
+        return Parsed {
+            display,
+            text,
+            result: Ok(value),
+        };
+    }
+    let result = parse_yaml(&text);
+    Parsed {
+        display,
+        text,
+        result,
+    }
+}
+
+/// Parses text with the YAML parser, whatever its style.
+pub(super) fn parse_yaml<T: DeserializeOwned>(text: &str) -> Result<T, Problem> {
     let options = serde_saphyr::options! {
         budget: Some(budget()),
         alias_limits: alias_limits(),
         with_snippet: false,
         strict_booleans: true,
     };
-    let result = serde_saphyr::from_str_with_options::<T>(&text, options)
-        .map_err(|e| yaml_problem(&text, &e));
-    Parsed {
-        display,
-        text,
-        result,
-    }
+    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| yaml_problem(text, &e))
 }
 
 /// Parses config files given as text (tests, and configs generated in memory). `users` and

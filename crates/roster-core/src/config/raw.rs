@@ -29,6 +29,16 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Spanned<T> {
 }
 
 impl<T> Spanned<T> {
+    /// A value read at `range` of its file without serde ([`super::plain`]).
+    pub(crate) fn new(value: T, range: std::ops::Range<usize>) -> Spanned<T> {
+        let offset = |o: usize| u32::try_from(o).unwrap_or(u32::MAX);
+        Spanned {
+            value,
+            start: offset(range.start),
+            end: offset(range.end),
+        }
+    }
+
     /// Byte range of the value in its file.
     pub fn range(&self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
@@ -358,7 +368,7 @@ pub struct RawUsersFile {
 
 /// A user, in Microsoft Graph's vocabulary, so a user written by hand and a user read from Entra
 /// go through the same mappings.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", rename = "User")]
 pub struct RawUser {
     /// Sign-in name. Required and unique (case-insensitive); mapped to the SCIM `userName` by
@@ -434,6 +444,34 @@ pub struct RawUser {
     /// `policy.expiry_warning_days`.
     #[serde(default)]
     pub expires: Option<Spanned<RawExpiry>>,
+}
+
+impl RawUser {
+    /// The text field written `key` in a file ([`super::plain`] sets them by name); `None`
+    /// for a key that is not one. The tests check these names against the schema's.
+    pub(crate) fn text_field(&mut self, key: &str) -> Option<&mut Option<Spanned<String>>> {
+        Some(match key {
+            "userPrincipalName" => &mut self.user_principal_name,
+            "mail" => &mut self.mail,
+            "displayName" => &mut self.display_name,
+            "givenName" => &mut self.given_name,
+            "surname" => &mut self.surname,
+            "jobTitle" => &mut self.job_title,
+            "department" => &mut self.department,
+            "companyName" => &mut self.company_name,
+            "employeeId" => &mut self.employee_id,
+            "employeeType" => &mut self.employee_type,
+            "manager" => &mut self.manager,
+            "city" => &mut self.city,
+            "state" => &mut self.state,
+            "country" => &mut self.country,
+            "officeLocation" => &mut self.office_location,
+            "telephoneNumber" => &mut self.telephone_number,
+            "mobilePhone" => &mut self.mobile_phone,
+            "preferredLanguage" => &mut self.preferred_language,
+            _ => return None,
+        })
+    }
 }
 
 /// `expires:` as written: a date or a timestamp, checked by validation (a number or a boolean
