@@ -33,19 +33,27 @@ struct SourceFile {
     /// The path as the user should see it (relative to where they ran roster).
     display: PathBuf,
     text: String,
-    /// Byte offset where each line starts.
-    line_starts: Vec<usize>,
+    /// Byte offset where each line starts, worked out when a diagnostic first needs it (most
+    /// files read have none).
+    line_starts: std::sync::OnceLock<Vec<usize>>,
+}
+
+impl SourceFile {
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
+    }
 }
 
 impl Sources {
     pub fn add(&mut self, display: PathBuf, text: String) -> FileId {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         self.files.push(SourceFile {
             display,
             text,
-            line_starts,
+            line_starts: std::sync::OnceLock::new(),
         });
         self.files.len() - 1
     }
@@ -69,8 +77,9 @@ impl Sources {
     pub fn line_col(&self, file: FileId, offset: usize) -> (usize, usize) {
         let f = &self.files[file];
         let offset = offset.min(f.text.len());
-        let line = f.line_starts.partition_point(|&s| s <= offset) - 1;
-        let start = f.line_starts[line];
+        let line_starts = f.line_starts();
+        let line = line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = line_starts[line];
         let col = f
             .text
             .get(start..offset)
@@ -80,8 +89,9 @@ impl Sources {
 
     fn line_text(&self, file: FileId, line: usize) -> &str {
         let f = &self.files[file];
-        let start = f.line_starts[line - 1];
-        let end = f.line_starts.get(line).map_or(f.text.len(), |&e| e);
+        let line_starts = f.line_starts();
+        let start = line_starts[line - 1];
+        let end = line_starts.get(line).map_or(f.text.len(), |&e| e);
         f.text[start..end].trim_end_matches(['\n', '\r'])
     }
 }

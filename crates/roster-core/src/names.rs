@@ -46,11 +46,16 @@ pub fn skeleton(s: &str) -> String {
     // the whole is theirs joined (the same result, without normalising each name twice).
     if key.is_ascii() {
         let table = ascii_skeletons();
-        if key.bytes().all(|b| table[usize::from(b)].is_some()) {
-            return key
-                .bytes()
-                .filter_map(|b| table[usize::from(b)].as_deref())
-                .collect();
+        let mut joined = String::with_capacity(key.len());
+        let all_ascii = key.bytes().all(|b| match &table[usize::from(b)] {
+            Some(s) => {
+                joined.push_str(s);
+                true
+            }
+            None => false,
+        });
+        if all_ascii {
+            return joined;
         }
     }
     unicode_security::skeleton(&key).collect()

@@ -44,7 +44,7 @@ pub fn users_file(text: &str) -> Option<RawUsersFile> {
         }
         if rest.starts_with('#') {
             // A comment, unless it holds a character YAML may take for a line break.
-            if !printable(rest) {
+            if !rest.chars().all(printable) {
                 return None;
             }
             continue;
@@ -81,7 +81,8 @@ pub fn users_file(text: &str) -> Option<RawUsersFile> {
 
 /// One `key: value` line of a user, the key starting at byte `at` of the file.
 fn field(user: &mut RawUser, at: usize, entry: &str) -> Option<()> {
-    let (key, value) = entry.split_once(": ")?;
+    let key = &entry[..entry.bytes().take_while(u8::is_ascii_alphabetic).count()];
+    let value = entry[key.len()..].strip_prefix(": ")?;
     let value_at = at + key.len() + 2;
     let (text, len) = scalar(value)?;
     let span = value_at..value_at + len;
@@ -115,32 +116,28 @@ fn scalar(value: &str) -> Option<(&str, usize)> {
         if let Some(inner) = value.strip_prefix(quote) {
             let inner = inner.strip_suffix(quote)?;
             let escapes = inner.contains(quote) || (quote == '"' && inner.contains('\\'));
-            return (!escapes && printable(inner)).then_some((inner, value.len()));
+            return (!escapes && inner.chars().all(printable)).then_some((inner, value.len()));
         }
     }
     let first = value.chars().next()?;
     // An indicator, a space or a flow character first, a comment, a mapping value inside, a
     // trailing space or a null all mean something else in YAML (or might).
     let plain = (first.is_ascii_alphanumeric() || (!first.is_ascii() && first.is_alphabetic()))
-        && !value.contains([':', '#', '[', ']', '{', '}', '\t'])
         && !value.ends_with(' ')
         && !matches!(value, "null" | "Null" | "NULL")
-        && printable(value);
+        && (value.chars()).all(|c| printable(c) && !matches!(c, ':' | '#' | '[' | ']' | '{' | '}'));
     plain.then_some((value, value.len()))
 }
 
-/// Whether every character is one YAML allows in a scalar without escaping and reads the
-/// same in YAML 1.1 and 1.2 (no line or paragraph separators).
-fn printable(s: &str) -> bool {
-    if s.is_ascii() {
-        return s.bytes().all(|b| (b' '..=b'~').contains(&b));
-    }
-    s.chars().all(|c| match c {
+/// Whether YAML allows the character in a scalar without escaping and reads it the same in
+/// YAML 1.1 and 1.2 (not a tab, a line break or a line or paragraph separator).
+fn printable(c: char) -> bool {
+    match c {
         ' '..='~' => true,
-        '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => false,
+        '\u{2028}' | '\u{2029}' | '\u{feff}' => false,
         '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'.. => true,
         _ => false,
-    })
+    }
 }
 
 #[cfg(test)]

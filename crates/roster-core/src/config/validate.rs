@@ -1825,6 +1825,16 @@ pub fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
+    if s.is_ascii() {
+        // Nearly every address: the same checks, byte by byte.
+        is_email_part(local.as_bytes(), domain.as_bytes())
+    } else {
+        is_email_chars(local, domain)
+    }
+}
+
+/// [`is_email`]'s checks of a local part and domain, character by character.
+fn is_email_chars(local: &str, domain: &str) -> bool {
     let domain_ok = domain.contains('.')
         && domain.split('.').all(|label| {
             !label.is_empty()
@@ -1836,10 +1846,34 @@ pub fn is_email(s: &str) -> bool {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| !c.is_whitespace() && !c.is_control() && !"@<>()[]\\,;:\"".contains(c));
+        && (local.chars()).all(|c| !c.is_whitespace() && !c.is_control() && !is_email_special(c));
     local_ok && domain_ok
+}
+
+/// [`is_email`]'s checks of an ASCII local part and domain.
+fn is_email_part(local: &[u8], domain: &[u8]) -> bool {
+    let label_ok = |label: &[u8]| {
+        !label.is_empty()
+            && label.first() != Some(&b'-')
+            && label.last() != Some(&b'-')
+            && label
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    let local_ok = !local.is_empty()
+        && local.first() != Some(&b'.')
+        && local.last() != Some(&b'.')
+        && !local.windows(2).any(|w| w == b"..")
+        && (local.iter()).all(|&b| b.is_ascii_graphic() && !is_email_special(char::from(b)));
+    local_ok && domain.contains(&b'.') && domain.split(|&b| b == b'.').all(label_ok)
+}
+
+/// Characters an unquoted local part cannot hold.
+fn is_email_special(c: char) -> bool {
+    matches!(
+        c,
+        '@' | '<' | '>' | '(' | ')' | '[' | ']' | '\\' | ',' | ';' | ':' | '"'
+    )
 }
 
 fn is_env_name(s: &str) -> bool {
@@ -2039,6 +2073,26 @@ fn scalar_offset(text: &str, node_start: usize, index: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_addresses_are_checked_byte_by_byte_as_by_character() {
+        let alphabet = ['a', '.', '-', '@', ' ', '1', '"', '\t', '\x7f'];
+        let mut texts = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = (texts.iter())
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            for t in &longer {
+                let (local, domain) = t.split_once('@').unwrap_or((t, ""));
+                assert_eq!(
+                    is_email_part(local.as_bytes(), domain.as_bytes()),
+                    is_email_chars(local, domain),
+                    "{t:?}"
+                );
+            }
+            texts = longer;
+        }
+    }
 
     #[test]
     fn emails() {
