@@ -10,7 +10,8 @@ use roster::commands::{self, Outcome};
 use roster::output;
 
 /// Reading a large config allocates a few strings per attribute; mimalloc's per-thread free
-/// lists cost less than glibc malloc's there (README, "Dependencies").
+/// lists cost less than glibc malloc's there (README, "Dependencies"; built without
+/// transparent huge pages, whose zeroing cost more than they saved).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
