@@ -657,7 +657,11 @@ impl Adapter {
         let mut response = builder.send().await?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
-        let mut body = Vec::new();
+        // Sized once from `Content-Length` (never past the limit): growing a page of users
+        // by doubling copied it three times and left a buffer twice its size to free.
+        let expected = response.content_length().unwrap_or(0);
+        let mut body =
+            Vec::with_capacity(usize::try_from(expected).map_or(MAX_BODY, |n| n.min(MAX_BODY)));
         let mut too_large = false;
         while let Some(chunk) = response.chunk().await? {
             if body.len() + chunk.len() > MAX_BODY {

@@ -110,7 +110,9 @@ impl Listed for Resource {
 /// and checked as parsing it would check it.
 impl Listed for UserText {
     fn parse_page(body: &[u8]) -> Result<ListPage<UserText>, String> {
-        let page: RawPage = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+        // Checked as UTF-8 once, whole: `from_slice` checks each resource's text again.
+        let body = std::str::from_utf8(body).map_err(|e| format!("not JSON: {e}"))?;
+        let page: RawPage = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
         let (list, others) = match page {
             RawPage::Array(items) => (Some(RawPage::Array(items)), BTreeMap::new()),
             RawPage::Object { list, others } => (list.map(|l| *l), others),

@@ -142,7 +142,7 @@ impl UserText {
             .ok_or("not an object")?;
         let active = fields.active.and_then(|v| boolean(&v)).unwrap_or(true);
         Ok(UserText {
-            id: fields.id.as_ref().and_then(id_of_value),
+            id: fields.id.and_then(into_id),
             user_name: match fields.user_name {
                 Some(Json::String(s)) => Some(s),
                 _ => None,
@@ -415,6 +415,14 @@ pub fn id_of_value(v: &Json) -> Option<String> {
         Json::String(s) if !s.is_empty() => Some(s.clone()),
         Json::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+/// [`id_of_value`] of a value no longer needed: a string id is moved, not copied.
+fn into_id(v: Json) -> Option<String> {
+    match v {
+        Json::String(s) if !s.is_empty() => Some(s),
+        v => id_of_value(&v),
     }
 }
 
