@@ -47,7 +47,6 @@ const GRAPH_PER_MINUTE: f64 = 1_200.0;
 /// Entra's published time for an initial cycle of 100,000 objects, in minutes.
 const ENTRA_MINUTES: (f64, f64) = (1_170.0, 2_340.0);
 
-
 /// The binary's allocator, so CPU and memory are the binary's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -40,8 +40,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use roster::plan::{Capabilities, Scope};
-use roster_core::config::raw::RawUsersFile;
 use roster::scim::client::{ClientConfig, ReadClient, ScaledClock, Secret};
+use roster_core::config::raw::RawUsersFile;
 
 const USERS: usize = 100_000;
 const FILES: usize = 50;
@@ -54,7 +54,6 @@ const REQUESTS_PER_MINUTE: f64 = 1_500.0;
 /// The emulator's seeded titles and departments (`Store::seed`).
 const SEED_TITLES: [&str; 5] = ["Engineer", "Designer", "Analyst", "Manager", "Sales Rep"];
 const SEED_DEPARTMENTS: [&str; 4] = ["Engineering", "Design", "Finance", "Sales"];
-
 
 /// The binary's allocator, so CPU and memory are the binary's.
 #[global_allocator]
