@@ -565,12 +565,7 @@ impl Validator<'_> {
         let mut seen: HashMap<(&str, String, std::ops::Range<usize>), usize> = HashMap::new();
         let mut pending: Vec<(Diagnostic, usize)> = Vec::new();
         for u in users {
-            let Err(errors) =
-                mapping::map_user(&settings.user_mappings, u, true, mapping::Flow::Create)
-            else {
-                continue;
-            };
-            for e in errors {
+            for e in mapping::check_user(&settings.user_mappings, u) {
                 let mapping = settings
                     .user_mappings
                     .iter()

@@ -254,3 +254,97 @@ fn item4_an_expression_failure_carries_its_span_in_the_expression() {
     let err = map_user(&mappings, &full_user(), true, Flow::Create).unwrap_err();
     assert_eq!(err[0].span.clone().map(|r| &text[r]), Some(r#""two""#));
 }
+
+/// Validation checks every declared user with [`check_user`]: it must fail exactly where
+/// [`map_user`] in scope on create does, with the same errors in the same order.
+#[test]
+fn check_user_fails_where_map_user_does() {
+    let expression = |text: &str| MappingSource::Expression {
+        expr: Box::new(expr::parse(text).unwrap()),
+        text: text.into(),
+        at: None,
+    };
+    let mut mappings = targets::default_user_mappings();
+    mappings.extend([
+        mapping(
+            "userType",
+            MappingSource::Direct("employeeType".into()),
+            Apply::Always,
+            Some("x".repeat(targets::MAX_CHARS + 1).as_str()),
+        ),
+        mapping(
+            "name.givenName",
+            MappingSource::Direct("givenName".into()),
+            Apply::OnCreate,
+            Some("Nick"),
+        ),
+        mapping(
+            "name.familyName",
+            expression(r#"Left([surname], [givenName])"#),
+            Apply::Always,
+            None,
+        ),
+        mapping(
+            "preferredLanguage",
+            MappingSource::Constant("é".repeat(targets::MAX_CHARS + 1)),
+            Apply::Always,
+            None,
+        ),
+    ]);
+    let as_boolean = [mapping(
+        "active",
+        MappingSource::Direct("preferredLanguage".into()),
+        Apply::Always,
+        None,
+    )];
+    let values = [
+        None,
+        Some(String::new()),
+        Some("3".into()),
+        Some("Ann".into()),
+        Some("TRUE".into()),
+        Some("false".into()),
+        Some("é".repeat(targets::MAX_CHARS)),
+        Some("é".repeat(targets::MAX_CHARS + 1)),
+        Some("t".repeat(targets::MAX_CHARS + 1)),
+    ];
+    let mut checked = 0;
+    for (i, value) in values.iter().enumerate() {
+        for attr in UserAttr::ALL {
+            let mut u = full_user();
+            u.set(attr, value.clone());
+            let other = &values[(i + attr as usize) % values.len()];
+            u.set(UserAttr::PreferredLanguage, other.clone());
+            u.set(UserAttr::GivenName, value.clone());
+            for mappings in [&mappings[..], &as_boolean[..]] {
+                let mapped = map_user(mappings, &u, true, Flow::Create);
+                assert_eq!(
+                    check_user(mappings, &u),
+                    mapped.clone().err().unwrap_or_default(),
+                    "{attr:?} = {value:?}"
+                );
+                let matching: Vec<Mapping> = (mappings.iter())
+                    .filter(|m| m.match_priority.is_some())
+                    .map(|m| Mapping {
+                        target: m.target,
+                        source: match &m.source {
+                            MappingSource::Direct(s) => MappingSource::Direct(s.clone()),
+                            MappingSource::Constant(s) => MappingSource::Constant(s.clone()),
+                            MappingSource::Expression { text, .. } => expression(text),
+                        },
+                        match_priority: m.match_priority,
+                        apply: m.apply,
+                        default: m.default.clone(),
+                        origin: None,
+                    })
+                    .collect();
+                assert_eq!(
+                    map_user_matching(mappings, &u),
+                    map_user(&matching, &u, true, Flow::Create)
+                );
+                checked += usize::from(mapped.is_err());
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} failing users were compared");
+}

@@ -561,47 +561,39 @@ impl<'a> Planner<'a> {
         // Each declared user's key, normalised once.
         let keys: Vec<String> = declared.iter().map(User::key).collect();
         // Match every declared user first, so manager and member references resolve whatever
-        // the order of declaration. The create-flow mapping of a user who matches no one is
-        // kept, for the two uses below (keeping every user's took 70 MB for 100,000 users,
-        // and saved no CPU).
-        let mut create_mapped = Vec::with_capacity(declared.len());
+        // the order of declaration. Matching needs only the matching mappings' values.
         for (u, key) in declared.iter().zip(&keys) {
-            let mapped = mapping::map_user(mappings, u, true, Flow::Create);
-            let kept = match self.find_live(&mapped) {
+            match self.find_live(&mapping::map_user_matching(mappings, u)) {
                 Found::One(i) => {
                     self.matched.insert(key.clone(), i);
-                    None
                 }
                 Found::Many(live) => {
                     self.ambiguous.insert(key.clone(), live);
-                    None
                 }
-                Found::None => Some(mapped),
-            };
-            create_mapped.push(kept);
+                Found::None => {}
+            }
         }
         if let (true, Some(users)) = (scope.targeted, scope.users.as_mut()) {
             self.needed_managers(users);
         }
         // And know who will be created, so a manager who will not exist is never referred to.
-        for ((u, key), kept) in declared.iter().zip(&keys).zip(&create_mapped) {
+        // The create-flow mapping of each is kept for planning its create; a matched user is
+        // mapped once, on update, when its change is planned.
+        let mut create_mapped = Vec::with_capacity(declared.len());
+        for (u, key) in declared.iter().zip(&keys) {
+            let mut kept = None;
             if !self.matched.contains_key(key)
                 && !self.ambiguous.contains_key(key)
                 && in_scope(&scope.users, key)
                 && !u.expired_at(self.at)
             {
-                let evaluated;
-                let mapped = match kept {
-                    Some(m) => m,
-                    None => {
-                        evaluated = mapping::map_user(mappings, u, true, Flow::Create);
-                        &evaluated
-                    }
-                };
+                let mapped = mapping::map_user(mappings, u, true, Flow::Create);
                 if mapped.as_ref().is_ok_and(|m| desired_active(m, u)) {
                     self.created.insert(key.clone());
                 }
+                kept = Some(mapped);
             }
+            create_mapped.push(kept);
         }
         for ((u, key), kept) in declared.iter().zip(&keys).zip(create_mapped) {
             if in_scope(&scope.users, key) {
@@ -865,8 +857,14 @@ impl<'a> Planner<'a> {
             }
             _ => {}
         }
+        // Both in path order: one walk finds the clearable targets the mappings left out.
+        let mut given = mapped.attributes.keys().peekable();
         let unset: Vec<usize> = (0..self.clearable.len())
-            .filter(|&i| mapped.get(self.clearable[i].0).is_none())
+            .filter(|&i| {
+                let path = self.clearable[i].0;
+                while given.next_if(|g| **g < path).is_some() {}
+                given.peek().is_none_or(|g| **g != path)
+            })
             .collect();
         let mapped = self.without_missing_references(key, mapped);
         let attributes = self.diff(&mapped, &unset, live);
@@ -1372,16 +1370,21 @@ fn desired_active(mapped: &mapping::Mapped, u: &User) -> bool {
 /// default (a default is given on create only, so clearing it would undo it on the next plan),
 /// that may be sent on update, and never a matching target, `userName`, `active` or an email
 /// (the address people sign in with: Asana's userName is one, and a declaration without `mail`
-/// is common; removing it is for a person to do).
+/// is common; removing it is for a person to do). In path order, the order of
+/// [`mapping::Mapped::attributes`].
 fn clearable(config: &Config) -> Vec<(&'static str, AttrPath)> {
     if config.settings.policy.unset_attributes == UnsetAttributes::Keep {
         return Vec::new();
     }
-    (config.settings.user_mappings.iter())
+    let mut paths: Vec<&'static str> = (config.settings.user_mappings.iter())
         .filter(|m| m.apply == Apply::Always && m.default.is_none() && m.match_priority.is_none())
         .filter(|m| m.target.updatable)
         .map(|m| m.target.path)
         .filter(|path| *path != "userName" && *path != "active" && !path.starts_with("emails"))
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    (paths.into_iter())
         .map(|path| (path, AttrPath::parse(path).expect("known targets parse")))
         .collect()
 }
