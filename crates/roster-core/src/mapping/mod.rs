@@ -7,8 +7,6 @@
 
 pub mod targets;
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value as Json};
 
 use crate::config::model::{
@@ -36,15 +34,26 @@ pub enum MappedValue {
     UserRefs(Vec<String>),
 }
 
-/// The attributes roster would send for one object, keyed by target path.
+/// The attributes roster would send for one object: target path and value, in the order of
+/// the mappings that gave them (a target has one mapping: validation refuses two). A list, not
+/// a map: an object has a dozen attributes, and the plan builds one for every declared user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mapped {
-    pub attributes: BTreeMap<&'static str, MappedValue>,
+    pub attributes: Vec<(&'static str, MappedValue)>,
 }
 
 impl Mapped {
     pub fn get(&self, target: &str) -> Option<&MappedValue> {
-        self.attributes.get(target)
+        (self.attributes.iter())
+            .find(|(t, _)| same_target(t, target))
+            .map(|(_, v)| v)
+    }
+
+    /// The attributes in target path order, the order plans show them in.
+    pub fn in_path_order(&self) -> Vec<(&'static str, &MappedValue)> {
+        let mut sorted: Vec<_> = self.attributes.iter().map(|(t, v)| (*t, v)).collect();
+        sorted.sort_unstable_by_key(|(t, _)| *t);
+        sorted
     }
 
     /// The SCIM resource JSON. `resolve` turns a userPrincipalName into a SCIM id; a reference
@@ -60,7 +69,9 @@ impl Mapped {
                     .collect(),
             ),
         );
-        for (target, value) in &self.attributes {
+        // In path order, so that the elements of a multi-valued attribute (`phoneNumbers` of
+        // two types) come in the same order whatever the order of the mappings.
+        for (target, value) in self.in_path_order() {
             let json = match value {
                 MappedValue::String(s) => Json::String(s.clone()),
                 MappedValue::Boolean(b) => Json::Bool(*b),
@@ -82,6 +93,13 @@ impl Mapped {
         }
         Json::Object(resource)
     }
+}
+
+/// Whether two target paths are the same. Paths are most often the same `&'static str` of a
+/// [`TargetDef`], which is told without comparing its bytes (enterprise paths share a prefix of
+/// 60 bytes).
+pub fn same_target(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
 }
 
 /// A mapping that could not produce a value for one object.
@@ -171,7 +189,11 @@ fn map_object<'m>(
         }
         match map_one(m, flow, source) {
             Ok(Some(v)) => {
-                mapped.attributes.insert(m.target.path, v);
+                debug_assert!(
+                    mapped.get(m.target.path).is_none(),
+                    "two mappings for a target"
+                );
+                mapped.attributes.push((m.target.path, v));
             }
             Ok(None) => {}
             Err(e) => errors.push(e),

@@ -464,8 +464,9 @@ struct Planner<'a> {
     /// The targets whose live value is cleared when their mapping yields nothing
     /// ([`clearable`]); empty with `policy.unset_attributes: keep`.
     clearable: Vec<(&'static str, AttrPath)>,
-    /// Each user mapping's target path, parsed once rather than once per user.
-    paths: HashMap<&'static str, AttrPath>,
+    /// Each user mapping's target path, parsed once rather than once per user, in the order of
+    /// the mappings (the order of [`mapping::Mapped::attributes`]).
+    paths: Vec<(&'static str, AttrPath)>,
     /// The members of a live resource those paths read: the rest is not parsed.
     reads: read::Members,
     /// Which live user each declared user matched (by declared user key).
@@ -513,7 +514,7 @@ impl<'a> Planner<'a> {
                 }
             }
         }
-        let paths: HashMap<&'static str, AttrPath> = (mappings.iter())
+        let paths: Vec<(&'static str, AttrPath)> = (mappings.iter())
             .filter_map(|m| Some((m.target.path, AttrPath::parse(m.target.path).ok()?)))
             .collect();
         Planner {
@@ -529,7 +530,7 @@ impl<'a> Planner<'a> {
                 .enumerate()
                 .map(|(i, u)| (u.id.as_str(), i))
                 .collect(),
-            reads: read::Members::of(paths.values()),
+            reads: read::Members::of(paths.iter().map(|(_, p)| p)),
             paths,
             matched: HashMap::with_capacity(config.users.len()),
             ambiguous: HashMap::new(),
@@ -795,9 +796,7 @@ impl<'a> Planner<'a> {
         let Some(live) = live else {
             if desired_active {
                 let mapped = self.without_missing_references(key, mapped);
-                let attributes = mapped
-                    .attributes
-                    .iter()
+                let attributes = (mapped.in_path_order().into_iter())
                     .map(|(path, v)| AttrChange {
                         path: path.to_string(),
                         before: None,
@@ -857,14 +856,8 @@ impl<'a> Planner<'a> {
             }
             _ => {}
         }
-        // Both in path order: one walk finds the clearable targets the mappings left out.
-        let mut given = mapped.attributes.keys().peekable();
         let unset: Vec<usize> = (0..self.clearable.len())
-            .filter(|&i| {
-                let path = self.clearable[i].0;
-                while given.next_if(|g| **g < path).is_some() {}
-                given.peek().is_none_or(|g| **g != path)
-            })
+            .filter(|&i| mapped.get(self.clearable[i].0).is_none())
             .collect();
         let mapped = self.without_missing_references(key, mapped);
         let attributes = self.diff(&mapped, &unset, live);
@@ -896,7 +889,7 @@ impl<'a> Planner<'a> {
         mut mapped: mapping::Mapped,
     ) -> mapping::Mapped {
         let mut missing = Vec::new();
-        mapped.attributes.retain(|_, v| match v {
+        mapped.attributes.retain(|(_, v)| match v {
             MappedValue::UserRef(upn) => {
                 let upn = match_key(upn);
                 let exists = self.matched.contains_key(&upn) || self.created.contains(&upn);
@@ -956,13 +949,21 @@ impl<'a> Planner<'a> {
                 after: None,
             });
         }
+        // The attributes come in the order of the paths: each is found from the last one on.
+        let mut next = 0;
         for (path, value) in &mapped.attributes {
+            let found = (self.paths.iter().enumerate().skip(next))
+                .chain(self.paths.iter().enumerate())
+                .find(|(_, (p, _))| mapping::same_target(p, path));
+            if let Some((i, _)) = found {
+                next = i + 1;
+            }
             if *path == "active" {
                 continue;
             }
             let parsed;
-            let target = match self.paths.get(path) {
-                Some(p) => p,
+            let target = match found {
+                Some((_, (_, p))) => p,
                 None => {
                     parsed = AttrPath::parse(path).expect("known targets parse");
                     &parsed
@@ -997,9 +998,7 @@ impl<'a> Planner<'a> {
                 after: Some(after),
             });
         }
-        if !unset.is_empty() {
-            out.sort_by(|a, b| a.path.cmp(&b.path));
-        }
+        out.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         out
     }
 
@@ -1370,21 +1369,16 @@ fn desired_active(mapped: &mapping::Mapped, u: &User) -> bool {
 /// default (a default is given on create only, so clearing it would undo it on the next plan),
 /// that may be sent on update, and never a matching target, `userName`, `active` or an email
 /// (the address people sign in with: Asana's userName is one, and a declaration without `mail`
-/// is common; removing it is for a person to do). In path order, the order of
-/// [`mapping::Mapped::attributes`].
+/// is common; removing it is for a person to do).
 fn clearable(config: &Config) -> Vec<(&'static str, AttrPath)> {
     if config.settings.policy.unset_attributes == UnsetAttributes::Keep {
         return Vec::new();
     }
-    let mut paths: Vec<&'static str> = (config.settings.user_mappings.iter())
+    (config.settings.user_mappings.iter())
         .filter(|m| m.apply == Apply::Always && m.default.is_none() && m.match_priority.is_none())
         .filter(|m| m.target.updatable)
         .map(|m| m.target.path)
         .filter(|path| *path != "userName" && *path != "active" && !path.starts_with("emails"))
-        .collect();
-    paths.sort_unstable();
-    paths.dedup();
-    (paths.into_iter())
         .map(|path| (path, AttrPath::parse(path).expect("known targets parse")))
         .collect()
 }
