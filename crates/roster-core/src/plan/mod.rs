@@ -722,7 +722,8 @@ impl<'a> Planner<'a> {
     }
 
     /// The live user a declared one matches: by the first matching target (in precedence
-    /// order) whose value some live user has, in its create-flow `mapped` (in scope).
+    /// order) whose value some live user has, in `mapped`, the values of its matching mappings
+    /// on create and in scope ([`mapping::map_user_matching`]).
     fn find_live(&self, mapped: &Result<Mapped, Vec<MappingError>>) -> Found {
         let Ok(mapped) = mapped else {
             return Found::None;
