@@ -55,11 +55,12 @@ const REQUESTS_PER_MINUTE: f64 = 1_500.0;
 const SEED_TITLES: [&str; 5] = ["Engineer", "Designer", "Analyst", "Manager", "Sales Rep"];
 const SEED_DEPARTMENTS: [&str; 4] = ["Engineering", "Design", "Finance", "Sales"];
 
-/// The binary's allocator, so CPU and memory are the binary's.
+/// The binary's allocator, set up as `main` sets it up, so CPU and memory are the binary's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    roster::ops::keep_freed_memory();
     let scale: f64 = std::env::var("ROSTER_BENCH_TIME_SCALE")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -16,6 +16,7 @@ use roster::output;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    roster::ops::keep_freed_memory();
     let cli = Cli::parse();
     let (outcome, said) = match commands::run(cli) {
         Ok(outcome) => (outcome, false),

@@ -478,6 +478,21 @@ pub fn explain(e: ClientError) -> anyhow::Error {
     }
 }
 
+/// mimalloc's option number for `purge_delay` (`mi_option_purge_delay` in the `mimalloc.h` that
+/// libmimalloc-sys 0.1.49 builds, which its Rust bindings do not name); a test checks it.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Keeps memory the process frees for its own later use instead of handing it back to the OS
+/// after a second (mimalloc's `purge_delay`). Reading 100,000 users frees each page's body and
+/// allocates the next: handed back, each was faulted in and zeroed again, about a sixth of the
+/// read's CPU (benches/plan.rs, 2026-12-03). The cost is memory kept at its high-water mark
+/// until the command ends (about 25 MB more at the peak of that plan). Called by `main` and by
+/// the benches that run roster in their own process, before anything else.
+pub fn keep_freed_memory() {
+    // SAFETY: sets one option's value; mimalloc reads it when it next considers purging.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+}
+
 /// A multi-threaded runtime for commands that talk to the network.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -515,7 +530,7 @@ pub fn now_rfc3339() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{ASANA_URL_ENV, Pin, TARGET_URL_ENV};
+    use super::{ASANA_URL_ENV, MI_OPTION_PURGE_DELAY, Pin, TARGET_URL_ENV, keep_freed_memory};
 
     #[test]
     fn the_pin_comes_from_the_flag_then_either_variable_which_must_agree() {
@@ -556,5 +571,21 @@ mod tests {
             crate::civil_time::rfc3339(1_795_917_553),
             "2026-11-29T01:59:13Z"
         );
+    }
+
+    /// The option number is `purge_delay`'s: the only option whose default is a second (an
+    /// upgrade of libmimalloc-sys that renumbered the options would fail here rather than set
+    /// another option), and keeping freed memory sets it to "never".
+    #[test]
+    fn keep_freed_memory_sets_mimallocs_purge_delay() {
+        // SAFETY: reads one option's value.
+        let get = || unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert_eq!(
+            get(),
+            1000,
+            "mimalloc's default purge delay, in milliseconds"
+        );
+        keep_freed_memory();
+        assert_eq!(get(), -1);
     }
 }

@@ -16,6 +16,7 @@ pub mod diagnostics;
 pub mod entra;
 pub mod expr;
 pub mod filter;
+pub mod hash;
 pub mod import;
 pub mod mapping;
 pub mod names;

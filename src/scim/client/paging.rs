@@ -12,7 +12,7 @@
 //! a `totalResults` that keeps growing) or keep repeating ids, each by more than a small
 //! [`slack`]. The client also gives each list a deadline (`ClientConfig::read_deadline`).
 
-use std::collections::HashSet;
+use roster_core::hash::{HashSet, HashSetExt};
 use std::fmt;
 use std::time::Duration;
 
@@ -195,6 +195,11 @@ impl<T> Collector<T> {
         self.pages += 1;
         self.step.get_or_insert(page.items.len() as u64);
         if let Some(t) = page.total {
+            if self.first_total.is_none() {
+                // Sized once for the list announced (as far as it may go): growing the table
+                // as 100,000 ids arrive rehashes it many times.
+                self.seen.reserve(t.min(MAX_RESOURCES) as usize);
+            }
             self.first_total.get_or_insert(t);
             self.total = Some(self.total.map_or(t, |old| old.max(t)));
         }

@@ -9,7 +9,7 @@
 //! filters and member rules, `teams` who is in a team) and no wire format (`wire` has its own types, with their own serde names). It
 //! names only the vocabulary beneath it: spans, the expression language, how names compare.
 
-use std::collections::HashMap;
+use crate::hash::HashMap;
 use std::path::PathBuf;
 
 use crate::civil_time;
@@ -1139,7 +1139,9 @@ mod tests {
         let mut users = vec![User::new("a@x.io"), User::new("B@x.io")];
         users[0].set(UserAttr::Manager, Some("b@X.io".into()));
         users[1].set(UserAttr::Manager, Some("nobody@x.io".into()));
-        let index = HashMap::from([("a@x.io".to_string(), 0), ("b@x.io".to_string(), 1)]);
+        let index: HashMap<String, usize> = [("a@x.io".to_string(), 0), ("b@x.io".to_string(), 1)]
+            .into_iter()
+            .collect();
         assert_eq!(manager_indexes(&users, &index), [Some(1), None]);
     }
 

@@ -3,7 +3,7 @@
 //! Checks never stop at the first problem: each one pushes a diagnostic with the place and a
 //! hint, and the model is returned only when there were no errors. Pure: no IO.
 
-use std::collections::HashMap;
+use crate::hash::{HashMap, HashMapExt};
 
 use super::model::{
     self, Config, Group, Mapping, MappingSource, MaxDeprovisions, Policy, Profile,
@@ -1708,8 +1708,8 @@ struct Lookalikes {
     users: HashMap<String, (String, Option<Span>)>,
     domains: HashMap<String, (String, Option<Span>)>,
     /// Domains as written, each looked at once.
-    domain_texts: std::collections::HashSet<String>,
-    warned: std::collections::HashSet<(String, String)>,
+    domain_texts: crate::hash::HashSet<String>,
+    warned: crate::hash::HashSet<(String, String)>,
 }
 
 /// A name with its invisible characters written as `\u{200B}`, so a message shows them.

@@ -117,6 +117,18 @@ impl LiveUser {
     pub fn resource_text(&self) -> &str {
         &self.resource
     }
+
+    /// A user whose resource is `text` as written, repeated members and all.
+    #[cfg(test)]
+    pub(super) fn from_text_for_tests(text: &str) -> LiveUser {
+        LiveUser {
+            id: "1".into(),
+            user_name: "u@x.io".into(),
+            active: true,
+            version: None,
+            resource: text.into(),
+        }
+    }
 }
 
 /// A listed user resource, its fields read from its JSON text in one pass without building a

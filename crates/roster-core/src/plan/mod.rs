@@ -15,7 +15,7 @@ pub mod live;
 mod read;
 pub mod source;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use serde_json::Value as Json;
 
@@ -23,6 +23,7 @@ use crate::config::model::{
     Apply, Config, DeprovisionWith, Group, Profile, SeatPrice, Unmanaged as UnmanagedPolicy,
     UnsetAttributes, User,
 };
+use crate::hash::{HashMap, HashMapExt};
 use crate::mapping::{self, Flow, Mapped, MappedValue, MappingError};
 pub use crate::names::match_key;
 use crate::names::same_name;
@@ -467,8 +468,8 @@ struct Planner<'a> {
     /// Each user mapping's target path, parsed once rather than once per user, in the order of
     /// the mappings (the order of [`mapping::Mapped::attributes`]).
     paths: Vec<(&'static str, AttrPath)>,
-    /// The members of a live resource those paths read: the rest is not parsed.
-    reads: read::Members,
+    /// Reads the values at those paths, then at the clearable ones, from a live resource.
+    reads: read::Reader,
     /// Which live user each declared user matched (by declared user key).
     matched: HashMap<String, usize>,
     /// Declared users whose key matches several live users (by declared user key): the plan
@@ -496,17 +497,22 @@ impl<'a> Planner<'a> {
             .map(|(t, _)| (*t, HashMap::with_capacity(live.users.len())))
             .collect();
         // userName is at hand; anything else means reading the resource, once for them all.
-        let from_resource = read::Members::of(
+        let from_resource = read::Reader::of(
             (matching.iter())
                 .filter(|(t, _)| *t != "userName")
                 .map(|(_, p)| p),
         );
         let any_from_resource = matching.iter().any(|(t, _)| *t != "userName");
         for (i, u) in live.users.iter().enumerate() {
-            let resource = any_from_resource.then(|| from_resource.read(u));
-            for ((target, path), (_, index)) in matching.iter().zip(&mut match_indexes) {
-                let key = match &resource {
-                    Some(r) if *target != "userName" => comparable(path.get(r)),
+            let values = any_from_resource.then(|| from_resource.read(u));
+            // The index of each target other than userName among them, as the reader has it.
+            let mut read = 0;
+            for ((target, _), (_, index)) in matching.iter().zip(&mut match_indexes) {
+                let key = match &values {
+                    Some(v) if *target != "userName" => {
+                        read += 1;
+                        comparable(from_resource.get(v, read - 1))
+                    }
                     _ => Some(match_key(&u.user_name)),
                 };
                 if let Some(key) = key {
@@ -517,20 +523,22 @@ impl<'a> Planner<'a> {
         let paths: Vec<(&'static str, AttrPath)> = (mappings.iter())
             .filter_map(|m| Some((m.target.path, AttrPath::parse(m.target.path).ok()?)))
             .collect();
+        let clearable = clearable(config);
+        let reads = read::Reader::of(paths.iter().chain(&clearable).map(|(_, p)| p));
         Planner {
             config,
             live,
             caps,
             at,
             match_indexes,
-            clearable: clearable(config),
+            clearable,
             by_id: live
                 .users
                 .iter()
                 .enumerate()
                 .map(|(i, u)| (u.id.as_str(), i))
                 .collect(),
-            reads: read::Members::of(paths.iter().map(|(_, p)| p)),
+            reads,
             paths,
             matched: HashMap::with_capacity(config.users.len()),
             ambiguous: HashMap::new(),
@@ -925,9 +933,11 @@ impl<'a> Planner<'a> {
     /// is not a manager removed.
     fn diff(&self, mapped: &mapping::Mapped, unset: &[usize], live: &LiveUser) -> Vec<AttrChange> {
         let mut out = Vec::new();
-        let resource = self.reads.read(live);
-        for (path, target) in unset.iter().map(|&i| &self.clearable[i]) {
-            let Some(current) = target.get(&resource).filter(|v| has_value(v)) else {
+        let values = self.reads.read(live);
+        for &i in unset {
+            let path = self.clearable[i].0;
+            let current = self.reads.get(&values, self.paths.len() + i);
+            let Some(current) = current.filter(|v| has_value(v)) else {
                 continue;
             };
             let before = if path.ends_with(":manager") {
@@ -962,15 +972,15 @@ impl<'a> Planner<'a> {
             if *path == "active" {
                 continue;
             }
-            let parsed;
-            let target = match found {
-                Some((_, (_, p))) => p,
+            let (parsed, whole);
+            let current = match found {
+                Some((i, _)) => self.reads.get(&values, i),
                 None => {
                     parsed = AttrPath::parse(path).expect("known targets parse");
-                    &parsed
+                    whole = live.resource();
+                    parsed.get(&whole)
                 }
             };
-            let current = target.get(&resource);
             // The values are built only for a change: most attributes are equal.
             let (before, after) = match value {
                 MappedValue::UserRef(upn) => {

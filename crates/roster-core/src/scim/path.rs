@@ -262,7 +262,9 @@ fn is_name(s: &str) -> bool {
 }
 
 /// SCIM attribute names are case-insensitive (RFC 7643 §2.1).
-fn get_ci<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+/// A member by its exact name, else by the first (smallest) spelling equal to it without
+/// ASCII case.
+pub(crate) fn get_ci<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
     let obj = v.as_object()?;
     obj.get(name).or_else(|| {
         obj.iter()
