@@ -122,6 +122,7 @@ fn has_type(e: &Json, ty: &str) -> bool {
 }
 
 impl Reader {
+    /// A reader of `paths`, each given a slot in the order given; equal paths share one.
     pub(super) fn of<'p>(paths: impl IntoIterator<Item = &'p AttrPath>) -> Reader {
         let mut root = Node::default();
         let mut distinct: Vec<&AttrPath> = Vec::new();
