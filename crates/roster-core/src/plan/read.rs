@@ -370,6 +370,7 @@ impl Best {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::splitmix::SplitMix64;
 
     /// The target paths the mappings can have, and paths that share their members.
     const PATHS: [&str; 14] = [
@@ -441,7 +442,7 @@ mod tests {
     fn reads_what_the_paths_read_from_generated_resources() {
         let paths = paths();
         let reader = Reader::of(&paths);
-        let mut g = Gen(0x2545_f491_4f6c_dd1d);
+        let mut g = Gen(SplitMix64::new(16));
         for _ in 0..3_000 {
             let members: Vec<String> = (0..g.below(12))
                 .map(|_| match g.below(6) {
@@ -471,15 +472,12 @@ mod tests {
         }
     }
 
-    /// A xorshift generator of JSON text.
-    struct Gen(u64);
+    /// A generator of JSON text, on the project's one seeded generator.
+    struct Gen(SplitMix64);
 
     impl Gen {
         fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
+            (self.0.next_u64() % n as u64) as usize
         }
 
         /// `name` as it is, in upper or lower case, or capitalised.
