@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use roster::cli::Cli;
+use roster::cli::{Cli, Command};
 use roster::commands::{self, Outcome};
 use roster::output;
 
@@ -16,8 +16,12 @@ use roster::output;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    roster::ops::keep_freed_memory();
     let cli = Cli::parse();
+    // A command's memory is kept until it ends; the emulator is a server that may run for
+    // days, so it hands freed memory back as usual.
+    if !matches!(cli.command, Command::Emulator(_)) {
+        roster::ops::keep_freed_memory();
+    }
     let (outcome, said) = match commands::run(cli) {
         Ok(outcome) => (outcome, false),
         // The reader closed stdout (`roster plan | head -1`): it has what it wanted, and the

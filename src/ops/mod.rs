@@ -486,11 +486,13 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// after a second (mimalloc's `purge_delay`). Reading 100,000 users frees each page's body and
 /// allocates the next: handed back, each was faulted in and zeroed again, about a sixth of the
 /// read's CPU (benches/plan.rs, 2026-12-03). The cost is memory kept at its high-water mark
-/// until the command ends (about 25 MB more at the peak of that plan). Called by `main` and by
-/// the benches that run roster in their own process, before anything else.
+/// until the command ends (about 25 MB more at the peak of that plan). Called by `main` (for
+/// every command but the emulator) and by the benches that run roster in their own process,
+/// before anything else. `MIMALLOC_PURGE_DELAY` in the environment still wins.
 pub fn keep_freed_memory() {
-    // SAFETY: sets one option's value; mimalloc reads it when it next considers purging.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+    // SAFETY: sets one option's default (not a value the environment gave); mimalloc reads it
+    // when it next considers purging.
+    unsafe { libmimalloc_sys::mi_option_set_default(MI_OPTION_PURGE_DELAY, -1) }
 }
 
 /// A multi-threaded runtime for commands that talk to the network.
@@ -575,7 +577,8 @@ mod tests {
 
     /// The option number is `purge_delay`'s: the only option whose default is a second (an
     /// upgrade of libmimalloc-sys that renumbered the options would fail here rather than set
-    /// another option), and keeping freed memory sets it to "never".
+    /// another option), and keeping freed memory sets it to "never". Run without
+    /// `MIMALLOC_PURGE_DELAY` in the environment, as the tests are.
     #[test]
     fn keep_freed_memory_sets_mimallocs_purge_delay() {
         // SAFETY: reads one option's value.

@@ -195,10 +195,12 @@ impl<T> Collector<T> {
         self.pages += 1;
         self.step.get_or_insert(page.items.len() as u64);
         if let Some(t) = page.total {
-            if self.first_total.is_none() {
-                // Sized once for the list announced (as far as it may go): growing the table
-                // as 100,000 ids arrive rehashes it many times.
-                self.seen.reserve(t.min(MAX_RESOURCES) as usize);
+            if self.first_total.is_none() && t <= MAX_RESOURCES {
+                // Sized once for the list announced: growing the table as 100,000 ids arrive
+                // rehashes it many times. A list announced as longer than roster reads is
+                // refused by `check`, so it gets no table.
+                self.seen
+                    .reserve((t as usize).saturating_sub(self.seen.len()));
             }
             self.first_total.get_or_insert(t);
             self.total = Some(self.total.map_or(t, |old| old.max(t)));
