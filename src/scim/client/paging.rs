@@ -12,9 +12,10 @@
 //! a `totalResults` that keeps growing) or keep repeating ids, each by more than a small
 //! [`slack`]. The client also gives each list a deadline (`ClientConfig::read_deadline`).
 
-use roster_core::hash::{HashSet, HashSetExt};
 use std::fmt;
 use std::time::Duration;
+
+use roster_core::hash::{HashSet, HashSetExt};
 
 use super::resource::{ListPage, Listed};
 use crate::retry::plain_duration;

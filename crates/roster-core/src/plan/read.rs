@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 
 use super::LiveUser;
 use crate::scim::AttrPath;
-use crate::scim::path::get_ci;
+use crate::scim::path::{get_ci, has_type};
 
 /// The target paths a plan reads from live users, as a tree of the members they pass through.
 #[derive(Debug)]
@@ -112,13 +112,6 @@ impl Node {
             }
         }
     }
-}
-
-/// Whether a list element is the one `[type eq "ty"]` selects.
-fn has_type(e: &Json, ty: &str) -> bool {
-    get_ci(e, "type")
-        .and_then(Json::as_str)
-        .is_some_and(|t| t.eq_ignore_ascii_case(ty))
 }
 
 impl Reader {

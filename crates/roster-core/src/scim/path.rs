@@ -79,11 +79,7 @@ impl AttrPath {
         };
         let mut v = get_ci(container, &self.attr)?;
         if let Some(ty) = &self.type_filter {
-            v = v.as_array()?.iter().find(|e| {
-                get_ci(e, "type")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| t.eq_ignore_ascii_case(ty))
-            })?;
+            v = v.as_array()?.iter().find(|e| has_type(e, ty))?;
         }
         if let Some(sub) = &self.sub_attr {
             v = get_ci(v, sub)?;
@@ -121,11 +117,7 @@ impl AttrPath {
                 let Value::Array(items) = list else {
                     unreachable!("just made an array")
                 };
-                let pos = items.iter().position(|e| {
-                    get_ci(e, "type")
-                        .and_then(Value::as_str)
-                        .is_some_and(|t| t.eq_ignore_ascii_case(ty))
-                });
+                let pos = items.iter().position(|e| has_type(e, ty));
                 let pos = pos.unwrap_or_else(|| {
                     let mut element = Map::new();
                     element.insert("type".into(), Value::String(ty.clone()));
@@ -181,11 +173,7 @@ impl AttrPath {
             }
             (Some(ty), sub) => {
                 if let Some(Value::Array(items)) = container.get_mut(&attr) {
-                    let is_match = |e: &Value| {
-                        get_ci(e, "type")
-                            .and_then(Value::as_str)
-                            .is_some_and(|t| t.eq_ignore_ascii_case(ty))
-                    };
+                    let is_match = |e: &Value| has_type(e, ty);
                     match sub {
                         None => items.retain(|e| !is_match(e)),
                         Some(sub) => {
@@ -259,6 +247,14 @@ fn is_name(s: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '$')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$')
+}
+
+/// Whether a list element is the one `[type eq "ty"]` selects: its `type` equal to `ty` without
+/// ASCII case.
+pub(crate) fn has_type(e: &Value, ty: &str) -> bool {
+    get_ci(e, "type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.eq_ignore_ascii_case(ty))
 }
 
 /// SCIM attribute names are case-insensitive (RFC 7643 §2.1).
